@@ -1,0 +1,81 @@
+"""Run inside the verification environment: import modules and report what ``sys.modules`` holds.
+
+Usage: ``python -I _probe.py SPEC.json`` where SPEC is
+``{"modules": [top-level names], "forbidden": [names], "renamed": [renamed top-level names]}``.
+Prints one JSON object. Standard library only: it runs in the environment under test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pkgutil
+import sys
+import sysconfig
+import traceback
+
+
+def _import(name: str, failures: dict[str, str]) -> object | None:
+    try:
+        return importlib.import_module(name)
+    except BaseException as exc:  # noqa: BLE001 - any failure of any module is a finding
+        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        failures[name] = last
+        return None
+
+
+def _walk(top: str, failures: dict[str, str], imported: list[str]) -> None:
+    module = _import(top, failures)
+    if module is None:
+        return
+    imported.append(top)
+    paths = getattr(module, "__path__", None)
+    if paths is None:
+        return
+    for info in sorted(pkgutil.iter_modules(list(paths), top + "."), key=lambda i: i.name):
+        if info.name.rsplit(".", 1)[-1] == "__main__":
+            continue
+        if info.ispkg:
+            _walk(info.name, failures, imported)
+        elif _import(info.name, failures) is not None:
+            imported.append(info.name)
+
+
+def _renamed_owner(filename: object, sites: set[str], renamed: set[str]) -> str | None:
+    """The renamed top-level name whose files contain ``filename``, if any."""
+    if not isinstance(filename, str):
+        return None
+    real = os.path.normcase(os.path.realpath(filename))
+    for site in sites:
+        if real.startswith(site + os.sep):
+            first = real[len(site) + 1 :].split(os.sep, 1)[0]
+            top = first.split(".", 1)[0]
+            return top if top in renamed else None
+    return None
+
+
+def main() -> None:
+    with open(sys.argv[1], encoding="utf-8") as fh:
+        spec = json.load(fh)
+    failures: dict[str, str] = {}
+    imported: list[str] = []
+    for top in spec["modules"]:
+        _walk(top, failures, imported)
+    forbidden = set(spec.get("forbidden", ()))
+    pulled = sorted(k for k in list(sys.modules) if k.partition(".")[0] in forbidden)
+    leaks = []
+    renamed = set(spec.get("renamed", ()))
+    sites = {os.path.normcase(os.path.realpath(sysconfig.get_paths()[k])) for k in ("purelib", "platlib")}
+    for key, module in sorted(list(sys.modules.items())):
+        owner = _renamed_owner(getattr(module, "__file__", None), sites, renamed)
+        if owner is None:
+            continue
+        name = getattr(module, "__name__", key)
+        if key.partition(".")[0] != owner or not isinstance(name, str) or name.partition(".")[0] != owner:
+            leaks.append({"key": key, "__name__": str(name), "file": module.__file__})
+    json.dump({"imported": imported, "failures": failures, "pulled": pulled, "leaks": leaks}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,373 @@
+"""Plan a build from wheels, then apply the plan to an output directory.
+
+This is the one entry point that the CLI, a build backend or a pre-commit hook call:
+``plan_build(request)`` decides everything, ``apply_plan(plan, ...)`` writes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from . import __version__
+from .errors import ConfigError, Problem, WheelProblems
+from .naming import dist_info_dir, filename_component
+from .plan import Output, Plan, make_plan, requirements_txt
+from .resolve import Index, default_roots, resolve_worlds, target_environment
+from .rewrite_metadata import rewrite_entry_points, rewrite_metadata, rewrite_pth, rewrite_top_level
+from .rewrite_source import Diagnostic, NameMap, rewrite_source
+from .wheel_input import EXTENSION_SUFFIXES, WheelInfo, collect_wheel_paths, read_wheels
+from .wheel_output import WheelWriter
+
+__all__ = [
+    "REPORT_NAME",
+    "BuildRequest",
+    "BuildResult",
+    "FileOutcome",
+    "OutputResult",
+    "apply_plan",
+    "build",
+    "plan_build",
+]
+
+REPORT_NAME = "mvpy-vendor-report.json"
+PROVENANCE_NAME = "mvpy_vendor.json"
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """Everything a build needs to know; the CLI, a backend or a hook fill it in."""
+
+    wheels: Sequence[Path]
+    requires: Sequence[str] = ()
+    primaries: Sequence[str] = ()
+    allow_unparsable: bool = False
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    member: str
+    status: str
+    changes: int = 0
+    diagnostics: tuple[Diagnostic, ...] = ()
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"member": self.member, "status": self.status}
+        if self.changes:
+            data["changes"] = self.changes
+        if self.diagnostics:
+            data["diagnostics"] = [d.to_json() for d in self.diagnostics]
+        if self.reason:
+            data["reason"] = self.reason
+        return data
+
+
+@dataclass(frozen=True)
+class OutputResult:
+    output: Output
+    sha256: str
+    files: tuple[FileOutcome, ...] = ()
+    dropped: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def rewritten(self) -> int:
+        return sum(1 for f in self.files if f.status == "rewritten")
+
+    @property
+    def diagnostics(self) -> int:
+        return sum(len(f.diagnostics) for f in self.files) + len(self.warnings)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.output.to_json(),
+            "sha256": self.sha256,
+            "files": [f.to_json() for f in self.files],
+            "dropped": list(self.dropped),
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    plan: Plan
+    outputs: tuple[OutputResult, ...]
+    out_dir: Path
+    inputs: tuple[WheelInfo, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tool": {"name": "mvpy-vendor", "version": __version__},
+            "inputs": [{"wheel": str(w.path.resolve()), "sha256": w.sha256} for w in self.inputs],
+            "plan": self.plan.to_json(),
+            "outputs": [o.to_json() for o in self.outputs],
+        }
+
+
+def _parse_requires(texts: Sequence[str]) -> list[Requirement]:
+    reqs = []
+    for text in texts:
+        try:
+            reqs.append(Requirement(text))
+        except InvalidRequirement as exc:
+            raise ConfigError(f"--require {text!r}: {exc}") from None
+    return reqs
+
+
+def _parse_primaries(texts: Sequence[str]) -> dict[Any, Version]:
+    pins = {}
+    for text in texts:
+        name, sep, version = text.partition("==")
+        try:
+            if not sep or not name.strip():
+                raise InvalidVersion(text)
+            pins[canonicalize_name(name.strip())] = Version(version.strip())
+        except InvalidVersion:
+            raise ConfigError(f"--primary {text!r}: expected NAME==VERSION") from None
+    return pins
+
+
+def plan_build(request: BuildRequest) -> tuple[Plan, list[WheelInfo]]:
+    """Read and validate the wheels, resolve the worlds and decide every output; write nothing."""
+    wheels = read_wheels(collect_wheel_paths(request.wheels))
+    env = target_environment()
+    index = Index.build(wheels)
+    roots = _parse_requires(request.requires) or default_roots(index, env)
+    plan = make_plan(resolve_worlds(index, roots, _parse_primaries(request.primaries), env), wheels, index.ignored)
+    outputs = tuple(
+        replace(out, files_to_rewrite=_files_to_rewrite(out)) if out.action != "copy" else out
+        for out in plan.outputs
+    )
+    return replace(plan, outputs=outputs), wheels
+
+
+def name_map(out: Output) -> NameMap:
+    return NameMap(dict(out.import_map), dict(out.dist_map))
+
+
+def _files_to_rewrite(out: Output) -> tuple[str, ...]:
+    names = name_map(out)
+    found = []
+    with zipfile.ZipFile(out.source.path) as zf:
+        for member in out.source.members:
+            if _is_python(member, out.source) or member.endswith(".pth"):
+                if names.mentions(zf.read(member)):
+                    found.append(member)
+    return tuple(found)
+
+
+def _is_python(member: str, source: WheelInfo) -> bool:
+    return member.endswith((".py", ".pyi")) and not member.startswith(source.dist_info + "/")
+
+
+class _MemberMap:
+    """Where each member of a source wheel goes in its output wheel (None: dropped)."""
+
+    def __init__(self, out: Output) -> None:
+        self.out = out
+        self.source = out.source
+        self.own = out.own_imports
+        if out.renamed:
+            self.dist_info = dist_info_dir(out.name, out.version)
+        else:
+            self.dist_info = self.source.dist_info
+        self.data_dir = self.dist_info[: -len(".dist-info")] + ".data"
+
+    def _site_path(self, path: str) -> str:
+        """Rename a path relative to site-packages (root of a wheel, or purelib/platlib)."""
+        first, sep, rest = path.partition("/")
+        if first in self.own:
+            return self.own[first] + sep + rest
+        if first.endswith("-stubs") and first[: -len("-stubs")] in self.own:
+            return self.own[first[: -len("-stubs")]] + "-stubs" + sep + rest
+        if not sep:
+            stem, dot, suffix = first.partition(".")
+            if stem in self.own:
+                return self.own[stem] + dot + suffix
+            if first.endswith(".pth") and self.out.renamed:
+                return f"{filename_component(self.out.name)}-{first}"
+        return path
+
+    def target(self, member: str) -> str | None:
+        first, _, rest = member.partition("/")
+        if first == self.source.dist_info:
+            return f"{self.dist_info}/{rest}"
+        if first == self.source.data_dir:
+            scheme, _, inner = rest.partition("/")
+            if scheme in ("purelib", "platlib"):
+                inner = self._site_path(inner)
+            elif scheme == "scripts" and self.out.renamed:
+                return None
+            return f"{self.data_dir}/{scheme}/{inner}"
+        return self._site_path(member)
+
+
+def _order(name: str, dist_info: str) -> tuple[int, str]:
+    """Package files first, then dist-info, RECORD last (as installers expect)."""
+    return (1 if name.startswith(dist_info + "/") else 0, name)
+
+
+def _apply_output(out: Output, staging: Path, allow_unparsable: bool) -> tuple[OutputResult, list[Problem]]:
+    source = out.source
+    names = name_map(out)
+    members = _MemberMap(out)
+    files: list[FileOutcome] = []
+    dropped: list[str] = []
+    warnings: list[str] = []
+    problems: list[Problem] = []
+    wheel = source.filename
+    to_rewrite = set(out.files_to_rewrite)
+    planned = []
+    for member in source.members:
+        target = members.target(member)
+        if target is None:
+            dropped.append(f"script {member.rsplit('/', 1)[-1]} (would overwrite the primary's)")
+            continue
+        planned.append((target, member))
+    planned.sort(key=lambda item: _order(item[0], members.dist_info))
+    dist_info = source.dist_info + "/"
+    path = staging / out.filename
+    with zipfile.ZipFile(source.path) as zf, WheelWriter(path, members.dist_info) as writer:
+        for target, member in planned:
+            info = zf.getinfo(member)
+            executable = bool((info.external_attr >> 16) & 0o111)
+            if member == dist_info + "RECORD":
+                continue
+            if member in (dist_info + "RECORD.jws", dist_info + "RECORD.p7s"):
+                dropped.append(f"signature {member} (no longer valid)")
+                continue
+            data = zf.read(info)
+            if member == dist_info + "METADATA":
+                text = data.decode("utf-8")
+                new_name = out.display_name if out.renamed else None
+                data = rewrite_metadata(text, new_name, dict(out.requires_map)).encode("utf-8")
+            elif member == dist_info + "entry_points.txt":
+                eps = rewrite_entry_points(data.decode("utf-8"), names, drop_scripts=out.renamed)
+                dropped.extend(f"{s} (would overwrite the primary's)" for s in eps.dropped_scripts)
+                data = eps.text.encode("utf-8")
+            elif member == dist_info + "top_level.txt":
+                data = rewrite_top_level(data.decode("utf-8"), names).encode("utf-8")
+            elif member in to_rewrite and member.endswith(".pth"):
+                new = rewrite_pth(data, names)
+                if new != data:
+                    files.append(FileOutcome(member, "rewritten"))
+                data = new
+            elif member in to_rewrite or _is_script(member, source, data, names):
+                result = rewrite_source(data, names)
+                files.append(FileOutcome(member, result.status, result.changes, result.diagnostics, result.error or ""))
+                if result.status in ("unparsable", "failed"):
+                    if result.status == "failed" or not allow_unparsable:
+                        problems.append(Problem(wheel, result.error or result.status, member, result.error_line))
+                    else:
+                        warnings.append(f"{member}: {result.error}; copied unchanged (--allow-unparsable)")
+                data = result.data
+            elif member.endswith(EXTENSION_SUFFIXES) and names.mentions(data):
+                if out.renamed:
+                    problems.append(
+                        Problem(wheel, "compiled extension modules in renamed copies are not supported yet", member)
+                    )
+                else:
+                    warnings.append(
+                        f"{member}: compiled module mentions a renamed name; imports made from C are not rewritten"
+                    )
+            writer.write(target, data, executable)
+        writer.write(f"{members.dist_info}/{PROVENANCE_NAME}", _provenance(out))
+    return OutputResult(out, "", tuple(files), tuple(dropped), tuple(warnings)), problems
+
+
+def _is_script(member: str, source: WheelInfo, data: bytes, names: NameMap) -> bool:
+    """Python scripts in ``.data/scripts`` (``#!python``) are rewritten like modules."""
+    return (
+        member.startswith(f"{source.data_dir}/scripts/")
+        and data.startswith(b"#!python")
+        and names.mentions(data)
+    )
+
+
+def _provenance(out: Output) -> bytes:
+    data = {
+        "tool": {"name": "mvpy-vendor", "version": __version__},
+        "original": {
+            "name": out.source.display_name,
+            "version": str(out.source.version),
+            "wheel": out.source.filename,
+            "sha256": out.source.sha256,
+        },
+        "import_map": dict(out.import_map),
+        "dist_map": dict(out.dist_map),
+        "requires_map": dict(out.requires_map),
+    }
+    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def apply_plan(
+    plan: Plan,
+    out_dir: Path,
+    *,
+    allow_unparsable: bool = False,
+    inputs: Sequence[WheelInfo] = (),
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Write every output wheel, ``requirements.txt`` and the report into ``out_dir``.
+
+    Everything is written into a staging directory first; ``out_dir`` is touched only once every
+    wheel has been written, so a failed run leaves it as it was.
+    """
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".mvpy-staging-", dir=out_dir))
+    try:
+        results: list[OutputResult] = []
+        problems: list[Problem] = []
+        for i, out in enumerate(plan.outputs):
+            if progress is not None:
+                progress(i, len(plan.outputs), out.filename)
+            if out.action == "copy":
+                shutil.copyfile(out.source.path, staging / out.filename)
+                result = OutputResult(out, "")
+            else:
+                result, found = _apply_output(out, staging, allow_unparsable)
+                problems += found
+            results.append(replace(result, sha256=_sha256(staging / out.filename)))
+        if progress is not None:
+            progress(len(plan.outputs), len(plan.outputs), "")
+        if problems:
+            raise WheelProblems(problems)
+        result = BuildResult(plan, tuple(results), out_dir, tuple(inputs))
+        (staging / "requirements.txt").write_text(requirements_txt(plan), encoding="utf-8")
+        (staging / REPORT_NAME).write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+        for item in sorted(staging.iterdir()):
+            item.replace(out_dir / item.name)
+        return result
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+
+
+def build(request: BuildRequest, out_dir: Path, progress: Progress | None = None) -> BuildResult:
+    """Plan and apply in one call."""
+    plan, inputs = plan_build(request)
+    return apply_plan(plan, out_dir, allow_unparsable=request.allow_unparsable, inputs=inputs, progress=progress)

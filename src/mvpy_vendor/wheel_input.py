@@ -1,0 +1,293 @@
+"""Read input wheels and validate them before anything is planned or written."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import stat
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from email.parser import HeaderParser
+from pathlib import Path, PurePosixPath
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.tags import Tag
+from packaging.utils import (
+    BuildTag,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from .errors import ConfigError, Problem, WheelProblems
+
+__all__ = [
+    "EXTENSION_SUFFIXES",
+    "WheelInfo",
+    "collect_wheel_paths",
+    "installed_path",
+    "import_name_of",
+    "read_wheels",
+    "record_hash",
+]
+
+# Suffixes of compiled extension modules on any platform, longest first so that
+# ``foo.cpython-311-x86_64-linux-gnu.so`` yields ``foo``.
+EXTENSION_SUFFIXES = (".so", ".pyd")
+_SIGNATURE_FILES = ("RECORD.jws", "RECORD.p7s")
+_WEAK_HASHES = {"md5", "sha1", "sha224"}
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class WheelInfo:
+    """What the planner needs to know about one validated input wheel."""
+
+    path: Path
+    name: NormalizedName
+    display_name: str
+    version: Version
+    build_tag: BuildTag
+    tags: frozenset[Tag]
+    sha256: str
+    dist_info: str
+    data_dir: str
+    requires: tuple[Requirement, ...]
+    import_names: tuple[str, ...]
+    members: tuple[str, ...]
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+    @property
+    def key(self) -> tuple[NormalizedName, Version]:
+        return (self.name, self.version)
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}"
+
+
+def record_hash(data: bytes) -> str:
+    """The ``sha256=...`` form used in RECORD files."""
+    digest = hashlib.sha256(data).digest()
+    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def collect_wheel_paths(paths: Iterable[Path]) -> list[Path]:
+    """Expand directories to the wheels they contain; reject anything that is not a wheel."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix == ".whl" and p.is_file()))
+        elif path.is_file() and path.suffix == ".whl":
+            found.append(path)
+        elif not path.exists():
+            raise ConfigError(f"{path}: no such file or directory")
+        else:
+            raise ConfigError(f"{path}: not a wheel (.whl) file or a directory of wheels")
+    if not found:
+        raise ConfigError("no wheels found in " + ", ".join(str(p) for p in paths))
+    return found
+
+
+def import_name_of(member: str) -> str | None:
+    """The top-level import name that a member at the root of a wheel provides, if any."""
+    first, _, rest = member.partition("/")
+    if rest:
+        return first if first.isidentifier() and _is_module_file(rest.rpartition("/")[2]) else None
+    if first.endswith((".py", ".pyi")):
+        stem = first.rpartition(".")[0]
+        return stem if stem.isidentifier() else None
+    if first.endswith(EXTENSION_SUFFIXES):
+        stem = first.split(".", 1)[0]
+        return stem if stem.isidentifier() else None
+    return None
+
+
+def _is_module_file(basename: str) -> bool:
+    return basename.endswith((".py", ".pyi", ".pyc") + EXTENSION_SUFFIXES)
+
+
+def _member_problems(wheel: str, infos: Sequence[zipfile.ZipInfo]) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for info in infos:
+        name = info.filename
+        parts = PurePosixPath(name).parts
+        if name in seen:
+            problems.append(Problem(wheel, "duplicate member", name))
+        seen.add(name)
+        if (
+            name.startswith("/")
+            or "\\" in name
+            or ".." in parts
+            or (parts and ":" in parts[0])
+            or "\x00" in name
+        ):
+            problems.append(Problem(wheel, "member name leaves the wheel's root", name))
+        if stat.S_ISLNK(info.external_attr >> 16):
+            problems.append(Problem(wheel, "symbolic links are not allowed in wheels", name))
+    return problems
+
+
+def _hash_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, algorithm: str) -> tuple[str, int]:
+    h = hashlib.new(algorithm)
+    size = 0
+    with zf.open(info) as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode("ascii"), size
+
+
+def _record_problems(
+    wheel: str, zf: zipfile.ZipFile, record_name: str, files: dict[str, zipfile.ZipInfo]
+) -> list[Problem]:
+    problems: list[Problem] = []
+    text = zf.read(record_name).decode("utf-8", errors="replace")
+    listed: set[str] = set()
+    for lineno, row in enumerate(csv.reader(io.StringIO(text)), 1):
+        if not row:
+            continue
+        if len(row) != 3:
+            problems.append(Problem(wheel, f"malformed RECORD line {lineno}", record_name))
+            continue
+        path, hash_spec, size_text = row
+        listed.add(path)
+        if path == record_name or path.endswith(_SIGNATURE_FILES):
+            continue
+        info = files.get(path)
+        if info is None:
+            problems.append(Problem(wheel, "listed in RECORD but not in the wheel", path))
+            continue
+        if not hash_spec:
+            problems.append(Problem(wheel, "RECORD gives no hash", path))
+            continue
+        algorithm, _, expected = hash_spec.partition("=")
+        if algorithm in _WEAK_HASHES or algorithm not in hashlib.algorithms_guaranteed:
+            problems.append(Problem(wheel, f"RECORD uses unsupported hash {algorithm!r}", path))
+            continue
+        actual, size = _hash_member(zf, info, algorithm)
+        if actual != expected:
+            problems.append(Problem(wheel, "hash does not match RECORD", path))
+        elif size_text and size_text != str(size):
+            problems.append(Problem(wheel, f"size {size} does not match RECORD ({size_text})", path))
+    for path in files:
+        if path not in listed and path != record_name and not path.endswith(_SIGNATURE_FILES):
+            problems.append(Problem(wheel, "not mentioned in RECORD", path))
+    return problems
+
+
+def _read_one(path: Path) -> tuple[WheelInfo | None, list[Problem]]:
+    wheel = path.name
+    try:
+        name, version, build_tag, tags = parse_wheel_filename(wheel)
+    except (InvalidWheelFilename, InvalidVersion) as exc:
+        return None, [Problem(wheel, f"invalid wheel file name: {exc}")]
+    sha = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            sha.update(chunk)
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        return None, [Problem(wheel, f"not a readable zip archive: {exc}")]
+    with zf:
+        infos = zf.infolist()
+        problems = _member_problems(wheel, infos)
+        files = {i.filename: i for i in infos if not i.is_dir()}
+        dist_infos = sorted({n.split("/", 1)[0] for n in files if n.split("/", 1)[0].endswith(".dist-info") and "/" in n})
+        if len(dist_infos) != 1:
+            found = ", ".join(dist_infos) or "none"
+            problems.append(Problem(wheel, f"expected exactly one .dist-info directory, found {found}"))
+            return None, problems
+        dist_info = dist_infos[0]
+        for required in ("METADATA", "WHEEL", "RECORD"):
+            if f"{dist_info}/{required}" not in files:
+                problems.append(Problem(wheel, "missing", f"{dist_info}/{required}"))
+        if problems:
+            return None, problems
+        try:
+            problems += _record_problems(wheel, zf, f"{dist_info}/RECORD", files)
+        except zipfile.BadZipFile as exc:
+            problems.append(Problem(wheel, f"corrupt zip member: {exc}"))
+        metadata = HeaderParser().parsestr(zf.read(f"{dist_info}/METADATA").decode("utf-8", errors="replace"))
+    display_name = metadata.get("Name", "")
+    meta_version = metadata.get("Version", "")
+    if canonicalize_name(display_name) != name:
+        problems.append(Problem(wheel, f"METADATA Name {display_name!r} does not match the file name", f"{dist_info}/METADATA"))
+    try:
+        if Version(meta_version) != version:
+            problems.append(Problem(wheel, f"METADATA Version {meta_version!r} does not match the file name", f"{dist_info}/METADATA"))
+    except InvalidVersion:
+        problems.append(Problem(wheel, f"invalid METADATA Version {meta_version!r}", f"{dist_info}/METADATA"))
+    requires: list[Requirement] = []
+    for text in metadata.get_all("Requires-Dist") or []:
+        try:
+            requires.append(Requirement(text))
+        except InvalidRequirement as exc:
+            problems.append(Problem(wheel, f"invalid Requires-Dist {text!r}: {exc}", f"{dist_info}/METADATA"))
+    data_dir = dist_info[: -len(".dist-info")] + ".data"
+    import_names = sorted(
+        {
+            n
+            for member in files
+            if (n := import_name_of(installed_path(member, data_dir))) is not None
+        }
+    )
+    if problems:
+        return None, problems
+    return (
+        WheelInfo(
+            path=path,
+            name=name,
+            display_name=display_name,
+            version=version,
+            build_tag=build_tag,
+            tags=frozenset(tags),
+            sha256=sha.hexdigest(),
+            dist_info=dist_info,
+            data_dir=data_dir,
+            requires=tuple(requires),
+            import_names=tuple(import_names),
+            members=tuple(sorted(files)),
+        ),
+        [],
+    )
+
+
+def installed_path(member: str, data_dir: str) -> str:
+    """Where a member lands relative to site-packages ('' for members outside it)."""
+    first, _, rest = member.partition("/")
+    if first == data_dir:
+        scheme, _, inner = rest.partition("/")
+        return inner if scheme in ("purelib", "platlib") else ""
+    if first.endswith(".dist-info"):
+        return ""
+    return member
+
+
+def read_wheels(paths: Sequence[Path]) -> list[WheelInfo]:
+    """Validate every wheel; raise one :class:`WheelProblems` naming every problem in every wheel."""
+    infos: list[WheelInfo] = []
+    problems: list[Problem] = []
+    for path in paths:
+        info, found = _read_one(path)
+        problems += found
+        if info is not None:
+            infos.append(info)
+    if problems:
+        raise WheelProblems(problems)
+    return infos
+
+
+def iter_members(zf: zipfile.ZipFile) -> Iterator[zipfile.ZipInfo]:
+    for info in zf.infolist():
+        if not info.is_dir():
+            yield info

@@ -1,0 +1,124 @@
+"""Build the fixture wheels from the sources beside this script.
+
+    python testwheels/build_wheels.py OUTDIR
+
+Every directory here holding a ``pyproject.toml`` becomes one pure-Python wheel, written with
+``wheel``'s own WheelFile (an implementation independent of mvpy-vendor's writer). Hostile wheels
+(bad member names, RECORD mismatches) are written too, into ``OUTDIR/hostile/``. Output is
+reproducible: SOURCE_DATE_EPOCH is fixed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import sys
+import zipfile
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+os.environ.setdefault("SOURCE_DATE_EPOCH", "1700000000")
+
+from wheel.wheelfile import WheelFile  # noqa: E402 - reads SOURCE_DATE_EPOCH
+
+HERE = Path(__file__).resolve().parent
+TAG = "py3-none-any"
+
+
+def _metadata(project: dict) -> str:
+    lines = ["Metadata-Version: 2.1", f"Name: {project['name']}", f"Version: {project['version']}"]
+    if "description" in project:
+        lines.append(f"Summary: {project['description']}")
+    lines += [f"Requires-Dist: {req}" for req in project.get("dependencies", [])]
+    for extra, reqs in sorted(project.get("optional-dependencies", {}).items()):
+        lines.append(f"Provides-Extra: {extra}")
+        lines += [f'Requires-Dist: {req} ; extra == "{extra}"' for req in reqs]
+    return "\n".join(lines) + "\n\n"
+
+
+def _entry_points(project: dict) -> str:
+    groups = {}
+    if "scripts" in project:
+        groups["console_scripts"] = project["scripts"]
+    groups.update(project.get("entry-points", {}))
+    return "".join(
+        f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in sorted(items.items())) + "\n"
+        for group, items in groups.items()
+    )
+
+
+def build_one(source: Path, out: Path) -> Path:
+    project = tomllib.loads((source / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    name = project["name"].replace("-", "_")
+    version = project["version"]
+    dist_info = f"{name}-{version}.dist-info"
+    path = out / f"{name}-{version}-{TAG}.whl"
+    src = source / "src"
+    files = sorted(p for p in src.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    with WheelFile(path, "w") as wf:
+        for file in files:
+            wf.writestr(file.relative_to(src).as_posix(), file.read_bytes())
+        wf.writestr(f"{dist_info}/METADATA", _metadata(project))
+        wf.writestr(
+            f"{dist_info}/WHEEL",
+            f"Wheel-Version: 1.0\nGenerator: mvpy-vendor-testwheels\nRoot-Is-Purelib: true\nTag: {TAG}\n\n",
+        )
+        tops = sorted({f.relative_to(src).parts[0].split(".")[0] for f in files})
+        wf.writestr(f"{dist_info}/top_level.txt", "".join(t + "\n" for t in tops))
+        entry_points = _entry_points(project)
+        if entry_points:
+            wf.writestr(f"{dist_info}/entry_points.txt", entry_points)
+    return path
+
+
+def _hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def _raw_wheel(path: Path, members: dict[str, bytes], record: dict[str, bytes] | None = None) -> Path:
+    """A wheel written member by member, with RECORD computed over ``record`` (default: the members)."""
+    name, version = path.name.split("-")[:2]
+    dist_info = f"{name}-{version}.dist-info"
+    members = {
+        **members,
+        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n".encode(),
+        f"{dist_info}/WHEEL": f"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: {TAG}\n\n".encode(),
+    }
+    hashed = {**members, **(record or {})}
+    rows = "".join(f"{n},{_hash(d)},{len(d)}\n" for n, d in hashed.items()) + f"{dist_info}/RECORD,,\n"
+    with zipfile.ZipFile(path, "w") as zf:
+        for member, data in members.items():
+            zf.writestr(zipfile.ZipInfo(member, (2023, 11, 14, 22, 13, 20)), data)
+        zf.writestr(zipfile.ZipInfo(f"{dist_info}/RECORD", (2023, 11, 14, 22, 13, 20)), rows)
+    return path
+
+
+def build_hostile(out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    return [
+        _raw_wheel(out / f"evil-1.0-{TAG}.whl", {"evil/__init__.py": b"", "../evil.py": b"import os\n"}),
+        _raw_wheel(
+            out / f"badrecord-1.0-{TAG}.whl",
+            {"badrecord/__init__.py": b"X = 1\n"},
+            record={"badrecord/__init__.py": b"X = 2\n"},
+        ),
+    ]
+
+
+def build_all(out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    built = [build_one(d, out) for d in sorted(HERE.iterdir()) if (d / "pyproject.toml").is_file()]
+    build_hostile(out / "hostile")
+    return built
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    for wheel in build_all(Path(sys.argv[1])):
+        print(wheel)

@@ -1,0 +1,5 @@
+import transport
+
+
+def transport_generation():
+    return transport.GENERATION

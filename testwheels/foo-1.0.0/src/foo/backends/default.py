@@ -1,0 +1,2 @@
+class Backend:
+    name = "foo1-default"

@@ -1,0 +1,5 @@
+import foo
+
+
+def main():
+    print("foo", foo.__version__)

@@ -1,0 +1,1 @@
+from foo.sub.deep import depth  # absolute self-import

@@ -1,0 +1,5 @@
+import foo
+
+
+def depth():
+    return "deep in foo " + foo.__version__

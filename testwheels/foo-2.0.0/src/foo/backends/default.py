@@ -1,0 +1,2 @@
+class Backend:
+    name = "foo2-default"

@@ -1,0 +1,5 @@
+GENERATION = 1
+
+
+def send(data):
+    return "transport1:" + data
