@@ -238,11 +238,16 @@ def _apply_output(out: Output, staging: Path, allow_unparsable: bool) -> tuple[O
             dropped.append(f"script {member.rsplit('/', 1)[-1]} (would overwrite the primary's)")
             continue
         planned.append((target, member))
+    provenance = f"{members.dist_info}/{PROVENANCE_NAME}"
+    planned.append((provenance, ""))
     planned.sort(key=lambda item: _order(item[0], members.dist_info))
     dist_info = source.dist_info + "/"
     path = staging / out.filename
     with zipfile.ZipFile(source.path) as zf, WheelWriter(path, members.dist_info) as writer:
         for target, member in planned:
+            if target == provenance:
+                writer.write(provenance, _provenance(out))
+                continue
             info = zf.getinfo(member)
             executable = bool((info.external_attr >> 16) & 0o111)
             if member == dist_info + "RECORD":
@@ -285,7 +290,6 @@ def _apply_output(out: Output, staging: Path, allow_unparsable: bool) -> tuple[O
                         f"{member}: compiled module mentions a renamed name; imports made from C are not rewritten"
                     )
             writer.write(target, data, executable)
-        writer.write(f"{members.dist_info}/{PROVENANCE_NAME}", _provenance(out))
     return OutputResult(out, "", tuple(files), tuple(dropped), tuple(warnings)), problems
 
 

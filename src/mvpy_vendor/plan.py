@@ -325,7 +325,7 @@ def make_plan(
         if role is Role.PRIMARY and outputs[key].action != "copy":
             role = Role.CONSUMER
         placements.append(Placement(binding[0], binding[1], graph.wheel(binding).version, role, key))
-    used = {o.source.path for o in outputs.values()}
+    used = {o.source.path for o in outputs.values()} | {w.path for w, _ in ignored}
     unused = [(w.filename, "not needed by any world") for w in all_wheels if w.path not in used]
     return Plan(
         worlds=tuple(worlds),

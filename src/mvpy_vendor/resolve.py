@@ -221,6 +221,16 @@ class _Search:
         return pins, extras, queue
 
 
+@dataclass
+class _Evicted:
+    """Something a world could not hold: a member (with its pinned wheel) or a root requirement."""
+
+    name: NormalizedName
+    wheel: WheelInfo | None
+    extras: frozenset[str]
+    root: Requirement | None = None
+
+
 def _resolve_world(
     number: int,
     roots: list[Edge],
@@ -228,9 +238,16 @@ def _resolve_world(
     env: Mapping[str, str],
     prefer: Mapping[NormalizedName, Version],
     pinned: Mapping[NormalizedName, Version],
-) -> tuple[World, list[tuple[NormalizedName, WheelInfo, frozenset[str], str]]]:
-    """Resolve one world; return it and the members it evicted (name, wheel, extras, why)."""
+) -> tuple[World, list[_Evicted]]:
+    """Resolve one world; return it and what it evicted.
+
+    A member whose requirements cannot be met here is evicted (it stays reachable by name from
+    its requirers); in the main world, a root that cannot be met is split off into a world of
+    its own.
+    """
     evicted: set[NormalizedName] = set()
+    split: list[Requirement] = []
+    roots = list(roots)
     root_names = {e.name for e in roots}
     while True:
         search = _Search(index, env, prefer, pinned, frozenset(evicted))
@@ -243,6 +260,10 @@ def _resolve_world(
         if conflict.missing:
             who = "the roots" if conflict.requirer == ROOT else conflict.requirer
             raise ConfigError(f"{who} requires {conflict.requirement}, which no given wheel satisfies")
+        if conflict.requirer == ROOT and number == 0 and len(roots) > 1:
+            split.append(conflict.requirement)
+            roots = [e for e in roots if e.requirement is not conflict.requirement]
+            continue
         culprit = canonicalize_name(conflict.requirer) if conflict.requirer != ROOT else None
         if culprit is None or culprit in evicted or (number > 0 and culprit in root_names):
             who = "the roots" if culprit is None else str(culprit)
@@ -267,9 +288,12 @@ def _resolve_world(
     out = []
     for name in sorted(evicted):
         if name in pins:
-            why = f"its requirements conflict with world {number}"
-            world.evicted_because[name] = why
-            out.append((name, pins[name], extras[name], why))
+            world.evicted_because[name] = f"its requirements conflict with world {number}"
+            out.append(_Evicted(name, pins[name], extras[name]))
+    for req in split:
+        name = canonicalize_name(req.name)
+        world.evicted_because.setdefault(name, f"the root {req} conflicts with world {number}")
+        out.append(_Evicted(name, None, frozenset(req.extras), root=req))
     return world, out
 
 
@@ -279,26 +303,37 @@ def resolve_worlds(
     primaries: Mapping[NormalizedName, Version],
     env: Mapping[str, str],
 ) -> list[World]:
-    """Resolve the main world (index 0) and every world it spawns, in a stable order."""
+    """Resolve the main world (index 0) and every world it spawns, in a stable order.
+
+    A ``--primary`` pin both constrains the main world and makes that version one of its
+    members, so that it is installed under its own name.
+    """
     for name, version in primaries.items():
         if index.get(name, version) is None:
             raise ConfigError(f"--primary {name}=={version}: no such wheel was given")
     root_edges = [Edge(ROOT, r, 0) for r in roots]
+    root_edges += [Edge(ROOT, Requirement(f"{n}=={v}"), 0) for n, v in sorted(primaries.items())]
     main, pending = _resolve_world(0, root_edges, index, env, {}, primaries)
     worlds = [main]
     prefer = {n: w.version for n, w in main.members.items()}
-    by_root: dict[tuple[NormalizedName, Version, frozenset[str]], int] = {}
+    by_root: dict[tuple[str, frozenset[str]], int] = {}
     queue = [(main, item) for item in pending]
     while queue:
-        parent, (name, wheel, extras, _why) = queue.pop(0)
-        key = (name, wheel.version, extras)
+        parent, item = queue.pop(0)
+        if item.wheel is not None:
+            extras = f"[{','.join(sorted(item.extras))}]" if item.extras else ""
+            root = Requirement(f"{item.wheel.display_name}{extras}=={item.wheel.version}")
+        else:
+            assert item.root is not None
+            root = item.root
+        key = (str(root), item.extras)
         if key not in by_root:
-            root = Requirement(f"{wheel.display_name}{'[' + ','.join(sorted(extras)) + ']' if extras else ''}=={wheel.version}")
             world, more = _resolve_world(len(worlds), [Edge(ROOT, root, 0)], index, env, prefer, {})
             by_root[key] = world.index
             worlds.append(world)
-            queue.extend((world, item) for item in more)
-        parent.links[name] = by_root[key]
+            queue.extend((world, m) for m in more)
+        if item.wheel is not None:
+            parent.links[item.name] = by_root[key]
     return worlds
 
 

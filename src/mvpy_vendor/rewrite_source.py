@@ -12,6 +12,7 @@ import re
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, TypeVar, Union
 
@@ -448,32 +449,35 @@ def _replace_text(piece: _Piece, old: str, new: str) -> cst.CSTNode:
     return node.with_changes(value=text)
 
 
-def _deep(fn: Callable[[], _T]) -> _T:
-    """Run ``fn`` with room for libcst's recursion on deeply nested real-world files."""
-    result: list[_T] = []
-    error: list[BaseException] = []
+_STACK_BYTES = 512 * 1024 * 1024
+_RECURSION_LIMIT = 30_000
+_worker: ThreadPoolExecutor | None = None
+_worker_lock = threading.Lock()
 
-    def run() -> None:
-        old = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(old, 50_000))
-        try:
-            result.append(fn())
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            error.append(exc)
-        finally:
-            sys.setrecursionlimit(old)
 
-    old_size = threading.stack_size()
-    threading.stack_size(512 * 1024 * 1024)
-    try:
-        thread = threading.Thread(target=run)
-        thread.start()
-    finally:
-        threading.stack_size(old_size)
-    thread.join()
-    if error:
-        raise error[0]
-    return result[0]
+def _setup_worker() -> None:
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), _RECURSION_LIMIT))
+
+
+def _on_deep_stack(fn: Callable[[], _T]) -> _T:
+    """Run ``fn`` on a thread with a large C stack.
+
+    libcst's native parser and its code generator recurse once per nesting level; long
+    expression chains in real files (sympy has some) overflow the main thread's stack, which
+    would crash the whole process rather than fail one file.
+    """
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            old = threading.stack_size()
+            threading.stack_size(_STACK_BYTES)
+            try:
+                _worker = ThreadPoolExecutor(1, thread_name_prefix="mvpy-libcst", initializer=_setup_worker)
+                _worker.submit(lambda: None).result()  # start the thread while the size is set
+            finally:
+                threading.stack_size(old)
+        worker = _worker
+    return worker.submit(fn).result()
 
 
 def _transform(data: bytes, names: NameMap) -> tuple[bytes | None, int, list[Diagnostic]]:
@@ -503,12 +507,14 @@ def rewrite_source(data: bytes, names: NameMap) -> SourceResult:
     if not names.mentions(data):
         return SourceResult("unchanged", data)
     try:
-        try:
-            new, changes, diagnostics = _transform(data, names)
-        except RecursionError:
-            new, changes, diagnostics = _deep(lambda: _transform(data, names))
+        new, changes, diagnostics = _on_deep_stack(lambda: _transform(data, names))
+    except RecursionError:
+        return SourceResult("failed", data, error="nested too deeply to rewrite")
     except cst.ParserSyntaxError as exc:
-        return SourceResult("unparsable", data, error=f"cannot parse: {exc.message}", error_line=exc.raw_line)
+        # The position in libcst's message is more precise than its raw_line/raw_column.
+        where = re.search(r"error at (\d+):", exc.message)
+        line = int(where[1]) if where else exc.raw_line
+        return SourceResult("unparsable", data, error="cannot parse: not valid Python 3 syntax", error_line=line)
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
         return SourceResult("unparsable", data, error=f"cannot decode: {exc}")
     except Exception as exc:  # noqa: BLE001 - one bad file must not end the batch

@@ -1,0 +1,146 @@
+"""Applying a plan: the wheels written, their metadata, determinism, and failing without leftovers."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from wheel.wheelfile import WheelFile
+
+from mvpy_vendor.build import REPORT_NAME, BuildRequest, build
+from mvpy_vendor.errors import WheelProblems
+from mvpy_vendor.wheel_input import read_wheels
+
+from .conftest import FOO_SET, pick
+
+
+def _build(wheels: list[Path], out: Path, **kwargs: object) -> None:
+    build(BuildRequest(wheels=wheels, **kwargs), out)  # type: ignore[arg-type]
+
+
+def _members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: zf.read(i) for i in zf.infolist()}
+
+
+def test_output_wheelhouse(wheels: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _build(pick(wheels, *FOO_SET), out)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "foo-2.0.0-py3-none-any.whl",
+        "mv_foo_1_0_0-1.0.0-py3-none-any.whl",
+        REPORT_NAME,
+        "myapp-0.1.0-py3-none-any.whl",
+        "requirements.txt",
+        "slow_package-0.1.0-py3-none-any.whl",
+    ]
+    assert (out / "requirements.txt").read_text() == (
+        "foo==2.0.0\nmv-foo-1-0-0==1.0.0\nmyapp==0.1.0\nslow-package==0.1.0\n"
+    )
+    # Every output is a valid wheel: RECORD present and matching, one dist-info.
+    infos = {i.filename: i for i in read_wheels(sorted(out.glob("*.whl")))}
+    assert infos["mv_foo_1_0_0-1.0.0-py3-none-any.whl"].import_names == ("_mv_foo_1_0_0",)
+    # Unchanged wheels are copied byte for byte.
+    assert (out / "foo-2.0.0-py3-none-any.whl").read_bytes() == pick(wheels, "foo")[1].read_bytes()
+
+
+def test_renamed_copy_contents(wheels: Path, tmp_path: Path) -> None:
+    _build(pick(wheels, *FOO_SET), tmp_path)
+    original = _members(pick(wheels, "foo")[0])
+    copy = _members(tmp_path / "mv_foo_1_0_0-1.0.0-py3-none-any.whl")
+    di = "mv_foo_1_0_0-1.0.0.dist-info"
+    assert list(copy) == [
+        "_mv_foo_1_0_0/__init__.py",
+        "_mv_foo_1_0_0/backends/__init__.py",
+        "_mv_foo_1_0_0/backends/default.py",
+        "_mv_foo_1_0_0/cli.py",
+        "_mv_foo_1_0_0/sub/__init__.py",
+        "_mv_foo_1_0_0/sub/deep.py",
+        f"{di}/METADATA",
+        f"{di}/WHEEL",
+        f"{di}/entry_points.txt",
+        f"{di}/mvpy_vendor.json",
+        f"{di}/top_level.txt",
+        f"{di}/RECORD",
+    ]
+    assert copy["_mv_foo_1_0_0/backends/default.py"] == original["foo/backends/default.py"]
+    assert b'version("mv-foo-1-0-0")' in copy["_mv_foo_1_0_0/__init__.py"]
+    assert b'importlib.import_module("_mv_foo_1_0_0.backends.default")' in copy["_mv_foo_1_0_0/__init__.py"]
+    assert copy[f"{di}/METADATA"].decode().splitlines()[1] == "Name: mv-foo-1-0-0"
+    assert copy[f"{di}/entry_points.txt"] == b"[foo.backends]\ndefault = _mv_foo_1_0_0.backends.default:Backend\n\n"
+    assert copy[f"{di}/top_level.txt"] == b"_mv_foo_1_0_0\n"
+    assert copy[f"{di}/WHEEL"] == original["foo-1.0.0.dist-info/WHEEL"]
+    provenance = json.loads(copy[f"{di}/mvpy_vendor.json"])
+    assert provenance["original"]["name"] == "foo" and provenance["original"]["version"] == "1.0.0"
+    assert provenance["import_map"] == {"foo": "_mv_foo_1_0_0"}
+    assert len(provenance["original"]["sha256"]) == 64
+    report = json.loads((tmp_path / REPORT_NAME).read_text())
+    renamed = next(o for o in report["outputs"] if o["distribution"] == "mv-foo-1-0-0")
+    assert renamed["dropped"] == ["console_scripts: foo (would overwrite the primary's)"]
+
+
+def test_consumer_keeps_name_and_requires_the_renamed_copy(wheels: Path, tmp_path: Path) -> None:
+    _build(pick(wheels, *FOO_SET), tmp_path)
+    slow = _members(tmp_path / "slow_package-0.1.0-py3-none-any.whl")
+    metadata = slow["slow_package-0.1.0.dist-info/METADATA"].decode()
+    assert "Name: slow-package\n" in metadata and "Requires-Dist: mv-foo-1-0-0==1.0.0\n" in metadata
+    assert "foo>=1" not in metadata
+
+
+def test_deterministic_and_source_date_epoch(wheels: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    inputs = pick(wheels, *FOO_SET)
+    _build(inputs, tmp_path / "a")
+    _build(inputs, tmp_path / "b")
+    for path in sorted((tmp_path / "a").iterdir()):
+        assert path.read_bytes() == (tmp_path / "b" / path.name).read_bytes(), path.name
+    with zipfile.ZipFile(tmp_path / "a" / "mv_foo_1_0_0-1.0.0-py3-none-any.whl") as zf:
+        assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        assert {i.external_attr >> 16 for i in zf.infolist()} == {0o100644}
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    _build(inputs, tmp_path / "c")
+    with zipfile.ZipFile(tmp_path / "c" / "mv_foo_1_0_0-1.0.0-py3-none-any.whl") as zf:
+        assert {i.date_time for i in zf.infolist()} == {(2023, 11, 14, 22, 13, 20)}
+
+
+def _with_extra_file(wheel: Path, dst: Path, name: str, data: bytes) -> Path:
+    """A copy of ``wheel`` with one more member and a correct RECORD (written by ``wheel``)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    target = dst / wheel.name
+    with zipfile.ZipFile(wheel) as zin, WheelFile(target, "w") as zout:
+        for item in zin.infolist():
+            if not item.filename.endswith("/RECORD"):
+                zout.writestr(item.filename, zin.read(item))
+        zout.writestr(name, data)
+    return target
+
+
+def test_failed_run_leaves_output_directory_as_it_was(wheels: Path, tmp_path: Path) -> None:
+    foo1, foo2, slow, app = pick(wheels, *FOO_SET)
+    broken = _with_extra_file(foo1, tmp_path / "in", "foo/legacy.py", b"import foo\nprint 'python 2'\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("precious")
+    with pytest.raises(WheelProblems) as info:
+        _build([broken, foo2, slow, app], out)
+    assert str(info.value) == "foo-1.0.0-py3-none-any.whl: foo/legacy.py:2: cannot parse: not valid Python 3 syntax"
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    assert (out / "keep.txt").read_text() == "precious"
+    fresh = tmp_path / "fresh"
+    with pytest.raises(WheelProblems):
+        _build([broken, foo2, slow, app], fresh)
+    assert not fresh.exists()
+    # The explicit flag downgrades it to a warning and copies the file unchanged.
+    result = build(BuildRequest(wheels=[broken, foo2, slow, app], allow_unparsable=True), out)
+    copy = next(r for r in result.outputs if r.output.renamed)
+    assert copy.warnings and "foo/legacy.py" in copy.warnings[0]
+    assert _members(out / copy.output.filename)["_mv_foo_1_0_0/legacy.py"] == b"import foo\nprint 'python 2'\n"
+
+
+def test_unparsable_file_that_does_not_mention_a_renamed_name_is_copied(wheels: Path, tmp_path: Path) -> None:
+    foo1, foo2, slow, app = pick(wheels, *FOO_SET)
+    odd = _with_extra_file(foo1, tmp_path / "in", "foo/py2only.py", b"print 'hello'\n")
+    result = build(BuildRequest(wheels=[odd, foo2, slow, app]), tmp_path / "out")
+    copy = next(r for r in result.outputs if r.output.renamed)
+    assert _members(tmp_path / "out" / copy.output.filename)["_mv_foo_1_0_0/py2only.py"] == b"print 'hello'\n"

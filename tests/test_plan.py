@@ -1,0 +1,189 @@
+"""Worlds and the plan: who is primary, what is shared, what becomes a renamed copy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.tags import parse_tag
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from mvpy_vendor.errors import ConfigError
+from mvpy_vendor.plan import Plan, Role, make_plan, output_for
+from mvpy_vendor.resolve import Index, default_roots, resolve_worlds, target_environment
+from mvpy_vendor.wheel_input import WheelInfo
+
+
+def whl(name: str, version: str, *requires: str, tag: str = "py3-none-any", imports: tuple[str, ...] = ()) -> WheelInfo:
+    dist = canonicalize_name(name)
+    stem = dist.replace("-", "_")
+    return WheelInfo(
+        path=Path(f"/nowhere/{stem}-{version}-{tag}.whl"),
+        name=dist,
+        display_name=name,
+        version=Version(version),
+        build_tag=(),
+        tags=frozenset(parse_tag(tag)),
+        sha256="0" * 64,
+        dist_info=f"{stem}-{version}.dist-info",
+        data_dir=f"{stem}-{version}.data",
+        requires=tuple(Requirement(r) for r in requires),
+        import_names=imports or (stem,),
+        members=(),
+    )
+
+
+def plan_of(wheels: list[WheelInfo], roots: list[str] | None = None, primaries: dict[str, str] | None = None) -> Plan:
+    env = target_environment()
+    index = Index.build(wheels)
+    reqs = [Requirement(r) for r in roots] if roots else default_roots(index, env)
+    pins = {canonicalize_name(k): Version(v) for k, v in (primaries or {}).items()}
+    return make_plan(resolve_worlds(index, reqs, pins, env), wheels, index.ignored)
+
+
+def roles(plan: Plan) -> set[tuple[int, str, str, str, str]]:
+    return {(p.world, p.name, str(p.version), p.role.value, p.output) for p in plan.placements}
+
+
+FOO = [
+    whl("foo", "1.0.0"),
+    whl("foo", "2.0.0"),
+    whl("slow-package", "0.1.0", "foo<2"),
+    whl("myapp", "0.1.0", "foo>=2", "slow-package"),
+]
+
+
+def test_foo_worlds() -> None:
+    plan = plan_of(FOO)
+    assert roles(plan) == {
+        (0, "foo", "2.0.0", "primary", "foo==2.0.0"),
+        (0, "myapp", "0.1.0", "primary", "myapp==0.1.0"),
+        (1, "foo", "1.0.0", "renamed copy", "mv-foo-1-0-0==1.0.0"),
+        (1, "slow-package", "0.1.0", "rewritten consumer", "slow-package==0.1.0"),
+    }
+    slow = output_for(plan, 1, "slow-package")
+    assert dict(slow.import_map) == {"foo": "_mv_foo_1_0_0"}
+    assert dict(slow.requires_map) == {"foo<2": "mv-foo-1-0-0==1.0.0"}
+    copy = output_for(plan, 1, "foo")
+    assert copy.own_imports == {"foo": "_mv_foo_1_0_0"} and copy.filename == "mv_foo_1_0_0-1.0.0-py3-none-any.whl"
+    assert dict(copy.dist_map) == {"foo": "mv-foo-1-0-0"}
+    assert output_for(plan, 0, "myapp").action == "copy"
+    json.dumps(plan.to_json())  # the plan is printable as JSON
+
+
+def test_client_transport_closure() -> None:
+    plan = plan_of(
+        [
+            whl("transport", "1.5.0"),
+            whl("transport", "2.1.0"),
+            whl("client", "1.0.0", "transport"),
+            whl("legacy-tool", "0.3.0", "transport<2", "client"),
+            whl("modern-app", "1.0.0", "transport>=2", "client", "legacy-tool"),
+        ]
+    )
+    assert {(w, n, r) for w, n, _, r, _ in roles(plan)} == {
+        (0, "client", "primary"),
+        (0, "transport", "primary"),
+        (0, "modern-app", "primary"),
+        (1, "client", "renamed copy"),
+        (1, "transport", "renamed copy"),
+        (1, "legacy-tool", "rewritten consumer"),
+    }
+    private_client = output_for(plan, 1, "client")
+    assert dict(private_client.import_map) == {"client": "_mv_client_1_0_0", "transport": "_mv_transport_1_5_0"}
+    assert dict(private_client.requires_map) == {"transport": "mv-transport-1-5-0==1.5.0"}
+    assert output_for(plan, 0, "client").action == "copy"
+
+
+def test_identical_closure_is_shared() -> None:
+    plan = plan_of(FOO[:2] + [whl("utils", "1.0"), whl("slow-package", "0.1.0", "foo<2", "utils"),
+                              whl("myapp", "0.1.0", "foo>=2", "slow-package", "utils")])
+    assert (1, "utils", "1.0", "shared", "utils==1.0") in roles(plan)
+    assert dict(output_for(plan, 1, "slow-package").requires_map) == {"foo<2": "mv-foo-1-0-0==1.0.0"}
+
+
+def test_primary_pin_decides_who_keeps_the_name() -> None:
+    plan = plan_of(FOO, primaries={"foo": "1.0.0"})
+    assert roles(plan) == {
+        (0, "foo", "1.0.0", "primary", "foo==1.0.0"),
+        (1, "foo", "2.0.0", "renamed copy", "mv-foo-2-0-0==2.0.0"),
+        (1, "myapp", "0.1.0", "rewritten consumer", "myapp==0.1.0"),
+        # slow-package's world uses the primary foo 1.0.0: shared, and nothing to rewrite.
+        (2, "foo", "1.0.0", "shared", "foo==1.0.0"),
+        (2, "slow-package", "0.1.0", "primary", "slow-package==0.1.0"),
+    }
+
+
+def test_two_roots_on_one_name_give_a_renamed_copy() -> None:
+    plan = plan_of([whl("foo", "1.0.0"), whl("foo", "2.0.0")], roots=["foo==2.0.0", "foo==1.0.0"])
+    assert roles(plan) == {
+        (0, "foo", "2.0.0", "primary", "foo==2.0.0"),
+        (1, "foo", "1.0.0", "renamed copy", "mv-foo-1-0-0==1.0.0"),
+    }
+
+
+def test_unsatisfiable_requirement_names_requirer_and_requirement() -> None:
+    with pytest.raises(ConfigError, match=r"slow-package requires foo<1, which no given wheel satisfies"):
+        plan_of([whl("foo", "2.0.0"), whl("slow-package", "0.1.0", "foo<1")])
+    with pytest.raises(ConfigError, match=r"the roots requires nothing, which no given wheel satisfies"):
+        plan_of([whl("foo", "2.0.0")], roots=["nothing"])
+    with pytest.raises(ConfigError, match=r"--primary foo==3: no such wheel"):
+        plan_of([whl("foo", "2.0.0")], primaries={"foo": "3"})
+
+
+def test_different_private_copies_of_one_version_are_disambiguated() -> None:
+    plan = plan_of(
+        [
+            whl("dep", "1"), whl("dep", "2"), whl("dep", "3"),
+            whl("lib", "1.0", "dep"),
+            whl("a", "1", "dep==1", "lib"),
+            whl("b", "1", "dep==2", "lib"),
+            whl("app", "1", "dep==3", "lib", "a", "b"),
+        ]
+    )
+    libs = sorted({p.output for p in plan.placements if p.name == "lib"})
+    assert libs == ["lib==1.0", "mv-lib-1-0-2==1.0", "mv-lib-1-0==1.0"]
+    second = plan.output("mv-lib-1-0-2==1.0")
+    assert second.own_imports == {"lib": "_mv_lib_1_0_2"}
+    assert any("mv-lib-1-0-2" in note for note in plan.notes)
+
+
+def test_identical_private_copies_are_one_output() -> None:
+    plan = plan_of(
+        [
+            whl("dep", "1"), whl("dep", "2"),
+            whl("a", "1", "dep==1"), whl("c", "1", "dep==1"),
+            whl("app", "1", "dep==2", "a", "c"),
+        ]
+    )
+    copy = plan.output("mv-dep-1==1")
+    assert copy.worlds == (1, 2)
+    assert [o.key for o in plan.outputs].count("mv-dep-1==1") == 1
+
+
+def test_markers_and_extras() -> None:
+    plan = plan_of(
+        [
+            whl("foo", "1", 'speedups ; extra == "fast"', 'never ; python_version < "3"'),
+            whl("speedups", "1"),
+            whl("app", "1", "foo[fast]"),
+        ],
+        roots=["app"],
+    )
+    assert {p.name for p in plan.placements} == {"app", "foo", "speedups"}
+
+
+def test_incompatible_and_unused_wheels_are_reported() -> None:
+    plan = plan_of([whl("foo", "1"), whl("foo", "1", tag="cp27-cp27mu-manylinux1_x86_64"), whl("bar", "1")],
+                   roots=["foo"])
+    assert dict(plan.ignored) == {
+        "foo-1-cp27-cp27mu-manylinux1_x86_64.whl": "not compatible with the target interpreter",
+        "bar-1-py3-none-any.whl": "not needed by any world",
+    }
+
+
+def test_roles_enum_values() -> None:
+    assert [r.value for r in Role] == ["primary", "shared", "renamed copy", "rewritten consumer"]
