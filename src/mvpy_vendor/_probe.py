@@ -73,7 +73,7 @@ def main() -> None:
             continue
         name = getattr(module, "__name__", key)
         if key.partition(".")[0] != owner or not isinstance(name, str) or name.partition(".")[0] != owner:
-            leaks.append({"key": key, "__name__": str(name), "file": module.__file__})
+            leaks.append({"key": key, "owner": owner, "__name__": str(name), "file": module.__file__})
     json.dump({"imported": imported, "failures": failures, "pulled": pulled, "leaks": leaks}, sys.stdout)
 
 

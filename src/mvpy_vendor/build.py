@@ -124,7 +124,7 @@ def _parse_requires(texts: Sequence[str]) -> list[Requirement]:
         try:
             reqs.append(Requirement(text))
         except InvalidRequirement as exc:
-            raise ConfigError(f"--require {text!r}: {exc}") from None
+            raise ConfigError(f"--require {text!r}: {str(exc).splitlines()[0]}") from None
     return reqs
 
 

@@ -18,11 +18,11 @@ __all__ = ["main"]
 
 
 class _Console:
-    def __init__(self, verbosity: int, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
+    def __init__(self, verbosity: int, out: TextIO | None = None, err: TextIO | None = None) -> None:
         self.verbosity = verbosity
-        self.out = out
-        self.err = err
-        self.live = err.isatty() and not os.environ.get("CI") and verbosity >= 0
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.live = self.err.isatty() and not os.environ.get("CI") and verbosity >= 0
 
     def info(self, text: str) -> None:
         if self.verbosity >= 0:

@@ -128,9 +128,13 @@ def verify(wheelhouse: Path, log: Log | None = None) -> VerifyResult:
         everything = _probe(python, {"modules": sorted(owner), "renamed": renamed}, work)
         imported = len(everything["imported"])
         for leak in everything["leaks"]:
-            top = leak["file"]
             findings.append(
-                Finding("leak", _dist_of(owner, leak["key"]), leak["key"], f"named {leak['__name__']!r}; file {top}")
+                Finding(
+                    "leak",
+                    _dist_of(owner, leak["owner"]),
+                    leak["key"],
+                    f"registered under an unrenamed name (module __name__ {leak['__name__']!r})",
+                )
             )
         failures: dict[str, str] = everything["failures"]
         for o in outputs:

@@ -232,7 +232,7 @@ def _read_one(path: Path) -> tuple[WheelInfo | None, list[Problem]]:
         try:
             requires.append(Requirement(text))
         except InvalidRequirement as exc:
-            problems.append(Problem(wheel, f"invalid Requires-Dist {text!r}: {exc}", f"{dist_info}/METADATA"))
+            problems.append(Problem(wheel, f"invalid Requires-Dist {text!r}: {str(exc).splitlines()[0]}", f"{dist_info}/METADATA"))
     data_dir = dist_info[: -len(".dist-info")] + ".data"
     import_names = sorted(
         {

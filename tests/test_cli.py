@@ -1,0 +1,89 @@
+"""The command line as a user runs it: exit codes, messages, what is (not) written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mvpy_vendor import __version__
+from mvpy_vendor.cli import main
+
+from .conftest import FOO_SET, pick
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mvpy_vendor", *args], capture_output=True, text=True, check=False)
+
+
+def test_version() -> None:
+    proc = run("--version")
+    assert (proc.returncode, proc.stdout.strip()) == (0, f"mvpy-vendor {__version__}")
+
+
+def test_build_prints_a_summary_table(wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["build", "--wheels", *map(str, pick(wheels, *FOO_SET)), "--out", str(tmp_path / "out")]
+    assert main([*args, "--report", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["distribution", "version", "world", "role", "installed", "as", "rewritten", "diagnostics"]
+    assert out[3].split() == ["foo", "1.0.0", "1", "renamed", "copy", "mv-foo-1-0-0", "4", "0"]
+    assert out[4].split() == ["slow-package", "0.1.0", "1", "rewritten", "consumer", "slow-package", "1", "0"]
+    assert out[-1] == f"wrote 4 wheels to {tmp_path / 'out'}"
+    assert json.loads((tmp_path / "r.json").read_text())["plan"]["worlds"][1]["members"] == {
+        "foo": "1.0.0",
+        "slow-package": "0.1.0",
+    }
+
+
+def test_quiet_prints_nothing(wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", "-q", "--wheels", str(wheels), "--require", "myapp", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_plan_only_writes_nothing(wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert main(["build", "--wheels", str(wheels), "--require", "myapp", "--out", str(out), "--plan-only"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert not out.exists()
+    renamed = [o for o in plan["outputs"] if o["action"] == "rename"]
+    assert [o["distribution"] for o in renamed] == ["mv-foo-1-0-0"]
+    assert renamed[0]["files_to_rewrite"] == ["foo/__init__.py", "foo/cli.py", "foo/sub/__init__.py", "foo/sub/deep.py"]
+    unused = {i["wheel"] for i in plan["ignored"]}
+    assert "transport-2.1.0-py3-none-any.whl" in unused
+
+
+def test_hostile_wheel_is_rejected_and_nothing_written(wheels: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = run("build", "--wheels", str(wheels / "hostile"), *map(str, pick(wheels, "foo")), "--out", str(out))
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        "mvpy-vendor: error: badrecord-1.0-py3-none-any.whl: badrecord/__init__.py: hash does not match RECORD",
+        "mvpy-vendor: error: evil-1.0-py3-none-any.whl: ../evil.py: member name leaves the wheel's root",
+    ]
+    assert proc.stdout == ""
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["build", "--wheels", "x.whl"], "--out is required"),
+        (["build", "--wheels", "nope.whl", "--out", "o"], "nope.whl: no such file or directory"),
+        (["build", "--wheels", "WHEELS", "--out", "o", "--primary", "foo"], "--primary 'foo': expected NAME==VERSION"),
+        (["build", "--wheels", "WHEELS", "--out", "o", "--primary", "foo==9"], "--primary foo==9: no such wheel"),
+        (["build", "--wheels", "WHEELS", "--out", "o", "--require", "myapp>5"], "requires myapp>5, which no given"),
+        (["build", "--wheels", "WHEELS", "--out", "o", "--require", "my app"], "--require 'my app'"),
+        (["verify", "WHEELS"], "no mvpy-vendor-report.json"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_usage_and_config_errors_exit_2(wheels: Path, tmp_path: Path, args: list[str], message: str) -> None:
+    args = [str(wheels) if a == "WHEELS" else str(tmp_path / a) if a in ("o", "nope.whl") else a for a in args]
+    proc = run(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) <= 2
+    assert not (tmp_path / "o").exists()
