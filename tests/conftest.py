@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory of fixture wheels built by testwheels/build_wheels.py (hostile ones in hostile/)."""
     out = tmp_path_factory.mktemp("testwheels")
-    subprocess.run([sys.executable, str(ROOT / "testwheels" / "build_wheels.py"), str(out)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "testwheels" / "build_wheels.py"), str(out)], check=True, capture_output=True
+    )
     return out
 
 

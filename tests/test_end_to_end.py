@@ -33,9 +33,23 @@ def _venv(path: Path) -> Path:
 
 def _pip_install(python: Path, wheelhouse: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-index", "--no-cache-dir", "-q",
-         "--find-links", str(wheelhouse), "-r", str(wheelhouse / "requirements.txt")],
-        check=True, env=_clean_env(),
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-index",
+            "--no-cache-dir",
+            "-q",
+            "--find-links",
+            str(wheelhouse),
+            "-r",
+            str(wheelhouse / "requirements.txt"),
+        ],
+        check=True,
+        env=_clean_env(),
     )
 
 
@@ -48,7 +62,12 @@ def _run(python: Path, *args: str) -> str:
 
 
 EXPECTED_MYAPP = {
-    "myapp": {"foo_version": "2.0.0", "foo_module": "foo", "greeting": "foo2 says hi to myapp", "backend": "foo2-default"},
+    "myapp": {
+        "foo_version": "2.0.0",
+        "foo_module": "foo",
+        "greeting": "foo2 says hi to myapp",
+        "backend": "foo2-default",
+    },
     "slow_package": {
         "foo_version": "1.0.0",
         "foo_module": "_mv_foo_1_0_0",
@@ -75,7 +94,9 @@ def test_myapp_uses_foo2_while_slow_package_uses_foo1(foo_house: Path, tmp_path:
     assert json.loads(_run(python, "-m", "myapp")) == EXPECTED_MYAPP
     # The primary keeps its console script; the renamed copy's was dropped, not installed over it.
     assert _run(tmp_path / "venv" / "bin" / "foo").strip() == "foo 2.0.0"
-    listing = _run(python, "-c", "import importlib.metadata as m; print(sorted(d.metadata['Name'] for d in m.distributions()))")
+    listing = _run(
+        python, "-c", "import importlib.metadata as m; print(sorted(d.metadata['Name'] for d in m.distributions()))"
+    )
     assert "'foo'" in listing and "'mv-foo-1-0-0'" in listing
 
 
@@ -85,9 +106,23 @@ def test_uv_installs_the_same_wheelhouse(foo_house: Path, tmp_path: Path) -> Non
         pytest.fail("uv is a test dependency and must be installed")
     python = _venv(tmp_path / "venv")
     subprocess.run(
-        [uv, "pip", "install", "--no-config", "--offline", "--no-index", "--python", str(python),
-         "--find-links", str(foo_house), "-r", str(foo_house / "requirements.txt"), "-q"],
-        check=True, env=_clean_env(),
+        [
+            uv,
+            "pip",
+            "install",
+            "--no-config",
+            "--offline",
+            "--no-index",
+            "--python",
+            str(python),
+            "--find-links",
+            str(foo_house),
+            "-r",
+            str(foo_house / "requirements.txt"),
+            "-q",
+        ],
+        check=True,
+        env=_clean_env(),
     )
     assert json.loads(_run(python, "-m", "myapp")) == EXPECTED_MYAPP
 
@@ -97,7 +132,9 @@ def test_verify_passes(foo_house: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert capsys.readouterr().out.strip() == "verify: OK: 4 distributions, 14 modules imported, 0 problems"
 
 
-def test_client_transport_worlds_in_one_process(wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_client_transport_worlds_in_one_process(
+    wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     _build(pick(wheels, *TRANSPORT_SET), out)
     python = _venv(tmp_path / "venv")

@@ -99,8 +99,14 @@ def test_client_transport_closure() -> None:
 
 
 def test_identical_closure_is_shared() -> None:
-    plan = plan_of(FOO[:2] + [whl("utils", "1.0"), whl("slow-package", "0.1.0", "foo<2", "utils"),
-                              whl("myapp", "0.1.0", "foo>=2", "slow-package", "utils")])
+    plan = plan_of(
+        [
+            *FOO[:2],
+            whl("utils", "1.0"),
+            whl("slow-package", "0.1.0", "foo<2", "utils"),
+            whl("myapp", "0.1.0", "foo>=2", "slow-package", "utils"),
+        ]
+    )
     assert (1, "utils", "1.0", "shared", "utils==1.0") in roles(plan)
     assert dict(output_for(plan, 1, "slow-package").requires_map) == {"foo<2": "mv-foo-1-0-0==1.0.0"}
 
@@ -137,7 +143,9 @@ def test_unsatisfiable_requirement_names_requirer_and_requirement() -> None:
 def test_different_private_copies_of_one_version_are_disambiguated() -> None:
     plan = plan_of(
         [
-            whl("dep", "1"), whl("dep", "2"), whl("dep", "3"),
+            whl("dep", "1"),
+            whl("dep", "2"),
+            whl("dep", "3"),
             whl("lib", "1.0", "dep"),
             whl("a", "1", "dep==1", "lib"),
             whl("b", "1", "dep==2", "lib"),
@@ -154,8 +162,10 @@ def test_different_private_copies_of_one_version_are_disambiguated() -> None:
 def test_identical_private_copies_are_one_output() -> None:
     plan = plan_of(
         [
-            whl("dep", "1"), whl("dep", "2"),
-            whl("a", "1", "dep==1"), whl("c", "1", "dep==1"),
+            whl("dep", "1"),
+            whl("dep", "2"),
+            whl("a", "1", "dep==1"),
+            whl("c", "1", "dep==1"),
             whl("app", "1", "dep==2", "a", "c"),
         ]
     )
@@ -177,8 +187,9 @@ def test_markers_and_extras() -> None:
 
 
 def test_incompatible_and_unused_wheels_are_reported() -> None:
-    plan = plan_of([whl("foo", "1"), whl("foo", "1", tag="cp27-cp27mu-manylinux1_x86_64"), whl("bar", "1")],
-                   roots=["foo"])
+    plan = plan_of(
+        [whl("foo", "1"), whl("foo", "1", tag="cp27-cp27mu-manylinux1_x86_64"), whl("bar", "1")], roots=["foo"]
+    )
     assert dict(plan.ignored) == {
         "foo-1-cp27-cp27mu-manylinux1_x86_64.whl": "not compatible with the target interpreter",
         "bar-1-py3-none-any.whl": "not needed by any world",

@@ -20,9 +20,7 @@ Requires-Dist: foo>=1,<2
 
 
 def test_metadata_rewrites_name_and_listed_requirements_only() -> None:
-    out = rewrite_metadata(
-        METADATA, "mv-slow-package-0-1-0", {"foo<2,>=1": "mv-foo-1-0-0==1.0.0"}
-    )
+    out = rewrite_metadata(METADATA, "mv-slow-package-0-1-0", {"foo<2,>=1": "mv-foo-1-0-0==1.0.0"})
     assert out == METADATA.replace("Name: slow-package", "Name: mv-slow-package-0-1-0").replace(
         "Requires-Dist: foo>=1,<2\nRequires-Dist: other", "Requires-Dist: mv-foo-1-0-0==1.0.0\nRequires-Dist: other"
     )
@@ -68,7 +66,5 @@ def test_top_level_and_pth() -> None:
     assert rewrite_top_level("foo\nfoobar\n", NAMES) == "_mv_foo_1_0_0\nfoobar\n"
     pth = b"foo/lib\nimport foo.hook; foo.hook.run()\n# foo comment\nother\n"
     assert rewrite_pth(pth, NAMES) == (
-        b"_mv_foo_1_0_0/lib\n"
-        b'foo = __import__("_mv_foo_1_0_0.hook"); foo.hook.run()\n'
-        b"# foo comment\nother\n"
+        b'_mv_foo_1_0_0/lib\nfoo = __import__("_mv_foo_1_0_0.hook"); foo.hook.run()\n# foo comment\nother\n'
     )

@@ -49,7 +49,10 @@ CASES = [
     ("import foobar\nimport food.foo\nfrom foo_extra import x\n", None),
     ('"""foo docs: import foo"""\n# import foo\nx = "foo.bar"\n', None),
     # string references in calls
-    ('import importlib\nimportlib.import_module("foo.x")\n', 'import importlib\nimportlib.import_module("_mv_foo_1_0_0.x")\n'),
+    (
+        'import importlib\nimportlib.import_module("foo.x")\n',
+        'import importlib\nimportlib.import_module("_mv_foo_1_0_0.x")\n',
+    ),
     (
         "from importlib import import_module as im\nim('foo')\n",
         "from importlib import import_module as im\nim('_mv_foo_1_0_0')\n",
@@ -71,7 +74,10 @@ CASES = [
         'import importlib.resources as r\nr.files(anchor="foo")\n',
         'import importlib.resources as r\nr.files(anchor="_mv_foo_1_0_0")\n',
     ),
-    ('import pkgutil\npkgutil.get_data("foo", "a.txt")\n', 'import pkgutil\npkgutil.get_data("_mv_foo_1_0_0", "a.txt")\n'),
+    (
+        'import pkgutil\npkgutil.get_data("foo", "a.txt")\n',
+        'import pkgutil\npkgutil.get_data("_mv_foo_1_0_0", "a.txt")\n',
+    ),
     (
         'import pkg_resources\npkg_resources.resource_filename("foo", "a.txt")\n',
         'import pkg_resources\npkg_resources.resource_filename("_mv_foo_1_0_0", "a.txt")\n',
@@ -104,7 +110,10 @@ CASES = [
         'import importlib\nimportlib.import_module("foo" ".x")\n',
         'import importlib\nimportlib.import_module("_mv_foo_1_0_0" ".x")\n',
     ),
-    ("import importlib\nimportlib.import_module(r'foo.x')\n", "import importlib\nimportlib.import_module(r'_mv_foo_1_0_0.x')\n"),
+    (
+        "import importlib\nimportlib.import_module(r'foo.x')\n",
+        "import importlib\nimportlib.import_module(r'_mv_foo_1_0_0.x')\n",
+    ),
     # metadata lookups of a renamed distribution
     (
         'from importlib.metadata import version\n__version__ = version("foo")\n',
@@ -256,7 +265,9 @@ def _run_probe(tmp: Path, packages: Path, code_dir: Path, new_name: str) -> dict
     probe.write_text(PROBE, encoding="utf-8")
     out = subprocess.run(
         [sys.executable, "-I", str(probe), str(code_dir), str(packages), new_name],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(out)  # type: ignore[no-any-return]
 

@@ -24,7 +24,7 @@ else:  # pragma: no cover
 
 os.environ.setdefault("SOURCE_DATE_EPOCH", "1700000000")
 
-from wheel.wheelfile import WheelFile  # noqa: E402 - reads SOURCE_DATE_EPOCH
+from wheel.wheelfile import WheelFile
 
 HERE = Path(__file__).resolve().parent
 TAG = "py3-none-any"

@@ -149,8 +149,7 @@ def plan_build(request: BuildRequest) -> tuple[Plan, list[WheelInfo]]:
     roots = _parse_requires(request.requires) or default_roots(index, env)
     plan = make_plan(resolve_worlds(index, roots, _parse_primaries(request.primaries), env), wheels, index.ignored)
     outputs = tuple(
-        replace(out, files_to_rewrite=_files_to_rewrite(out)) if out.action != "copy" else out
-        for out in plan.outputs
+        replace(out, files_to_rewrite=_files_to_rewrite(out)) if out.action != "copy" else out for out in plan.outputs
     )
     return replace(plan, outputs=outputs), wheels
 
@@ -164,9 +163,9 @@ def _files_to_rewrite(out: Output) -> tuple[str, ...]:
     found = []
     with zipfile.ZipFile(out.source.path) as zf:
         for member in out.source.members:
-            if _is_python(member, out.source) or member.endswith(".pth"):
-                if names.mentions(zf.read(member)):
-                    found.append(member)
+            candidate = _is_python(member, out.source) or member.endswith(".pth")
+            if candidate and names.mentions(zf.read(member)):
+                found.append(member)
     return tuple(found)
 
 
@@ -295,11 +294,7 @@ def _apply_output(out: Output, staging: Path, allow_unparsable: bool) -> tuple[O
 
 def _is_script(member: str, source: WheelInfo, data: bytes, names: NameMap) -> bool:
     """Python scripts in ``.data/scripts`` (``#!python``) are rewritten like modules."""
-    return (
-        member.startswith(f"{source.data_dir}/scripts/")
-        and data.startswith(b"#!python")
-        and names.mentions(data)
-    )
+    return member.startswith(f"{source.data_dir}/scripts/") and data.startswith(b"#!python") and names.mentions(data)
 
 
 def _provenance(out: Output) -> bytes:
@@ -359,12 +354,12 @@ def apply_plan(
             progress(len(plan.outputs), len(plan.outputs), "")
         if problems:
             raise WheelProblems(problems)
-        result = BuildResult(plan, tuple(results), out_dir, tuple(inputs))
+        built = BuildResult(plan, tuple(results), out_dir, tuple(inputs))
         (staging / "requirements.txt").write_text(requirements_txt(plan), encoding="utf-8")
-        (staging / REPORT_NAME).write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+        (staging / REPORT_NAME).write_text(json.dumps(built.to_json(), indent=2) + "\n", encoding="utf-8")
         for item in sorted(staging.iterdir()):
             item.replace(out_dir / item.name)
-        return result
+        return built
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if created and not any(out_dir.iterdir()):

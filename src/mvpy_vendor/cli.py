@@ -40,7 +40,7 @@ class _Console:
         if not self.live:
             return
         line = f"[{done}/{total}] {label}" if label else ""
-        print(f"\r\033[K{line}", end="" if label else "", file=self.err, flush=True)
+        print(f"\r\033[K{line}", end="", file=self.err, flush=True)
 
     def step(self, text: str) -> None:
         if self.live:
@@ -116,8 +116,8 @@ def _cmd_build(args: argparse.Namespace, console: _Console) -> int:
                 console.detail(f"{r.output.filename}: {f.member}:{d.line}: {d.message}")
         for w in r.warnings:
             console.info(f"warning: {r.output.filename}: {w}")
-        for d in r.dropped:
-            console.detail(f"{r.output.filename}: dropped {d}")
+        for dropped in r.dropped:
+            console.detail(f"{r.output.filename}: dropped {dropped}")
     for note in plan.notes:
         console.info(f"note: {note}")
     for wheel, why in plan.ignored:
@@ -163,14 +163,14 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     noise = common.add_mutually_exclusive_group()
     noise.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
-    noise.add_argument(
-        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="print every diagnostic"
-    )
+    noise.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="print every diagnostic")
     for action in common._actions:
         parser._add_action(action)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    b = sub.add_parser("build", parents=[common], help="rewrite a set of wheels so that every version they need installs side by side")
+    b = sub.add_parser(
+        "build", parents=[common], help="rewrite a set of wheels so that every version they need installs side by side"
+    )
     b.add_argument("--wheels", nargs="+", required=True, metavar="PATH", help="wheel files or directories of wheels")
     b.add_argument("--out", metavar="DIR", help="the output wheelhouse (required unless --plan-only)")
     b.add_argument(
@@ -197,7 +197,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.set_defaults(func=_cmd_build)
 
-    v = sub.add_parser("verify", parents=[common], help="install a wheelhouse in a fresh environment and check isolation")
+    v = sub.add_parser(
+        "verify", parents=[common], help="install a wheelhouse in a fresh environment and check isolation"
+    )
     v.add_argument("wheelhouse", metavar="DIR")
     v.set_defaults(func=_cmd_verify)
     return parser

@@ -286,38 +286,7 @@ def make_plan(
             by_identity[identity] = out.key
             add(out, binding, role)
 
-    # Pass 2: the name maps of every output that is not a plain copy.
-    renames = {key: _renames_of(out) for key, out in outputs.items()}
-    for key, out in list(outputs.items()):
-        world = out.worlds[0]
-        binding = (world, out.source.name)
-        reach = [binding, *sorted(graph.closure(binding, local=True))]
-        import_map: dict[str, str] = {}
-        owner: dict[str, str] = {}
-        dist_map: dict[str, str] = {}
-        for b in reach:
-            target = outputs[provider[b]]
-            for old, new in renames[target.key].items():
-                if import_map.setdefault(old, new) != new:
-                    raise ConfigError(
-                        f"{out.source.filename}: import name {old!r} is provided by both "
-                        f"{owner[old]} and {target.key} in world {world}; a top-level name shared "
-                        "by two distributions (a namespace package) cannot be renamed"
-                    )
-                owner.setdefault(old, target.key)
-            if target.renamed:
-                dist_map[target.source.name] = target.display_name
-        requires_map: dict[str, str] = {}
-        for written, dep in graph.deps(binding):
-            target = outputs[provider[dep]]
-            if target.name != canonicalize_name(dep[1]):
-                requires_map[written] = _pinned(written, target)
-        outputs[key] = replace(
-            out,
-            import_map=tuple(sorted(import_map.items())),
-            dist_map=tuple(sorted(dist_map.items())),
-            requires_map=tuple(sorted(requires_map.items())),
-        )
+    outputs = _with_name_maps(graph, outputs, provider)
 
     placements = []
     for binding, key in sorted(provider.items()):
@@ -334,6 +303,46 @@ def make_plan(
         ignored=tuple(sorted([(w.filename, why) for w, why in ignored] + unused)),
         notes=tuple(notes),
     )
+
+
+def _with_name_maps(graph: _Graph, outputs: dict[str, Output], provider: Mapping[Binding, str]) -> dict[str, Output]:
+    """Fill in every output's import, distribution and requirement maps.
+
+    An output sees the names bound in its own world: its own, and those of everything it
+    needs there (a linked world's root is seen, not what that root needs in its own world).
+    """
+    renames = {key: _renames_of(out) for key, out in outputs.items()}
+    result: dict[str, Output] = {}
+    for key, out in outputs.items():
+        home = out.worlds[0]
+        start = (home, out.source.name)
+        import_map: dict[str, str] = {}
+        owner: dict[str, str] = {}
+        dist_map: dict[str, str] = {}
+        for seen in [start, *sorted(graph.closure(start, local=True))]:
+            target = outputs[provider[seen]]
+            for old, new in renames[target.key].items():
+                if import_map.setdefault(old, new) != new:
+                    raise ConfigError(
+                        f"{out.source.filename}: import name {old!r} is provided by both "
+                        f"{owner[old]} and {target.key} in world {home}; a top-level name shared "
+                        "by two distributions (a namespace package) cannot be renamed"
+                    )
+                owner.setdefault(old, target.key)
+            if target.renamed:
+                dist_map[target.source.name] = target.display_name
+        requires_map: dict[str, str] = {}
+        for written, dep in graph.deps(start):
+            target = outputs[provider[dep]]
+            if target.name != dep[1]:
+                requires_map[written] = _pinned(written, target)
+        result[key] = replace(
+            out,
+            import_map=tuple(sorted(import_map.items())),
+            dist_map=tuple(sorted(dist_map.items())),
+            requires_map=tuple(sorted(requires_map.items())),
+        )
+    return result
 
 
 def _renames_of(out: Output) -> dict[str, str]:

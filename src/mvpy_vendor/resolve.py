@@ -38,7 +38,7 @@ ROOT = "<root>"
 
 def target_environment() -> dict[str, str]:
     """Marker environment of the running interpreter (the default target)."""
-    return dict(default_environment())
+    return {key: str(value) for key, value in default_environment().items()}
 
 
 @dataclass(frozen=True)
@@ -109,9 +109,7 @@ class World:
         return self.edges.get(name, ())
 
 
-def requirements_in_force(
-    wheel: WheelInfo, extras: frozenset[str], env: Mapping[str, str]
-) -> list[Requirement]:
+def requirements_in_force(wheel: WheelInfo, extras: frozenset[str], env: Mapping[str, str]) -> list[Requirement]:
     """The wheel's Requires-Dist that apply for ``env`` with the given extras requested."""
     chosen: list[Requirement] = []
     for req in wheel.requires:
@@ -200,10 +198,14 @@ class _Search:
                 continue
             candidates = self._candidates(edge)
             if not candidates:
-                self._conflict(i, edge, missing=not any(
-                    edge.requirement.specifier.contains(w.version, prereleases=True)
-                    for w in self.index.by_name.get(name, ())
-                ))
+                self._conflict(
+                    i,
+                    edge,
+                    missing=not any(
+                        edge.requirement.specifier.contains(w.version, prereleases=True)
+                        for w in self.index.by_name.get(name, ())
+                    ),
+                )
                 return None
             for wheel in candidates:
                 wanted = frozenset(edge.requirement.extras)
@@ -268,8 +270,7 @@ def _resolve_world(
         if culprit is None or culprit in evicted or (number > 0 and culprit in root_names):
             who = "the roots" if culprit is None else str(culprit)
             raise ConfigError(
-                f"{who} requires {conflict.requirement}, which conflicts with the other requirements "
-                "of its own world"
+                f"{who} requires {conflict.requirement}, which conflicts with the other requirements of its own world"
             )
         evicted.add(culprit)
     pins, extras, queue = result
@@ -344,4 +345,8 @@ def default_roots(index: Index, env: Mapping[str, str]) -> list[Requirement]:
         for wheel in versions:
             for req in wheel.requires:
                 required.add(canonicalize_name(req.name))
-    return [Requirement(versions[0].display_name) for name, versions in sorted(index.by_name.items()) if name not in required]
+    return [
+        Requirement(versions[0].display_name)
+        for name, versions in sorted(index.by_name.items())
+        if name not in required
+    ]

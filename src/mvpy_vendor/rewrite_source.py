@@ -18,6 +18,7 @@ from typing import Literal, TypeVar, Union
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
+from libcst.metadata import CodeRange, PositionProvider
 from packaging.utils import canonicalize_name
 
 __all__ = [
@@ -34,7 +35,7 @@ _T = TypeVar("_T")
 class NameMap:
     """What to rename: top-level import names and distribution names (canonical) to new ones."""
 
-    __slots__ = ("dists", "imports", "_needle")
+    __slots__ = ("_needle", "dists", "imports")
 
     def __init__(self, imports: Mapping[str, str], dists: Mapping[str, str] | None = None) -> None:
         self.imports: dict[str, str] = dict(imports)
@@ -160,9 +161,7 @@ class _Aliases(cst.CSTVisitor):
             self.aliases[local] = f"{module}.{name}"
 
 
-_StringExpr = Union[
-    cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.BinaryOperation
-]
+_StringExpr = Union[cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.BinaryOperation]
 
 
 @dataclass
@@ -358,10 +357,7 @@ class _Rewriter(cst.CSTTransformer):
             if not first or any(c.startswith(first) for c in candidates):
                 self._note(line_node, f"{what}: target not known statically; left unchanged")
             return None
-        if kind == "dist":
-            new = self.names.dists.get(canonicalize_name(first))
-        else:
-            new = self.names.imports.get(first)
+        new = self.names.dists.get(canonicalize_name(first)) if kind == "dist" else self.names.imports.get(first)
         if new is None:
             return None
         head = pieces[0]
@@ -384,9 +380,13 @@ class _Rewriter(cst.CSTTransformer):
             return qualified, "module", _MODULE_CALLS[qualified]
         if qualified in _DIST_CALLS:
             return qualified, "dist", _DIST_CALLS[qualified]
-        if isinstance(call.func, cst.Attribute) and call.func.attr.value in _SYS_MODULES_METHODS:
-            if self._qualified(call.func.value) == "sys.modules":
-                return f"sys.modules.{call.func.attr.value}", "module", ("key",)
+        func = call.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in _SYS_MODULES_METHODS
+            and self._qualified(func.value) == "sys.modules"
+        ):
+            return f"sys.modules.{func.attr.value}", "module", ("key",)
         return None
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
@@ -485,13 +485,13 @@ def _transform(data: bytes, names: NameMap) -> tuple[bytes | None, int, list[Dia
     aliases = _Aliases()
     module.visit(aliases)
     rewriter = _Rewriter(names, aliases.aliases)
-    positions: list[Mapping[cst.CSTNode, cst.metadata.CodeRange]] = []
+    positions: list[Mapping[cst.CSTNode, CodeRange]] = []
 
     def line(node: cst.CSTNode) -> int:
         # Positions cost a whole extra pass; only diagnostics need them.
         if not positions:
             wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
-            positions.append(wrapper.resolve(cst.metadata.PositionProvider))
+            positions.append(wrapper.resolve(PositionProvider))
         pos = positions[0].get(node)
         return pos.start.line if pos is not None else 0
 

@@ -112,9 +112,7 @@ def verify(wheelhouse: Path, log: Log | None = None) -> VerifyResult:
     report = _load_report(wheelhouse)
     say = log or (lambda message: None)
     outputs: list[dict[str, Any]] = report["outputs"]
-    renamed = sorted(
-        {t for o in outputs if o["action"] == "rename" for t in o["top_level"]}
-    )
+    renamed = sorted({t for o in outputs if o["action"] == "rename" for t in o["top_level"]})
     findings: list[Finding] = []
     imported = 0
     with tempfile.TemporaryDirectory(prefix="mvpy-verify-") as tmp:
@@ -212,9 +210,7 @@ def _judge_failures(
 def _original_wheels(
     members: Mapping[str, str], report: Mapping[str, Any], inputs: Mapping[str, tuple[Path, str]]
 ) -> list[Path] | None:
-    sources = {
-        (o["source"]["distribution"].lower(), o["version"]): o["source"]["wheel"] for o in report["outputs"]
-    }
+    sources = {(o["source"]["distribution"].lower(), o["version"]): o["source"]["wheel"] for o in report["outputs"]}
     found = []
     for name, version in members.items():
         wheel = next((w for (n, v), w in sources.items() if v == version and canonicalize_name(n) == name), None)

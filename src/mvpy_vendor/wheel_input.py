@@ -111,7 +111,7 @@ def import_name_of(member: str) -> str | None:
 
 
 def _is_module_file(basename: str) -> bool:
-    return basename.endswith((".py", ".pyi", ".pyc") + EXTENSION_SUFFIXES)
+    return basename.endswith((".py", ".pyi", ".pyc", *EXTENSION_SUFFIXES))
 
 
 def _member_problems(wheel: str, infos: Sequence[zipfile.ZipInfo]) -> list[Problem]:
@@ -123,13 +123,7 @@ def _member_problems(wheel: str, infos: Sequence[zipfile.ZipInfo]) -> list[Probl
         if name in seen:
             problems.append(Problem(wheel, "duplicate member", name))
         seen.add(name)
-        if (
-            name.startswith("/")
-            or "\\" in name
-            or ".." in parts
-            or (parts and ":" in parts[0])
-            or "\x00" in name
-        ):
+        if name.startswith("/") or "\\" in name or ".." in parts or (parts and ":" in parts[0]) or "\x00" in name:
             problems.append(Problem(wheel, "member name leaves the wheel's root", name))
         if stat.S_ISLNK(info.external_attr >> 16):
             problems.append(Problem(wheel, "symbolic links are not allowed in wheels", name))
@@ -202,7 +196,9 @@ def _read_one(path: Path) -> tuple[WheelInfo | None, list[Problem]]:
         infos = zf.infolist()
         problems = _member_problems(wheel, infos)
         files = {i.filename: i for i in infos if not i.is_dir()}
-        dist_infos = sorted({n.split("/", 1)[0] for n in files if n.split("/", 1)[0].endswith(".dist-info") and "/" in n})
+        dist_infos = sorted(
+            {n.split("/", 1)[0] for n in files if n.split("/", 1)[0].endswith(".dist-info") and "/" in n}
+        )
         if len(dist_infos) != 1:
             found = ", ".join(dist_infos) or "none"
             problems.append(Problem(wheel, f"expected exactly one .dist-info directory, found {found}"))
@@ -221,10 +217,16 @@ def _read_one(path: Path) -> tuple[WheelInfo | None, list[Problem]]:
     display_name = metadata.get("Name", "")
     meta_version = metadata.get("Version", "")
     if canonicalize_name(display_name) != name:
-        problems.append(Problem(wheel, f"METADATA Name {display_name!r} does not match the file name", f"{dist_info}/METADATA"))
+        problems.append(
+            Problem(wheel, f"METADATA Name {display_name!r} does not match the file name", f"{dist_info}/METADATA")
+        )
     try:
         if Version(meta_version) != version:
-            problems.append(Problem(wheel, f"METADATA Version {meta_version!r} does not match the file name", f"{dist_info}/METADATA"))
+            problems.append(
+                Problem(
+                    wheel, f"METADATA Version {meta_version!r} does not match the file name", f"{dist_info}/METADATA"
+                )
+            )
     except InvalidVersion:
         problems.append(Problem(wheel, f"invalid METADATA Version {meta_version!r}", f"{dist_info}/METADATA"))
     requires: list[Requirement] = []
@@ -232,14 +234,12 @@ def _read_one(path: Path) -> tuple[WheelInfo | None, list[Problem]]:
         try:
             requires.append(Requirement(text))
         except InvalidRequirement as exc:
-            problems.append(Problem(wheel, f"invalid Requires-Dist {text!r}: {str(exc).splitlines()[0]}", f"{dist_info}/METADATA"))
+            problems.append(
+                Problem(wheel, f"invalid Requires-Dist {text!r}: {str(exc).splitlines()[0]}", f"{dist_info}/METADATA")
+            )
     data_dir = dist_info[: -len(".dist-info")] + ".data"
     import_names = sorted(
-        {
-            n
-            for member in files
-            if (n := import_name_of(installed_path(member, data_dir))) is not None
-        }
+        {n for member in files if (n := import_name_of(installed_path(member, data_dir))) is not None}
     )
     if problems:
         return None, problems
