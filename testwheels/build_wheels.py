@@ -120,5 +120,5 @@ def build_all(out: Path) -> list[Path]:
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    for wheel in build_all(Path(sys.argv[1])):
-        print(wheel)
+    built = build_all(Path(sys.argv[1]))
+    print(f"built {len(built)} fixture wheels (and hostile ones in hostile/) into {sys.argv[1]}")
