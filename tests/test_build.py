@@ -13,7 +13,7 @@ from mvpy_vendor.build import REPORT_NAME, BuildRequest, build
 from mvpy_vendor.errors import WheelProblems
 from mvpy_vendor.wheel_input import read_wheels
 
-from .conftest import FOO_SET, pick
+from .conftest import FOO_SET, GIZMO_SET, pick
 
 
 def _build(wheels: list[Path], out: Path, **kwargs: object) -> None:
@@ -144,3 +144,35 @@ def test_unparsable_file_that_does_not_mention_a_renamed_name_is_copied(wheels: 
     result = build(BuildRequest(wheels=[odd, foo2, slow, app]), tmp_path / "out")
     copy = next(r for r in result.outputs if r.output.renamed)
     assert _members(tmp_path / "out" / copy.output.filename)["_mv_foo_1_0_0/py2only.py"] == b"print 'hello'\n"
+
+
+def test_single_file_module_pth_data_dir_and_scripts(wheels: Path, tmp_path: Path) -> None:
+    result = build(BuildRequest(wheels=pick(wheels, *GIZMO_SET)), tmp_path)
+    copy = _members(tmp_path / "mv_gizmo_1_0-1.0-py3-none-any.whl")
+    assert sorted(copy) == [
+        "_mv_gizmo_1_0.pth",
+        "_mv_gizmo_1_0.py",
+        "_mv_gizmo_extra_1_0/__init__.py",
+        "_mv_gizmo_extra_1_0/_pth_hook.py",
+        "mv_gizmo_1_0-1.0.data/purelib/_mv_gizmo_plugins_1_0/__init__.py",
+        "mv_gizmo_1_0-1.0.dist-info/METADATA",
+        "mv_gizmo_1_0-1.0.dist-info/RECORD",
+        "mv_gizmo_1_0-1.0.dist-info/WHEEL",
+        "mv_gizmo_1_0-1.0.dist-info/mvpy_vendor.json",
+        "mv_gizmo_1_0-1.0.dist-info/top_level.txt",
+    ]
+    assert copy["_mv_gizmo_1_0.pth"] == b'import sys; gizmo_extra = __import__("_mv_gizmo_extra_1_0._pth_hook")\n'
+    assert copy["mv_gizmo_1_0-1.0.dist-info/top_level.txt"] == b"_mv_gizmo_1_0\n_mv_gizmo_extra_1_0\n"
+    renamed = next(r for r in result.outputs if r.output.renamed)
+    assert renamed.output.own_imports == {
+        "gizmo": "_mv_gizmo_1_0",
+        "gizmo_extra": "_mv_gizmo_extra_1_0",
+        "gizmo_plugins": "_mv_gizmo_plugins_1_0",
+    }
+    assert renamed.dropped == ("script gizmo-tool (would overwrite the primary's)",)
+    consumer = _members(tmp_path / "gizmo_old_user-1.0-py3-none-any.whl")
+    script = consumer["gizmo_old_user-1.0.data/scripts/old-gizmo-tool"]
+    assert script.startswith(b"#!python\nimport _mv_gizmo_1_0 as gizmo\n")
+    with zipfile.ZipFile(tmp_path / "gizmo_old_user-1.0-py3-none-any.whl") as zf:
+        mode = zf.getinfo("gizmo_old_user-1.0.data/scripts/old-gizmo-tool").external_attr >> 16
+    assert mode == 0o100755

@@ -15,7 +15,7 @@ from wheel.wheelfile import WheelFile
 
 from mvpy_vendor.cli import main
 
-from .conftest import FOO_SET, TRANSPORT_SET, pick
+from .conftest import FOO_SET, GIZMO_SET, TRANSPORT_SET, pick
 
 pytestmark = pytest.mark.slow
 
@@ -203,3 +203,21 @@ def test_submodule_failing_in_the_original_too_is_not_fatal(
     assert "import failed slow-package slow_package.broken AssertionError" in rows
     assert "pulls unrenamed slow-package foo importing slow-package loaded foo" in rows
     assert rows[-1] == "verify: FAILED: 4 distributions, 14 modules imported, 2 problems"
+
+
+def test_pth_hooks_scripts_and_data_dirs_of_both_versions(wheels: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _build(pick(wheels, *GIZMO_SET), out)
+    python = _venv(tmp_path / "venv")
+    _pip_install(python, out)
+    seen = _run(
+        python, "-c", "import json, os, gizmo_app; print(json.dumps([gizmo_app.SEES, os.environ['GIZMO_BOOTED']]))"
+    )
+    sees, booted = json.loads(seen)
+    assert sees == {"app": "2.0", "old_user": {"gizmo": "1.0", "extra": "1.0", "plugins": "1.0"}}
+    # Both .pth start-up hooks ran, each from its own copy.
+    assert sorted(booted.strip(";").split(";")) == ["_mv_gizmo_extra_1_0._pth_hook", "gizmo_extra._pth_hook"]
+    bin_dir = tmp_path / "venv" / "bin"
+    assert _run(bin_dir / "gizmo-tool").strip() == "gizmo-tool 2.0"
+    assert _run(bin_dir / "old-gizmo-tool").strip() == "old-gizmo-tool 1.0"
+    assert main(["verify", str(out)]) == 0

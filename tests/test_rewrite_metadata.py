@@ -66,5 +66,8 @@ def test_top_level_and_pth() -> None:
     assert rewrite_top_level("foo\nfoobar\n", NAMES) == "_mv_foo_1_0_0\nfoobar\n"
     pth = b"foo/lib\nimport foo.hook; foo.hook.run()\n# foo comment\nother\n"
     assert rewrite_pth(pth, NAMES) == (
-        b'_mv_foo_1_0_0/lib\nfoo = __import__("_mv_foo_1_0_0.hook"); foo.hook.run()\n# foo comment\nother\n'
+        b"_mv_foo_1_0_0/lib\n"
+        # site.py executes a .pth line only if it starts with "import".
+        b'import sys; foo = __import__("_mv_foo_1_0_0.hook"); foo.hook.run()\n'
+        b"# foo comment\nother\n"
     )

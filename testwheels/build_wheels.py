@@ -28,6 +28,7 @@ from wheel.wheelfile import WheelFile
 
 HERE = Path(__file__).resolve().parent
 TAG = "py3-none-any"
+_FIXED_TIME = (2023, 11, 14, 22, 13, 20)
 
 
 def _metadata(project: dict) -> str:
@@ -60,15 +61,22 @@ def build_one(source: Path, out: Path) -> Path:
     path = out / f"{name}-{version}-{TAG}.whl"
     src = source / "src"
     files = sorted(p for p in src.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    data = source / "data"  # becomes the wheel's .data directory (scripts/, purelib/, ...)
+    data_files = sorted(p for p in data.rglob("*") if p.is_file()) if data.is_dir() else []
     with WheelFile(path, "w") as wf:
         for file in files:
             wf.writestr(file.relative_to(src).as_posix(), file.read_bytes())
+        for file in data_files:
+            info = zipfile.ZipInfo(f"{name}-{version}.data/{file.relative_to(data).as_posix()}", _FIXED_TIME)
+            if file.parent.name == "scripts":
+                info.external_attr = 0o100755 << 16  # installers keep the member's mode
+            wf.writestr(info, file.read_bytes())
         wf.writestr(f"{dist_info}/METADATA", _metadata(project))
         wf.writestr(
             f"{dist_info}/WHEEL",
             f"Wheel-Version: 1.0\nGenerator: mvpy-vendor-testwheels\nRoot-Is-Purelib: true\nTag: {TAG}\n\n",
         )
-        tops = sorted({f.relative_to(src).parts[0].split(".")[0] for f in files})
+        tops = sorted({f.relative_to(src).parts[0].split(".")[0] for f in files if f.suffix != ".pth"})
         wf.writestr(f"{dist_info}/top_level.txt", "".join(t + "\n" for t in tops))
         entry_points = _entry_points(project)
         if entry_points:

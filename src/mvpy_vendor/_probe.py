@@ -58,6 +58,14 @@ def _renamed_owner(filename: object, sites: set[str], renamed: set[str]) -> str 
 def main() -> None:
     with open(sys.argv[1], encoding="utf-8") as fh:
         spec = json.load(fh)
+    if "site_dirs" in spec:
+        # Run with -S so that no .pth hook imports anything before we look: make the
+        # environment's packages importable without executing its .pth files. (Under -S a
+        # virtual environment's interpreter reports the base prefix, so the caller says where.)
+        site_dirs = list(spec["site_dirs"])
+        sys.path.extend(d for d in site_dirs if d not in sys.path)
+    else:
+        site_dirs = sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")})
     failures: dict[str, str] = {}
     imported: list[str] = []
     for top in spec["modules"]:
@@ -66,7 +74,7 @@ def main() -> None:
     pulled = sorted(k for k in list(sys.modules) if k.partition(".")[0] in forbidden)
     leaks = []
     renamed = set(spec.get("renamed", ()))
-    sites = {os.path.normcase(os.path.realpath(sysconfig.get_paths()[k])) for k in ("purelib", "platlib")}
+    sites = {os.path.normcase(os.path.realpath(d)) for d in site_dirs}
     for key, module in sorted(list(sys.modules.items())):
         owner = _renamed_owner(getattr(module, "__file__", None), sites, renamed)
         if owner is None:
@@ -74,7 +82,8 @@ def main() -> None:
         name = getattr(module, "__name__", key)
         if key.partition(".")[0] != owner or not isinstance(name, str) or name.partition(".")[0] != owner:
             leaks.append({"key": key, "owner": owner, "__name__": str(name), "file": module.__file__})
-    json.dump({"imported": imported, "failures": failures, "pulled": pulled, "leaks": leaks}, sys.stdout)
+    report = {"imported": imported, "failures": failures, "pulled": pulled, "leaks": leaks, "site_dirs": site_dirs}
+    json.dump(report, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -107,12 +107,17 @@ def rewrite_pth(data: bytes, names: NameMap) -> bytes:
         if not line:
             continue
         if line.startswith((b"import ", b"import\t")):
-            out.append(rewrite_source(line, names).data)
+            new = rewrite_source(line, names).data
+            if not new.startswith(b"import"):
+                # site.py runs a .pth line only if it starts with "import"; ``import foo.bar``
+                # may have become ``foo = __import__(...)``.
+                new = b"import sys; " + new
+            out.append(new)
         elif line.strip() and not line.startswith(b"#"):
             body = line.rstrip(b"\r\n")
             text = body.decode("utf-8", errors="surrogateescape")
-            new = rewrite_module_reference(text, names, ("/", "\\"))
-            out.append(new.encode("utf-8", errors="surrogateescape") + line[len(body) :])
+            moved = rewrite_module_reference(text, names, ("/", "\\"))
+            out.append(moved.encode("utf-8", errors="surrogateescape") + line[len(body) :])
         else:
             out.append(line)
     return b"".join(out)

@@ -92,9 +92,12 @@ def pip_install(python: Path, args: Sequence[str]) -> None:
 
 
 def _probe(python: Path, spec: Mapping[str, Any], work: Path) -> dict[str, Any]:
+    """Run the probe in a fresh interpreter; with ``site_dirs`` in ``spec``, without ``site``
+    (so that no .pth hook imports anything first)."""
     spec_file = work / "probe-spec.json"
     spec_file.write_text(json.dumps(spec), encoding="utf-8")
-    out = _run([str(python), "-I", str(_PROBE), str(spec_file)], "probe")
+    flags = ["-I", "-S"] if "site_dirs" in spec else ["-I"]
+    out = _run([str(python), *flags, str(_PROBE), str(spec_file)], "probe")
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return result
 
@@ -140,7 +143,16 @@ def verify(wheelhouse: Path, log: Log | None = None) -> VerifyResult:
             if not forbidden:
                 continue
             say(f"checking that {o['distribution']} imports no unrenamed {', '.join(forbidden)}")
-            alone = _probe(python, {"modules": o["top_level"], "renamed": renamed, "forbidden": forbidden}, work)
+            spec = {
+                "modules": o["top_level"],
+                "renamed": renamed,
+                "forbidden": forbidden,
+                "site_dirs": everything["site_dirs"],
+            }
+            alone = _probe(python, spec, work)
+            for module in o["top_level"]:
+                if module in alone["failures"] and module not in failures:
+                    findings.append(Finding("import failed", o["distribution"], module, alone["failures"][module]))
             for key in alone["pulled"]:
                 findings.append(
                     Finding("pulls unrenamed", o["distribution"], key, f"importing {o['distribution']} loaded {key}")

@@ -1,0 +1,1 @@
+from gizmo import VERSION as PLUGINS_FOR

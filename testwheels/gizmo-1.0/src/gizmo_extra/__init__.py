@@ -1,0 +1,3 @@
+import gizmo
+
+EXTRA_FOR = gizmo.VERSION
