@@ -282,7 +282,12 @@ def _apply_output(out: Output, staging: Path, allow_unparsable: bool) -> tuple[O
             elif member.endswith(EXTENSION_SUFFIXES) and names.mentions(data):
                 if out.renamed:
                     problems.append(
-                        Problem(wheel, "compiled extension modules in renamed copies are not supported yet", member)
+                        Problem(
+                            wheel,
+                            "compiled extension modules in renamed copies are not supported yet; "
+                            "give this version's pure-Python (py3-none-any) wheel instead, if it has one",
+                            member,
+                        )
                     )
                 else:
                     warnings.append(
