@@ -31,3 +31,4 @@ def pick(directory: Path, *names: str) -> list[Path]:
 FOO_SET = ("foo", "slow_package", "myapp")
 TRANSPORT_SET = ("client", "transport", "legacy_tool", "modern_app")
 GIZMO_SET = ("gizmo", "gizmo_old_user", "gizmo_app")
+C_SET = ("cfoo", "cpkg", "c_old_user", "c_app")

@@ -174,10 +174,7 @@ def test_verify_catches_leaks(foo_house: Path, tmp_path: Path, capsys: pytest.Ca
     assert main(["verify", str(house)]) == 1
     rows = _rows(capsys.readouterr().out)
     assert "pulls unrenamed slow-package foo importing slow-package loaded foo" in rows
-    assert (
-        "leak mv-foo-1-0-0 foo.hijack registered under an unrenamed name (module __name__ '_mv_foo_1_0_0.hijack')"
-        in rows
-    )
+    assert "leak mv-foo-1-0-0 foo.hijack registered (module __name__ '_mv_foo_1_0_0.hijack')" in rows
     assert rows[-1].startswith("verify: FAILED")
 
 

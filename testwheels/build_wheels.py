@@ -13,7 +13,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import subprocess
 import sys
+import sysconfig
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -53,12 +56,32 @@ def _entry_points(project: dict) -> str:
     )
 
 
+def _compile(c_file: Path, version: str, work: Path) -> tuple[str, bytes]:
+    """``ext/pkg._native.c`` -> (``pkg/_native.cpython-...so``, its bytes), compiled with gcc."""
+    dotted = c_file.name[: -len(".c")]
+    target = dotted.replace(".", "/") + sysconfig.get_config_var("EXT_SUFFIX")
+    built = work / Path(target).name
+    subprocess.run(
+        ["gcc", "-O2", "-shared", "-fPIC", f"-I{sysconfig.get_paths()['include']}",
+         f'-DFIXTURE_VERSION="{version}"', str(c_file), "-o", str(built)],
+        check=True,
+    )  # fmt: skip
+    return target, built.read_bytes()
+
+
+def _platform_tag() -> str:
+    py = f"cp{sys.version_info[0]}{sys.version_info[1]}"
+    return f"{py}-{py}-{sysconfig.get_platform().replace('-', '_').replace('.', '_')}"
+
+
 def build_one(source: Path, out: Path) -> Path:
     project = tomllib.loads((source / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     name = project["name"].replace("-", "_")
     version = project["version"]
     dist_info = f"{name}-{version}.dist-info"
-    path = out / f"{name}-{version}-{TAG}.whl"
+    c_files = sorted((source / "ext").glob("*.c")) if (source / "ext").is_dir() else []
+    tag = _platform_tag() if c_files else TAG
+    path = out / f"{name}-{version}-{tag}.whl"
     src = source / "src"
     files = sorted(p for p in src.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     data = source / "data"  # becomes the wheel's .data directory (scripts/, purelib/, ...)
@@ -66,6 +89,10 @@ def build_one(source: Path, out: Path) -> Path:
     with WheelFile(path, "w") as wf:
         for file in files:
             wf.writestr(file.relative_to(src).as_posix(), file.read_bytes())
+        with tempfile.TemporaryDirectory() as work:
+            for c_file in c_files:
+                target, binary = _compile(c_file, version, Path(work))
+                wf.writestr(target, binary)
         for file in data_files:
             info = zipfile.ZipInfo(f"{name}-{version}.data/{file.relative_to(data).as_posix()}", _FIXED_TIME)
             if file.parent.name == "scripts":
@@ -74,9 +101,13 @@ def build_one(source: Path, out: Path) -> Path:
         wf.writestr(f"{dist_info}/METADATA", _metadata(project))
         wf.writestr(
             f"{dist_info}/WHEEL",
-            f"Wheel-Version: 1.0\nGenerator: mvpy-vendor-testwheels\nRoot-Is-Purelib: true\nTag: {TAG}\n\n",
+            f"Wheel-Version: 1.0\nGenerator: mvpy-vendor-testwheels\n"
+            f"Root-Is-Purelib: {'false' if c_files else 'true'}\nTag: {tag}\n\n",
         )
-        tops = sorted({f.relative_to(src).parts[0].split(".")[0] for f in files if f.suffix != ".pth"})
+        tops = sorted(
+            {f.relative_to(src).parts[0].split(".")[0] for f in files if f.suffix != ".pth"}
+            | {c.name.split(".")[0] for c in c_files}
+        )
         wf.writestr(f"{dist_info}/top_level.txt", "".join(t + "\n" for t in tops))
         entry_points = _entry_points(project)
         if entry_points:

@@ -1,7 +1,8 @@
 """Run inside the verification environment: import modules and report what ``sys.modules`` holds.
 
 Usage: ``python -I _probe.py SPEC.json`` where SPEC is
-``{"modules": [top-level names], "forbidden": [names], "renamed": [renamed top-level names]}``.
+``{"modules": [top-level names], "forbidden": [names], "renamed": {renamed top-level name: original},
+"site_dirs": [...]}``.
 Prints one JSON object. Standard library only: it runs in the environment under test.
 """
 
@@ -10,10 +11,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import pickle
 import pkgutil
 import sys
 import sysconfig
 import traceback
+import types
 
 
 def _import(name: str, failures: dict[str, str]) -> object | None:
@@ -42,7 +45,7 @@ def _walk(top: str, failures: dict[str, str], imported: list[str]) -> None:
             imported.append(info.name)
 
 
-def _renamed_owner(filename: object, sites: set[str], renamed: set[str]) -> str | None:
+def _renamed_owner(filename: object, sites: set[str], renamed: dict[str, str]) -> str | None:
     """The renamed top-level name whose files contain ``filename``, if any."""
     if not isinstance(filename, str):
         return None
@@ -53,6 +56,35 @@ def _renamed_owner(filename: object, sites: set[str], renamed: set[str]) -> str 
             top = first.split(".", 1)[0]
             return top if top in renamed else None
     return None
+
+
+def _object_leaks(key: str, module: object, owner: str, original: str) -> list[dict[str, str]]:
+    """Public classes and functions of a renamed module must not claim the original name;
+    instances of classes defined in a renamed compiled module must pickle round trip."""
+    found = []
+    compiled = str(getattr(module, "__file__", "")).endswith((".so", ".pyd"))
+    for attr, value in sorted(vars(module).items()):
+        if attr.startswith("_") or not isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)):
+            continue
+        defined_in = getattr(value, "__module__", None)
+        if isinstance(defined_in, str) and defined_in.partition(".")[0] == original:
+            found.append({"key": f"{key}.{attr}", "owner": owner, "what": f"__module__ is {defined_in!r}"})
+            continue
+        if compiled and isinstance(value, type) and defined_in == getattr(module, "__name__", None):
+            try:
+                instance = value()
+            except Exception:  # noqa: BLE001 - a class that needs arguments is not probed
+                continue
+            try:
+                same = type(pickle.loads(pickle.dumps(instance))) is value
+            except Exception as exc:  # noqa: BLE001 - any pickling failure is the finding
+                same = False
+                attr_error = f"{type(exc).__name__}: {exc}"
+            else:
+                attr_error = "unpickled as another class"
+            if not same:
+                found.append({"key": f"{key}.{attr}", "owner": owner, "what": f"pickling fails ({attr_error})"})
+    return found
 
 
 def main() -> None:
@@ -73,7 +105,7 @@ def main() -> None:
     forbidden = set(spec.get("forbidden", ()))
     pulled = sorted(k for k in list(sys.modules) if k.partition(".")[0] in forbidden)
     leaks = []
-    renamed = set(spec.get("renamed", ()))
+    renamed = dict(spec.get("renamed", {}))  # renamed top-level name -> original
     sites = {os.path.normcase(os.path.realpath(d)) for d in site_dirs}
     for key, module in sorted(list(sys.modules.items())):
         owner = _renamed_owner(getattr(module, "__file__", None), sites, renamed)
@@ -81,7 +113,8 @@ def main() -> None:
             continue
         name = getattr(module, "__name__", key)
         if key.partition(".")[0] != owner or not isinstance(name, str) or name.partition(".")[0] != owner:
-            leaks.append({"key": key, "owner": owner, "__name__": str(name), "file": module.__file__})
+            leaks.append({"key": key, "owner": owner, "what": f"registered (module __name__ {name!r})"})
+        leaks.extend(_object_leaks(key, module, owner, renamed[owner]))
     report = {"imported": imported, "failures": failures, "pulled": pulled, "leaks": leaks, "site_dirs": site_dirs}
     json.dump(report, sys.stdout)
 

@@ -23,11 +23,12 @@ from packaging.version import InvalidVersion, Version
 from . import __version__
 from .errors import ConfigError, Problem, WheelProblems
 from .naming import dist_info_dir, filename_component
+from .native import NativeError, NativeModule, inspect_native, module_name_of, patch_native
 from .plan import Output, Plan, make_plan, requirements_txt
 from .resolve import Index, default_roots, resolve_worlds, target_environment
 from .rewrite_metadata import rewrite_entry_points, rewrite_metadata, rewrite_pth, rewrite_top_level
 from .rewrite_source import Diagnostic, NameMap, rewrite_source
-from .wheel_input import EXTENSION_SUFFIXES, WheelInfo, collect_wheel_paths, read_wheels
+from .wheel_input import EXTENSION_SUFFIXES, WheelInfo, collect_wheel_paths, installed_path, read_wheels
 from .wheel_output import WheelWriter
 
 __all__ = [
@@ -55,6 +56,9 @@ class BuildRequest:
     requires: Sequence[str] = ()
     primaries: Sequence[str] = ()
     allow_unparsable: bool = False
+    #: compiled modules that need changes: "patch" them (default), "prefer-source" (drop them
+    #: for the pure-Python source the wheel ships), or "error"
+    native_policy: str = "patch"
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class OutputResult:
     files: tuple[FileOutcome, ...] = ()
     dropped: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    native: tuple[NativeModule, ...] = ()
 
     @property
     def rewritten(self) -> int:
@@ -99,6 +104,7 @@ class OutputResult:
             "files": [f.to_json() for f in self.files],
             "dropped": list(self.dropped),
             "warnings": list(self.warnings),
+            "compiled_modules": [m.to_json() for m in self.native],
         }
 
 
@@ -220,13 +226,16 @@ def _order(name: str, dist_info: str) -> tuple[int, str]:
     return (1 if name.startswith(dist_info + "/") else 0, name)
 
 
-def _apply_output(out: Output, staging: Path, allow_unparsable: bool) -> tuple[OutputResult, list[Problem]]:
+def _apply_output(
+    out: Output, staging: Path, allow_unparsable: bool, native_policy: str
+) -> tuple[OutputResult, list[Problem]]:
     source = out.source
     names = name_map(out)
     members = _MemberMap(out)
     files: list[FileOutcome] = []
     dropped: list[str] = []
     warnings: list[str] = []
+    natives: list[NativeModule] = []
     problems: list[Problem] = []
     wheel = source.filename
     to_rewrite = set(out.files_to_rewrite)
@@ -279,22 +288,68 @@ def _apply_output(out: Output, staging: Path, allow_unparsable: bool) -> tuple[O
                     else:
                         warnings.append(f"{member}: {result.error}; copied unchanged (--allow-unparsable)")
                 data = result.data
-            elif member.endswith(EXTENSION_SUFFIXES) and names.mentions(data):
-                if out.renamed:
-                    problems.append(
-                        Problem(
-                            wheel,
-                            "compiled extension modules in renamed copies are not supported yet; "
-                            "give this version's pure-Python (py3-none-any) wheel instead, if it has one",
-                            member,
-                        )
-                    )
-                else:
-                    warnings.append(
-                        f"{member}: compiled module mentions a renamed name; imports made from C are not rewritten"
-                    )
+            elif member.endswith(EXTENSION_SUFFIXES) and (out.renamed or names.mentions(data)):
+                outcome = _compiled_module(out, member, data, names, native_policy)
+                natives.append(outcome.module)
+                if outcome.problem:
+                    if out.renamed:
+                        problems.append(Problem(wheel, outcome.problem, member))
+                    else:
+                        warnings.append(f"{member}: {outcome.problem}; imports made from C are not rewritten")
+                if outcome.status:
+                    files.append(FileOutcome(member, outcome.status, reason=outcome.reason))
+                if outcome.status == "de-accelerated":
+                    continue
+                data = outcome.data
             writer.write(target, data, executable)
-    return OutputResult(out, "", tuple(files), tuple(dropped), tuple(warnings)), problems
+    return OutputResult(out, "", tuple(files), tuple(dropped), tuple(warnings), tuple(natives)), problems
+
+
+@dataclass(frozen=True)
+class _CompiledOutcome:
+    module: NativeModule
+    data: bytes
+    status: str = ""  # "patched", "de-accelerated" or "" (nothing to change / failed)
+    reason: str = ""
+    problem: str = ""
+
+
+def _compiled_module(out: Output, member: str, data: bytes, names: NameMap, policy: str) -> _CompiledOutcome:
+    """Patch, drop for its source, or refuse one compiled module, as ``policy`` says."""
+    path = installed_path(member, out.source.data_dir)
+    old_module = module_name_of(path)
+    new_module = names.new_module(old_module) or old_module
+    old_last, new_last = old_module.rpartition(".")[2], new_module.rpartition(".")[2]
+    module = inspect_native(data, member, names.imports)
+    pure = _pure_source(out.source, member)
+    needs_change = bool(module.occurrences) or old_last != new_last
+    if not needs_change:
+        return _CompiledOutcome(module, data)
+    if pure and (policy == "prefer-source" or (policy == "patch" and not module.patchable)):
+        return _CompiledOutcome(module, data, "de-accelerated", f"dropped; {pure} is used instead")
+    if policy == "error":
+        return _CompiledOutcome(module, data, problem="compiled module needs patching and --native is 'error'")
+    if not module.patchable:
+        reasons = list(module.problems) + [
+            f"{o.text!r} ({o.kind} reference)" for o in module.occurrences if not o.patchable
+        ]
+        hint = "" if pure else "; no pure-Python source of this module is shipped to fall back on"
+        return _CompiledOutcome(module, data, problem="cannot be patched: " + ", ".join(reasons) + hint)
+    init = (old_last, new_last) if old_last != new_last else None
+    try:
+        patched = patch_native(data, member, names.imports, init)
+    except NativeError as exc:
+        return _CompiledOutcome(module, data, problem=str(exc))
+    reason = f"{len(module.occurrences)} strings repointed" + (f", PyInit_{old_last} renamed" if init else "")
+    return _CompiledOutcome(module, patched, "patched", reason)
+
+
+def _pure_source(source: WheelInfo, member: str) -> str | None:
+    """The ``.py`` file shipped beside a compiled module (Cython's pure-Python mode), if any."""
+    stem = member.rsplit("/", 1)
+    name = stem[-1].split(".", 1)[0] + ".py"
+    candidate = f"{stem[0]}/{name}" if len(stem) == 2 else name
+    return candidate if candidate in source.members else None
 
 
 def _is_script(member: str, source: WheelInfo, data: bytes, names: NameMap) -> bool:
@@ -331,6 +386,7 @@ def apply_plan(
     out_dir: Path,
     *,
     allow_unparsable: bool = False,
+    native_policy: str = "patch",
     inputs: Sequence[WheelInfo] = (),
     progress: Progress | None = None,
 ) -> BuildResult:
@@ -352,7 +408,7 @@ def apply_plan(
                 shutil.copyfile(out.source.path, staging / out.filename)
                 result = OutputResult(out, "")
             else:
-                result, found = _apply_output(out, staging, allow_unparsable)
+                result, found = _apply_output(out, staging, allow_unparsable, native_policy)
                 problems += found
             results.append(replace(result, sha256=_sha256(staging / out.filename)))
         if progress is not None:
@@ -374,4 +430,11 @@ def apply_plan(
 def build(request: BuildRequest, out_dir: Path, progress: Progress | None = None) -> BuildResult:
     """Plan and apply in one call."""
     plan, inputs = plan_build(request)
-    return apply_plan(plan, out_dir, allow_unparsable=request.allow_unparsable, inputs=inputs, progress=progress)
+    return apply_plan(
+        plan,
+        out_dir,
+        allow_unparsable=request.allow_unparsable,
+        native_policy=request.native_policy,
+        inputs=inputs,
+        progress=progress,
+    )

@@ -78,6 +78,7 @@ def _cmd_build(args: argparse.Namespace, console: _Console) -> int:
         requires=args.require,
         primaries=args.primary,
         allow_unparsable=args.allow_unparsable,
+        native_policy=args.native,
     )
     plan, inputs = plan_build(request)
     if args.plan_only:
@@ -87,7 +88,12 @@ def _cmd_build(args: argparse.Namespace, console: _Console) -> int:
         console.out.write(text)
         return 0
     result = apply_plan(
-        plan, Path(args.out), allow_unparsable=args.allow_unparsable, inputs=inputs, progress=console.progress
+        plan,
+        Path(args.out),
+        allow_unparsable=args.allow_unparsable,
+        native_policy=args.native,
+        inputs=inputs,
+        progress=console.progress,
     )
     if args.report:
         _write_atomic(Path(args.report), json.dumps(result.to_json(), indent=2) + "\n")
@@ -149,6 +155,31 @@ def _verify(wheelhouse: Path, console: _Console) -> int:
     return 0 if result.ok else 1
 
 
+def _cmd_inspect(args: argparse.Namespace, console: _Console) -> int:
+    from .inspect_wheel import inspect_wheel
+
+    modules = inspect_wheel(Path(args.wheel))
+    if args.json:
+        console.out.write(json.dumps([m.to_json() for m in modules], indent=2) + "\n")
+        return 0
+    if not modules:
+        console.info(f"{Path(args.wheel).name}: no compiled modules")
+        return 0
+    rows = [["module", "format", "arch", "init", "string", "reference", "patchable"]]
+    for m in modules:
+        head = [m.member, m.format, m.arch, f"{m.init_kind} ({', '.join(m.init_symbols) or 'no PyInit_'})"]
+        for problem in m.problems:
+            rows.append([*head, "-", problem, "no"])
+            head = ["", "", "", ""]
+        for o in m.occurrences:
+            rows.append([*head, o.text, f"{o.kind} x{o.references}", "yes" if o.patchable else "no"])
+            head = ["", "", "", ""]
+        if not m.problems and not m.occurrences:
+            rows.append([*head, "-", "-", "yes"])
+    console.info(_table(rows))
+    return 0
+
+
 def _cmd_verify(args: argparse.Namespace, console: _Console) -> int:
     return _verify(Path(args.wheelhouse), console)
 
@@ -195,7 +226,21 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="copy files that cannot be parsed but mention a renamed name, with a warning",
     )
+    b.add_argument(
+        "--native",
+        choices=("patch", "prefer-source", "error"),
+        default="patch",
+        help="compiled modules that name a renamed module: patch them (default), drop them for the "
+        "pure-Python source the wheel ships (prefer-source), or stop (error)",
+    )
     b.set_defaults(func=_cmd_build)
+
+    i = sub.add_parser(
+        "inspect", parents=[common], help="show the compiled modules of a wheel and what renaming it needs"
+    )
+    i.add_argument("wheel", metavar="WHEEL")
+    i.add_argument("--json", action="store_true", help="print JSON")
+    i.set_defaults(func=_cmd_inspect)
 
     v = sub.add_parser(
         "verify", parents=[common], help="install a wheelhouse in a fresh environment and check isolation"

@@ -115,7 +115,11 @@ def verify(wheelhouse: Path, log: Log | None = None) -> VerifyResult:
     report = _load_report(wheelhouse)
     say = log or (lambda message: None)
     outputs: list[dict[str, Any]] = report["outputs"]
-    renamed = sorted({t for o in outputs if o["action"] == "rename" for t in o["top_level"]})
+    # renamed top-level name -> the original it replaces
+    renamed = {
+        new: old for o in outputs if o["action"] == "rename" for old, new in o["import_map"].items()
+        if new in o["top_level"]
+    }  # fmt: skip
     findings: list[Finding] = []
     imported = 0
     with tempfile.TemporaryDirectory(prefix="mvpy-verify-") as tmp:
@@ -134,7 +138,7 @@ def verify(wheelhouse: Path, log: Log | None = None) -> VerifyResult:
                     "leak",
                     _dist_of(owner, leak["owner"]),
                     leak["key"],
-                    f"registered under an unrenamed name (module __name__ {leak['__name__']!r})",
+                    leak["what"],
                 )
             )
         failures: dict[str, str] = everything["failures"]

@@ -1,0 +1,250 @@
+"""Compiled extension modules: find the names baked into them, and patch them as one batch.
+
+What a renamed copy's compiled module must change:
+* the exported ``PyInit_<name>`` symbol, when the last component of the module's name changes;
+* every NUL-terminated string that names a renamed module (``m_name``, ``tp_name``, exception
+  names, ``PyImport_ImportModule("foo.bar")`` arguments). Strings cannot grow in place, so the new
+  strings go into a segment added to the binary and every reference is repointed: relocated
+  pointers (``R_X86_64_RELATIVE`` addends) and, on x86-64, RIP-relative code references
+  (found by disassembling executable sections with capstone).
+
+Supported for patching: ELF x86-64. Other formats and architectures are inspected (format,
+architecture, init symbols) and reported as not patchable. LIEF and capstone are imported only
+when a compiled module has to be looked at.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "NativeError",
+    "NativeModule",
+    "Occurrence",
+    "inspect_native",
+    "module_name_of",
+    "patch_native",
+]
+
+Kind = Literal["relocated", "code", "unreferenced", "unknown"]
+
+_MAGIC = {
+    b"\x7fELF": "ELF",
+    b"\xcf\xfa\xed\xfe": "Mach-O",
+    b"\xce\xfa\xed\xfe": "Mach-O",
+    b"\xca\xfe\xba\xbe": "Mach-O",
+    b"MZ": "PE",
+}
+
+
+class NativeError(Exception):
+    """A binary that cannot be read as a compiled module."""
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One NUL-terminated string naming a renamed module, and what refers to it."""
+
+    text: str
+    kind: Kind
+    references: int
+
+    @property
+    def patchable(self) -> bool:
+        return self.kind in ("relocated", "code", "unreferenced")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "kind": self.kind, "references": self.references, "patchable": self.patchable}
+
+
+@dataclass(frozen=True)
+class NativeModule:
+    """What inspection found in one compiled module."""
+
+    member: str
+    format: str
+    arch: str
+    init_symbols: tuple[str, ...]
+    init_kind: Literal["single-phase", "multi-phase", "unknown"]
+    occurrences: tuple[Occurrence, ...] = ()
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def patchable(self) -> bool:
+        return not self.problems and all(o.patchable for o in self.occurrences)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "member": self.member,
+            "format": self.format,
+            "arch": self.arch,
+            "init_symbols": list(self.init_symbols),
+            "init": self.init_kind,
+            "occurrences": [o.to_json() for o in self.occurrences],
+            "problems": list(self.problems),
+            "patchable": self.patchable,
+        }
+
+
+def module_name_of(member: str) -> str:
+    """``pkg/_speedups.cpython-311-x86_64-linux-gnu.so`` -> ``pkg._speedups``; ``pkg/__init__...so`` -> ``pkg``."""
+    parts = member.split("/")
+    parts[-1] = parts[-1].split(".", 1)[0]
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _pattern(names: Mapping[str, str]) -> re.Pattern[bytes]:
+    words = b"|".join(re.escape(n.encode()) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rb"(?<![\w.])(?:" + words + rb")(?:\.[\w.]*)?\x00")
+
+
+def _format_of(data: bytes) -> str:
+    for magic, name in _MAGIC.items():
+        if data.startswith(magic):
+            return name
+    return "unknown"
+
+
+class _ElfView:
+    """Strings naming renamed modules in a parsed ELF, and everything that refers to them."""
+
+    def __init__(self, binary: Any, names: Mapping[str, str]) -> None:
+        import lief
+
+        self.binary = binary
+        self.lief = lief
+        self.x86_64 = binary.header.machine_type == lief.ELF.ARCH.X86_64
+        flags = lief.ELF.Section.FLAGS
+        self.strings: dict[int, str] = {}
+        pattern = _pattern(names)
+        for section in binary.sections if names else ():
+            if (
+                not section.has(flags.ALLOC)
+                or section.has(flags.EXECINSTR)
+                or section.type == lief.ELF.Section.TYPE.NOBITS
+            ):
+                continue
+            for match in pattern.finditer(bytes(section.content)):
+                self.strings[section.virtual_address + match.start()] = match.group()[:-1].decode("ascii")
+        self.relocations: dict[int, list[Any]] = {}
+        for reloc in binary.dynamic_relocations:
+            if reloc.type == lief.ELF.Relocation.TYPE.X86_64_RELATIVE and reloc.addend in self.strings:
+                self.relocations.setdefault(reloc.addend, []).append(reloc)
+        # (instruction address, instruction size, displacement offset) per string address
+        self.code: dict[int, list[tuple[int, int, int]]] = {}
+        if self.x86_64 and self.strings:
+            self._find_code_references()
+
+    def _find_code_references(self) -> None:
+        import capstone
+
+        disassembler = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+        disassembler.detail = True
+        flags = self.lief.ELF.Section.FLAGS
+        for section in self.binary.sections:
+            if not section.has(flags.EXECINSTR) or section.size == 0:
+                continue
+            for insn in disassembler.disasm(bytes(section.content), section.virtual_address):
+                for op in insn.operands:
+                    if op.type == capstone.x86.X86_OP_MEM and op.mem.base == capstone.x86.X86_REG_RIP:
+                        target = insn.address + insn.size + op.mem.disp
+                        if target in self.strings:
+                            self.code.setdefault(target, []).append((insn.address, insn.size, insn.disp_offset))
+
+    def occurrences(self) -> list[Occurrence]:
+        found = []
+        for address, text in sorted(self.strings.items()):
+            relocs, code = len(self.relocations.get(address, ())), len(self.code.get(address, ()))
+            kind: Kind
+            if not self.x86_64 and not relocs:
+                kind = "unknown"  # code references cannot be followed on this architecture
+            elif code:
+                kind = "code" if self.x86_64 else "unknown"
+            elif relocs:
+                kind = "relocated"
+            else:
+                kind = "unreferenced"
+            found.append(Occurrence(text, kind, relocs + code))
+        return found
+
+
+def _parse_elf(data: bytes, member: str) -> Any:
+    import lief
+
+    lief.logging.disable()
+    binary = lief.ELF.parse(io.BytesIO(data))
+    if binary is None or not binary.sections:
+        raise NativeError(f"{member}: not a readable ELF file")
+    return binary
+
+
+def inspect_native(data: bytes, member: str, names: Mapping[str, str]) -> NativeModule:
+    """Inspect one compiled module for the renamed ``names`` (old top-level name -> new)."""
+    fmt = _format_of(data)
+    if fmt != "ELF":
+        problem = (
+            "not a compiled module in a known format" if fmt == "unknown" else f"{fmt} patching is not supported yet"
+        )
+        return NativeModule(member, fmt, "?", (), "unknown", problems=(problem,))
+    try:
+        binary = _parse_elf(data, member)
+    except NativeError as exc:
+        return NativeModule(member, "ELF", "?", (), "unknown", problems=(str(exc).split(": ", 1)[-1],))
+    arch = str(binary.header.machine_type).rsplit(".", 1)[-1]
+    dynamic = [s for s in binary.dynamic_symbols if s.name]
+    exported = sorted({s.name for s in dynamic if s.name.startswith("PyInit_") and s.value})
+    imported = {s.name for s in dynamic if not s.value}
+    init_kind: Literal["single-phase", "multi-phase", "unknown"] = (
+        "multi-phase" if "PyModuleDef_Init" in imported else "single-phase" if "PyModule_Create2" in imported
+        else "unknown"
+    )  # fmt: skip
+    problems = [] if exported else ["exports no PyInit_ function: not a Python extension module"]
+    view = _ElfView(binary, names)
+    occurrences = view.occurrences()
+    if not view.x86_64:
+        problems.append(f"patching code references is supported on x86-64 only, not {arch}")
+    return NativeModule(member, "ELF", arch, tuple(exported), init_kind, tuple(occurrences), tuple(problems))
+
+
+def patch_native(data: bytes, member: str, names: Mapping[str, str], init_rename: tuple[str, str] | None) -> bytes:
+    """Apply every patch in one batch: new strings in an added segment, references repointed,
+    ``PyInit_`` renamed. The caller has checked :func:`inspect_native`'s verdict."""
+    import lief
+
+    binary = _parse_elf(data, member)
+    strings = sorted(set(_ElfView(binary, names).strings.values()))
+    blob = bytearray()
+    offsets: dict[str, int] = {}
+    for text in strings:
+        first, dot, rest = text.partition(".")
+        offsets[text] = len(blob)
+        blob += (names[first] + dot + rest).encode("ascii") + b"\x00"
+    if blob:
+        segment = lief.ELF.Segment()
+        segment.type = lief.ELF.Segment.TYPE.LOAD
+        segment.flags = lief.ELF.Segment.FLAGS.R
+        segment.alignment = 0x1000
+        segment.content = list(blob)
+        # Adding a segment may move the whole image; find every address again afterwards.
+        base = binary.add(segment).virtual_address
+        view = _ElfView(binary, names)
+        for address, text in view.strings.items():
+            new = base + offsets[text]
+            for reloc in view.relocations.get(address, ()):
+                reloc.addend = new
+            for insn, size, disp_offset in view.code.get(address, ()):
+                disp = new - (insn + size)
+                binary.patch_address(insn + disp_offset, list(disp.to_bytes(4, "little", signed=True)))
+    if init_rename is not None:
+        old, new_name = init_rename
+        symbol = binary.get_dynamic_symbol(f"PyInit_{old}")
+        if symbol is None:
+            raise NativeError(f"{member}: exports no PyInit_{old}")
+        symbol.name = f"PyInit_{new_name}"
+    return bytes(binary.write_to_bytes())

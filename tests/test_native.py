@@ -1,0 +1,207 @@
+"""Compiled extension modules: inspection, patching, policy, hostile binaries, and the real thing
+installed side by side (fixtures compiled with gcc during the test session)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+from wheel.wheelfile import WheelFile
+
+from mvpy_vendor.build import BuildRequest, build
+from mvpy_vendor.cli import main
+from mvpy_vendor.errors import WheelProblems
+from mvpy_vendor.native import inspect_native, module_name_of, patch_native
+
+from .conftest import C_SET, pick
+
+EXT = sysconfig.get_config_var("EXT_SUFFIX")
+CFOO = {"cfoo": "_mv_cfoo_1_0"}
+
+
+def _member(wheel: Path, name: str) -> bytes:
+    with zipfile.ZipFile(wheel) as zf:
+        return zf.read(name)
+
+
+def _clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON"))}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    return env
+
+
+def _install(wheelhouse: Path, venv: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-index",
+         "--find-links", str(wheelhouse), "-r", str(wheelhouse / "requirements.txt")],
+        check=True, env=_clean_env(),
+    )  # fmt: skip
+    return python
+
+
+def test_module_names() -> None:
+    assert module_name_of(f"cfoo{EXT}") == "cfoo"
+    assert module_name_of(f"pkg/_native{EXT}") == "pkg._native"
+    assert module_name_of(f"pkg/__init__{EXT}") == "pkg"
+
+
+def test_inspect_reports_init_kind_and_every_reference(wheels: Path) -> None:
+    cfoo = inspect_native(_member(pick(wheels, "cfoo")[0], f"cfoo{EXT}"), "cfoo.so", CFOO)
+    assert (cfoo.format, cfoo.arch, cfoo.init_symbols, cfoo.init_kind) == (
+        "ELF",
+        "X86_64",
+        ("PyInit_cfoo",),
+        "single-phase",
+    )
+    assert {(o.text, o.kind) for o in cfoo.occurrences} == {
+        ("cfoo", "relocated"),  # m_name in the module definition
+        ("cfoo.Thing", "relocated"),  # tp_name in the static type
+        ("cfoo.Error", "code"),  # PyErr_NewException("cfoo.Error", ...) in code
+    }
+    assert cfoo.patchable
+    cpkg = inspect_native(_member(pick(wheels, "cpkg")[0], f"cpkg/_native{EXT}"), "n.so", {"cpkg": "_mv_cpkg_1_0"})
+    assert cpkg.init_kind == "multi-phase"
+    assert {(o.text, o.kind) for o in cpkg.occurrences} == {("cpkg._native", "relocated"), ("cpkg.helper", "code")}
+
+
+def test_cli_inspect(wheels: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", "--json", str(pick(wheels, "cfoo")[0])]) == 0
+    (module,) = json.loads(capsys.readouterr().out)
+    assert module["member"] == f"cfoo{EXT}" and module["patchable"] is True
+    assert main(["inspect", str(pick(wheels, "foo")[0])]) == 0
+    assert capsys.readouterr().out.strip() == "foo-1.0.0-py3-none-any.whl: no compiled modules"
+
+
+def test_patched_module_loads_under_its_new_name_only(wheels: Path, tmp_path: Path) -> None:
+    data = _member(pick(wheels, "cfoo")[0], f"cfoo{EXT}")
+    patched = patch_native(data, "cfoo.so", CFOO, ("cfoo", "_mv_cfoo_1_0"))
+    (tmp_path / f"_mv_cfoo_1_0{EXT}").write_bytes(patched)
+    (tmp_path / f"cfoo{EXT}").write_bytes(data)
+    code = (
+        "import json, pickle, sys; sys.path.insert(0, '.'); import _mv_cfoo_1_0 as m; t = m.Thing(3); "
+        "print(json.dumps([m.__name__, type(t).__module__, m.Error.__module__, "
+        "pickle.loads(pickle.dumps(t)).get(), sorted(k for k in sys.modules if 'cfoo' in k)]))"
+    )
+    out = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == ["_mv_cfoo_1_0", "_mv_cfoo_1_0", "_mv_cfoo_1_0", 3, ["_mv_cfoo_1_0"]]
+    again = inspect_native(patched, "x.so", CFOO)
+    assert again.init_symbols == ("PyInit__mv_cfoo_1_0",)
+    assert all(o.kind == "unreferenced" for o in again.occurrences)  # the old strings are left, unused
+
+
+def _plain_shared_object(tmp_path: Path) -> bytes:
+    src = tmp_path / "plain.c"
+    src.write_text("int answer(void) { return 42; }\n")
+    subprocess.run(["gcc", "-shared", "-fPIC", str(src), "-o", str(tmp_path / "plain.so")], check=True)
+    return (tmp_path / "plain.so").read_bytes()
+
+
+def test_hostile_binaries_give_clear_problems(wheels: Path, tmp_path: Path) -> None:
+    real = _member(pick(wheels, "cfoo")[0], f"cfoo{EXT}")
+    cases = {
+        "truncated": real[:200],
+        "wrong-magic": b"\x00ELF" + real[4:],
+        "empty": b"",
+        "not-python": _plain_shared_object(tmp_path),
+    }
+    found = {name: inspect_native(data, f"{name}.so", CFOO).problems for name, data in cases.items()}
+    assert found == {
+        "truncated": ("not a readable ELF file",),
+        "wrong-magic": ("not a compiled module in a known format",),
+        "empty": ("not a compiled module in a known format",),
+        "not-python": ("exports no PyInit_ function: not a Python extension module",),
+    }
+
+
+def _replace(wheel: Path, dst: Path, members: dict[str, bytes | None]) -> Path:
+    """A copy of ``wheel`` with members replaced (bytes) or removed (None), RECORD rewritten."""
+    dst.mkdir(parents=True, exist_ok=True)
+    target = dst / wheel.name
+    with zipfile.ZipFile(wheel) as zin, WheelFile(target, "w") as zout:
+        for item in zin.infolist():
+            if item.filename.endswith("/RECORD") or members.get(item.filename, b"") is None:
+                continue
+            zout.writestr(item.filename, members.get(item.filename) or zin.read(item))
+    return target
+
+
+def test_hostile_binary_in_a_renamed_copy_stops_the_build(wheels: Path, tmp_path: Path) -> None:
+    cfoo1 = pick(wheels, "cfoo")[0]
+    bad = _replace(cfoo1, tmp_path / "in", {f"cfoo{EXT}": _member(cfoo1, f"cfoo{EXT}")[:300]})
+    others = [p for p in pick(wheels, *C_SET) if not p.name.startswith("cfoo-1.0")]
+    out = tmp_path / "out"
+    with pytest.raises(WheelProblems) as info:
+        build(BuildRequest(wheels=[bad, *others]), out)
+    assert str(info.value) == (
+        f"{cfoo1.name}: cfoo{EXT}: cannot be patched: not a readable ELF file; "
+        "no pure-Python source of this module is shipped to fall back on"
+    )
+    assert not out.exists()
+
+
+def test_native_policy_error_and_prefer_source(wheels: Path, tmp_path: Path) -> None:
+    inputs = pick(wheels, *C_SET)
+    with pytest.raises(WheelProblems, match=r"needs patching and --native is 'error'"):
+        build(BuildRequest(wheels=inputs, native_policy="error"), tmp_path / "a")
+    result = build(BuildRequest(wheels=inputs, native_policy="prefer-source"), tmp_path / "b")
+    cpkg = next(r for r in result.outputs if r.output.name == "mv-cpkg-1-0")
+    assert [(f.member, f.status) for f in cpkg.files if f.status == "de-accelerated"] == [
+        (f"cpkg/_native{EXT}", "de-accelerated")
+    ]
+    with zipfile.ZipFile(tmp_path / "b" / cpkg.output.filename) as zf:
+        names = zf.namelist()
+    assert "_mv_cpkg_1_0/_native.py" in names and not any(n.endswith(EXT) for n in names)
+    # cfoo ships no source: with prefer-source it is still patched.
+    cfoo = next(r for r in result.outputs if r.output.name == "mv-cfoo-1-0")
+    assert [f.status for f in cfoo.files] == ["patched"]
+
+
+EXPECTED = {
+    "app": {"cfoo": "2.0", "thing_module": "cfoo", "cpkg_helper": "2.0"},
+    "old_user": {
+        "cfoo": "1.0",
+        "cfoo_module": "_mv_cfoo_1_0",
+        "thing_module": "_mv_cfoo_1_0",
+        "pickled": 11,
+        "error_module": "_mv_cfoo_1_0",
+        # cpkg 1.0's C code imports "cpkg.helper": patched, it reaches its own helper, not 2.0's.
+        "cpkg_helper": "1.0",
+    },
+}
+
+
+@pytest.mark.slow
+def test_two_versions_of_compiled_modules_in_one_process(wheels: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["build", "-q", "--wheels", *map(str, pick(wheels, *C_SET)), "--out", str(out)]) == 0
+    python = _install(out, tmp_path / "venv")
+    seen = subprocess.run([str(python), "-c", "import c_app; c_app.main()"], capture_output=True, text=True, check=True)
+    assert json.loads(seen.stdout) == EXPECTED
+    assert main(["verify", str(out)]) == 0
+
+
+@pytest.mark.slow
+def test_verify_catches_unpatched_names_in_a_compiled_module(
+    wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert main(["build", "-q", "--wheels", *map(str, pick(wheels, *C_SET)), "--out", str(out)]) == 0
+    # Swap in a binary whose PyInit_ is renamed but whose baked-in names are not.
+    original = _member(pick(wheels, "cfoo")[0], f"cfoo{EXT}")
+    half = patch_native(original, "cfoo.so", {}, ("cfoo", "_mv_cfoo_1_0"))
+    copy = out / f"mv_cfoo_1_0-1.0-{pick(wheels, 'cfoo')[0].name.split('-', 2)[2]}"
+    tmp = _replace(copy, tmp_path / "swap", {f"_mv_cfoo_1_0{EXT}": half})
+    shutil.copy(tmp, copy)
+    assert main(["verify", str(out)]) == 1
+    rows = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
+    assert "leak mv-cfoo-1-0 _mv_cfoo_1_0 registered (module __name__ 'cfoo')" in rows
+    assert "leak mv-cfoo-1-0 _mv_cfoo_1_0.Thing __module__ is 'cfoo'" in rows
