@@ -77,13 +77,16 @@ def _object_leaks(key: str, module: object, owner: str, original: str) -> list[d
                 continue
             try:
                 same = type(pickle.loads(pickle.dumps(instance))) is value
-            except Exception as exc:  # noqa: BLE001 - any pickling failure is the finding
+            except (pickle.PicklingError, AttributeError, ImportError) as exc:
+                # Failures of finding the class by its name: what a leaked name causes.
                 same = False
-                attr_error = f"{type(exc).__name__}: {exc}"
+                error = f"{type(exc).__name__}: {exc}"
+            except Exception:  # noqa: BLE001 - not picklable by design (e.g. Cython __cinit__)
+                continue
             else:
-                attr_error = "unpickled as another class"
+                error = "unpickled as another class"
             if not same:
-                found.append({"key": f"{key}.{attr}", "owner": owner, "what": f"pickling fails ({attr_error})"})
+                found.append({"key": f"{key}.{attr}", "owner": owner, "what": f"pickling fails ({error})"})
     return found
 
 

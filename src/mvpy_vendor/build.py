@@ -59,6 +59,8 @@ class BuildRequest:
     #: compiled modules that need changes: "patch" them (default), "prefer-source" (drop them
     #: for the pure-Python source the wheel ships), or "error"
     native_policy: str = "patch"
+    #: distributions whose compiled modules may keep names that cannot be patched (with a warning)
+    accept_native_leaks: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ class OutputResult:
 
     @property
     def rewritten(self) -> int:
-        return sum(1 for f in self.files if f.status == "rewritten")
+        return sum(1 for f in self.files if f.status in ("rewritten", "patched"))
 
     @property
     def diagnostics(self) -> int:
@@ -227,7 +229,7 @@ def _order(name: str, dist_info: str) -> tuple[int, str]:
 
 
 def _apply_output(
-    out: Output, staging: Path, allow_unparsable: bool, native_policy: str
+    out: Output, staging: Path, allow_unparsable: bool, native_policy: str, accept_native_leaks: frozenset[str]
 ) -> tuple[OutputResult, list[Problem]]:
     source = out.source
     names = name_map(out)
@@ -289,7 +291,10 @@ def _apply_output(
                         warnings.append(f"{member}: {result.error}; copied unchanged (--allow-unparsable)")
                 data = result.data
             elif member.endswith(EXTENSION_SUFFIXES) and (out.renamed or names.mentions(data)):
-                outcome = _compiled_module(out, member, data, names, native_policy)
+                accept = out.source.name in accept_native_leaks
+                outcome = _compiled_module(out, member, data, names, native_policy, accept)
+                if accept and "LEAK ACCEPTED" in outcome.reason:
+                    warnings.append(f"{member}: {outcome.reason}")
                 natives.append(outcome.module)
                 if outcome.problem:
                     if out.renamed:
@@ -314,7 +319,9 @@ class _CompiledOutcome:
     problem: str = ""
 
 
-def _compiled_module(out: Output, member: str, data: bytes, names: NameMap, policy: str) -> _CompiledOutcome:
+def _compiled_module(
+    out: Output, member: str, data: bytes, names: NameMap, policy: str, accept_leak: bool
+) -> _CompiledOutcome:
     """Patch, drop for its source, or refuse one compiled module, as ``policy`` says."""
     path = installed_path(member, out.source.data_dir)
     old_module = module_name_of(path)
@@ -329,18 +336,19 @@ def _compiled_module(out: Output, member: str, data: bytes, names: NameMap, poli
         return _CompiledOutcome(module, data, "de-accelerated", f"dropped; {pure} is used instead")
     if policy == "error":
         return _CompiledOutcome(module, data, problem="compiled module needs patching and --native is 'error'")
-    if not module.patchable:
-        reasons = list(module.problems) + [
-            f"{o.text!r} ({o.kind} reference)" for o in module.occurrences if not o.patchable
-        ]
+    reasons = list(module.problems) + [o.why_not for o in module.occurrences if not o.patchable]
+    if reasons and not (accept_leak and not module.problems):
         hint = "" if pure else "; no pure-Python source of this module is shipped to fall back on"
-        return _CompiledOutcome(module, data, problem="cannot be patched: " + ", ".join(reasons) + hint)
+        return _CompiledOutcome(module, data, problem="cannot be patched: " + "; ".join(reasons) + hint)
     init = (old_last, new_last) if old_last != new_last else None
     try:
         patched = patch_native(data, member, names.imports, init)
     except NativeError as exc:
         return _CompiledOutcome(module, data, problem=str(exc))
-    reason = f"{len(module.occurrences)} strings repointed" + (f", PyInit_{old_last} renamed" if init else "")
+    patchable = [o for o in module.occurrences if o.patchable]
+    reason = f"{len(patchable)} strings repointed" + (f", PyInit_{old_last} renamed" if init else "")
+    if reasons:
+        reason += "; LEAK ACCEPTED: " + "; ".join(reasons)
     return _CompiledOutcome(module, patched, "patched", reason)
 
 
@@ -387,6 +395,7 @@ def apply_plan(
     *,
     allow_unparsable: bool = False,
     native_policy: str = "patch",
+    accept_native_leaks: Sequence[str] = (),
     inputs: Sequence[WheelInfo] = (),
     progress: Progress | None = None,
 ) -> BuildResult:
@@ -398,6 +407,7 @@ def apply_plan(
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".mvpy-staging-", dir=out_dir))
+    accept = frozenset(canonicalize_name(n) for n in accept_native_leaks)
     try:
         results: list[OutputResult] = []
         problems: list[Problem] = []
@@ -408,7 +418,7 @@ def apply_plan(
                 shutil.copyfile(out.source.path, staging / out.filename)
                 result = OutputResult(out, "")
             else:
-                result, found = _apply_output(out, staging, allow_unparsable, native_policy)
+                result, found = _apply_output(out, staging, allow_unparsable, native_policy, accept)
                 problems += found
             results.append(replace(result, sha256=_sha256(staging / out.filename)))
         if progress is not None:
@@ -435,6 +445,7 @@ def build(request: BuildRequest, out_dir: Path, progress: Progress | None = None
         out_dir,
         allow_unparsable=request.allow_unparsable,
         native_policy=request.native_policy,
+        accept_native_leaks=request.accept_native_leaks,
         inputs=inputs,
         progress=progress,
     )

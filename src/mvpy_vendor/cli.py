@@ -79,6 +79,7 @@ def _cmd_build(args: argparse.Namespace, console: _Console) -> int:
         primaries=args.primary,
         allow_unparsable=args.allow_unparsable,
         native_policy=args.native,
+        accept_native_leaks=args.accept_native_leak,
     )
     plan, inputs = plan_build(request)
     if args.plan_only:
@@ -92,6 +93,7 @@ def _cmd_build(args: argparse.Namespace, console: _Console) -> int:
         Path(args.out),
         allow_unparsable=args.allow_unparsable,
         native_policy=args.native,
+        accept_native_leaks=args.accept_native_leak,
         inputs=inputs,
         progress=console.progress,
     )
@@ -232,6 +234,14 @@ def _parser() -> argparse.ArgumentParser:
         default="patch",
         help="compiled modules that name a renamed module: patch them (default), drop them for the "
         "pure-Python source the wheel ships (prefer-source), or stop (error)",
+    )
+    b.add_argument(
+        "--accept-native-leak",
+        action="append",
+        default=[],
+        metavar="DIST",
+        help="keep DIST's compiled modules even where some names cannot be patched (they may reach "
+        "the other version); patch what can be, and warn",
     )
     b.set_defaults(func=_cmd_build)
 

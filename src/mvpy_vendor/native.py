@@ -30,7 +30,10 @@ __all__ = [
     "patch_native",
 ]
 
-Kind = Literal["relocated", "code", "unreferenced", "unknown"]
+Kind = Literal["relocated", "code", "unreferenced", "unknown", "packed"]
+# Cython names its shared ABI module after its version: "_cython_3_3_0".
+_CYTHON_ABI = re.compile(rb"_cython_(\d+)_(\d+)_(\d+)(?![\d_])")
+PACKED_TABLE = "(Cython string table)"
 
 _MAGIC = {
     b"\x7fELF": "ELF",
@@ -56,6 +59,12 @@ class Occurrence:
     @property
     def patchable(self) -> bool:
         return self.kind in ("relocated", "code", "unreferenced")
+
+    @property
+    def why_not(self) -> str:
+        if self.kind == "packed":
+            return "built with Cython 3.1+, whose packed string table (module names in imports) cannot be patched"
+        return f"{self.text!r} is referenced in a way that cannot be followed ({self.kind})"
 
     def to_json(self) -> dict[str, Any]:
         return {"text": self.text, "kind": self.kind, "references": self.references, "patchable": self.patchable}
@@ -174,6 +183,15 @@ class _ElfView:
         return found
 
 
+def _packed_cython_strings(data: bytes) -> bool:
+    """Cython 3.1+ (its ABI module name says so), or compressed string data (its error message
+    is in the binary even where no ABI name is, e.g. a compiled package ``__init__``)."""
+    abi = _CYTHON_ABI.search(data)
+    if abi is not None and (int(abi[1]), int(abi[2])) >= (3, 1):
+        return True
+    return b"cython_runtime\x00" in data and b" string data decompression failed\x00" in data
+
+
 def _parse_elf(data: bytes, member: str) -> Any:
     import lief
 
@@ -207,6 +225,11 @@ def inspect_native(data: bytes, member: str, names: Mapping[str, str]) -> Native
     problems = [] if exported else ["exports no PyInit_ function: not a Python extension module"]
     view = _ElfView(binary, names)
     occurrences = view.occurrences()
+    if _packed_cython_strings(data):
+        # Cython 3.1+ keeps every string constant (module names in imports included) in one
+        # packed, possibly compressed, table with lengths compiled in: nothing in it can be
+        # found reliably or grown in place.
+        occurrences.append(Occurrence(PACKED_TABLE, "packed", 0))
     if not view.x86_64:
         problems.append(f"patching code references is supported on x86-64 only, not {arch}")
     return NativeModule(member, "ELF", arch, tuple(exported), init_kind, tuple(occurrences), tuple(problems))
