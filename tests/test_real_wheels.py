@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,13 @@ pytestmark = pytest.mark.slow
 
 PYDANTIC_1 = "pydantic==1.10.27"
 PYDANTIC_2 = "pydantic==2.14.3"
+# Two versions of each compiled library: C (ujson, markupsafe), Cython 3.0 (msgpack 1.0), Rust (orjson).
+COMPILED = {
+    "ujson": ("6.1.0", "5.10.0"),
+    "msgpack": ("1.2.4", "1.0.8"),
+    "markupsafe": ("3.0.4", "2.1.5"),
+    "orjson": ("3.13.0", "3.10.18"),
+}
 
 
 def _cache() -> Path:
@@ -60,12 +68,96 @@ def pydantic_wheels() -> Path:
     return cache
 
 
-def test_pydantic_1_and_2_in_one_process(pydantic_wheels: Path, wheels: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="session")
+def compiled_wheels() -> Path:
+    cache = _cache() / "compiled"
+    for name, versions in COMPILED.items():
+        for version in versions:
+            if not [p for p in cache.glob("*.whl") if p.name.lower().startswith(f"{name}-{version}-")]:
+                _download(cache, "--no-deps", f"{name}=={version}")
+    return cache
+
+
+@pytest.fixture(scope="session")
+def pydantic1_compiled() -> Path:
+    cache = _cache() / "pydantic1-compiled"
+    if not list(cache.glob("pydantic-1*-cp*.whl")):
+        _download(cache, "--no-deps", PYDANTIC_1)
+    return cache
+
+
+def _install(out: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON"))}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q", "--no-index",
+         "--find-links", str(out), "-r", str(out / "requirements.txt")],
+        check=True, env=env,
+    )  # fmt: skip
+    return venv / "bin" / "python", env
+
+
+def test_two_versions_of_compiled_libraries(compiled_wheels: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    roots = [f"--require={n}=={v}" for n, versions in COMPILED.items() for v in versions]
+    assert main(["build", "-q", "--wheels", str(compiled_wheels), "--out", str(out), *roots]) == 0
+    report = json.loads((out / "mvpy-vendor-report.json").read_text())
+    statuses = {
+        f["member"]: f["status"] for o in report["outputs"] if o["action"] == "rename" for f in o["files"]
+    }  # fmt: skip
+    ext = sysconfig.get_config_var("EXT_SUFFIX")
+    assert {m: s for m, s in statuses.items() if m.endswith(".so")} == {
+        f"markupsafe/_speedups{ext}": "patched",
+        f"msgpack/_cmsgpack{ext}": "patched",
+        f"orjson/orjson{ext}": "patched",
+        f"ujson{ext}": "patched",
+    }
+    python, env = _install(out, tmp_path)
+    code = """
+import json, pickle, sys
+import ujson, _mv_ujson_5_10_0 as ujson5, msgpack, _mv_msgpack_1_0_8 as msgpack10
+import markupsafe, _mv_markupsafe_2_1_5 as markupsafe2, orjson, _mv_orjson_3_10_18 as orjson310
+try:
+    orjson310.loads("{")
+except orjson310.JSONDecodeError as exc:
+    orjson_error = type(exc).__module__
+print(json.dumps({
+    "ujson": [ujson.__version__, ujson5.__version__, ujson5.dumps([1]), ujson5.JSONDecodeError.__module__],
+    "msgpack": [list(msgpack.version), list(msgpack10.version), msgpack10.unpackb(msgpack10.packb({"x": 1})),
+                msgpack10.Packer.__module__],
+    "markupsafe": [str(markupsafe2.escape("<b>")), type(markupsafe2.escape("<b>")).__module__,
+                   markupsafe2._speedups.__name__],
+    "orjson": [orjson.__version__, orjson310.__version__, orjson310.dumps([1]).decode(), orjson_error],
+    "unrenamed": sorted(k for k in sys.modules if k.split(".")[0] in ("ujson", "msgpack", "markupsafe", "orjson")),
+}))
+"""
+    seen = json.loads(
+        subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    )
+    assert seen == {
+        "ujson": ["6.1.0", "5.10.0", "[1]", "_mv_ujson_5_10_0"],
+        "msgpack": [[1, 2, 4], [1, 0, 8], {"x": 1}, "_mv_msgpack_1_0_8._cmsgpack"],
+        "markupsafe": ["&lt;b&gt;", "_mv_markupsafe_2_1_5", "_mv_markupsafe_2_1_5._speedups"],
+        "orjson": ["3.13.0", "3.10.18", "[1]", "_mv_orjson_3_10_18"],
+        # only the primaries, which this script imported itself
+        "unrenamed": ["markupsafe", "markupsafe._speedups", "msgpack", "msgpack._cmsgpack", "msgpack.exceptions",
+                      "msgpack.ext", "orjson", "orjson.orjson", "ujson"],
+    }  # fmt: skip
+    assert main(["verify", str(out)]) == 0
+
+
+@pytest.mark.parametrize("pydantic1", ["pure", "compiled"])
+def test_pydantic_1_and_2_in_one_process(
+    pydantic1: str, pydantic_wheels: Path, request: pytest.FixtureRequest, wheels: Path, tmp_path: Path
+) -> None:
     inputs = tmp_path / "in"
     inputs.mkdir()
+    v1 = pydantic_wheels / "pydantic1-pure" if pydantic1 == "pure" else request.getfixturevalue("pydantic1_compiled")
     for wheel in [
         *(pydantic_wheels / "pydantic2").glob("*.whl"),
-        *(pydantic_wheels / "pydantic1-pure").glob("*.whl"),
+        *v1.glob("*.whl"),
         *pick(wheels, "pydantic_v1_user", "pydantic_v2_app"),
     ]:
         shutil.copy(wheel, inputs)
@@ -76,18 +168,18 @@ def test_pydantic_1_and_2_in_one_process(pydantic_wheels: Path, wheels: Path, tm
     assert ("pydantic", "2.14.3", "primary") in roles
     assert ("pydantic", "1.10.27", "renamed copy") in roles
     assert ("pydantic-v1-user", "1.0", "rewritten consumer") in roles
+    copy = next(o for o in report["outputs"] if o["action"] == "rename")
+    compiled = [f for f in copy["files"] if f["member"].endswith(".so")]
+    if pydantic1 == "compiled":
+        # Built with Cython 3.1+: its packed string tables cannot be patched, so every compiled
+        # module is dropped for the .py source the wheel ships beside it.
+        assert len(compiled) == 25 and {f["status"] for f in compiled} == {"de-accelerated"}
+    else:
+        assert compiled == []
 
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON"))}
-    env["PIP_CONFIG_FILE"] = os.devnull
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q", "--no-index",
-         "--find-links", str(out), "-r", str(out / "requirements.txt")],
-        check=True, env=env,
-    )  # fmt: skip
+    python, env = _install(out, tmp_path)
     seen = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import pydantic_v2_app; pydantic_v2_app.main()"],
+        [str(python), "-c", "import pydantic_v2_app; pydantic_v2_app.main()"],
         check=True, capture_output=True, text=True, env=env,
     ).stdout  # fmt: skip
     assert json.loads(seen) == {
