@@ -20,7 +20,7 @@ from mvpy_vendor.cli import main
 from mvpy_vendor.errors import WheelProblems
 from mvpy_vendor.native import inspect_native, module_name_of, patch_native
 
-from .conftest import C_SET, pick
+from .conftest import C_SET, CY_SET, pick
 
 EXT = sysconfig.get_config_var("EXT_SUFFIX")
 CFOO = {"cfoo": "_mv_cfoo_1_0"}
@@ -205,3 +205,22 @@ def test_verify_catches_unpatched_names_in_a_compiled_module(
     rows = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
     assert "leak mv-cfoo-1-0 _mv_cfoo_1_0 registered (module __name__ 'cfoo')" in rows
     assert "leak mv-cfoo-1-0 _mv_cfoo_1_0.Thing __module__ is 'cfoo'" in rows
+
+
+@pytest.mark.slow
+def test_two_versions_of_a_cython_module_in_one_process(wheels: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["build", "-q", "--wheels", *map(str, pick(wheels, *CY_SET)), "--out", str(out)]) == 0
+    report = json.loads((out / "mvpy-vendor-report.json").read_text())
+    copy = next(o for o in report["outputs"] if o["action"] == "rename")
+    assert [f["status"] for f in copy["files"] if f["member"].endswith(EXT)] == ["patched"]
+    python = _install(out, tmp_path / "venv")
+    seen = subprocess.run(
+        [str(python), "-c", "import cy_app; cy_app.main()"], capture_output=True, text=True, check=True
+    )
+    assert json.loads(seen.stdout) == {
+        "app": {"helper": "2.0", "counter_module": "cypkg._fast"},
+        # Cython's own pickling support (__pyx_unpickle_Counter) finds the renamed class.
+        "old_user": {"helper": "1.0", "counter_module": "_mv_cypkg_1_0._fast", "pickled": 42, "same_class": True},
+    }
+    assert main(["verify", str(out)]) == 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -57,10 +58,22 @@ def _entry_points(project: dict) -> str:
 
 
 def _compile(c_file: Path, version: str, work: Path) -> tuple[str, bytes]:
-    """``ext/pkg._native.c`` -> (``pkg/_native.cpython-...so``, its bytes), compiled with gcc."""
-    dotted = c_file.name[: -len(".c")]
+    """``ext/pkg._native.c`` (or ``.pyx``, through Cython) -> (``pkg/_native.cpython-...so``, its
+    bytes), compiled with gcc."""
+    dotted = c_file.name.rsplit(".", 1)[0]
     target = dotted.replace(".", "/") + sysconfig.get_config_var("EXT_SUFFIX")
     built = work / Path(target).name
+    if c_file.suffix == ".pyx":
+        # Cython wants the package layout, not a dotted file name.
+        pyx = work / "pyx" / (dotted.replace(".", "/") + ".pyx")
+        pyx.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(c_file, pyx)
+        generated = pyx.with_suffix(".c")
+        subprocess.run(
+            [sys.executable, "-m", "cython", "-3", "--module-name", dotted, pyx.name, "-o", generated.name],
+            check=True, cwd=pyx.parent,
+        )  # fmt: skip
+        c_file = generated
     subprocess.run(
         ["gcc", "-O2", "-shared", "-fPIC", f"-I{sysconfig.get_paths()['include']}",
          f'-DFIXTURE_VERSION="{version}"', str(c_file), "-o", str(built)],
@@ -79,7 +92,8 @@ def build_one(source: Path, out: Path) -> Path:
     name = project["name"].replace("-", "_")
     version = project["version"]
     dist_info = f"{name}-{version}.dist-info"
-    c_files = sorted((source / "ext").glob("*.c")) if (source / "ext").is_dir() else []
+    ext = source / "ext"
+    c_files = sorted([*ext.glob("*.c"), *ext.glob("*.pyx")]) if ext.is_dir() else []
     tag = _platform_tag() if c_files else TAG
     path = out / f"{name}-{version}-{tag}.whl"
     src = source / "src"

@@ -1,0 +1,3 @@
+from cypkg._fast import Counter, helper_version
+
+__all__ = ["Counter", "helper_version"]
