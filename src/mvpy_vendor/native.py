@@ -34,6 +34,7 @@ Kind = Literal["relocated", "code", "unreferenced", "unknown", "packed"]
 # Cython names its shared ABI module after its version: "_cython_3_3_0".
 _CYTHON_ABI = re.compile(rb"_cython_(\d+)_(\d+)_(\d+)(?![\d_])")
 PACKED_TABLE = "(Cython string table)"
+_RIP_OPERAND = re.compile(r"\[rip ([+-]) (0x[0-9a-f]+|\d+)\]")
 
 _MAGIC = {
     b"\x7fELF": "ELF",
@@ -153,18 +154,28 @@ class _ElfView:
     def _find_code_references(self) -> None:
         import capstone
 
+        # "lite" disassembly (no operand details) is several times faster; the RIP-relative
+        # displacement is read from the operand text and located in the instruction's bytes.
         disassembler = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
-        disassembler.detail = True
         flags = self.lief.ELF.Section.FLAGS
         for section in self.binary.sections:
             if not section.has(flags.EXECINSTR) or section.size == 0:
                 continue
-            for insn in disassembler.disasm(bytes(section.content), section.virtual_address):
-                for op in insn.operands:
-                    if op.type == capstone.x86.X86_OP_MEM and op.mem.base == capstone.x86.X86_REG_RIP:
-                        target = insn.address + insn.size + op.mem.disp
-                        if target in self.strings:
-                            self.code.setdefault(target, []).append((insn.address, insn.size, insn.disp_offset))
+            code = bytes(section.content)
+            base = section.virtual_address
+            for address, size, _mnemonic, operands in disassembler.disasm_lite(code, base):
+                match = _RIP_OPERAND.search(operands)
+                if match is None:
+                    continue
+                disp = int(match[2], 0) * (-1 if match[1] == "-" else 1)
+                target = address + size + disp
+                if target not in self.strings:
+                    continue
+                encoded = disp.to_bytes(4, "little", signed=True)
+                start = address - base
+                offset = code.find(encoded, start + 1, start + size) - start
+                if offset > 0:
+                    self.code.setdefault(target, []).append((address, size, offset))
 
     def occurrences(self) -> list[Occurrence]:
         found = []
