@@ -20,22 +20,29 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from mvpy_vendor.native import inspect_native, module_name_of, patch_native
 from mvpy_vendor.naming import renamed_import_name
+from mvpy_vendor.native import inspect_native, module_name_of, patch_native
 from mvpy_vendor.wheel_input import EXTENSION_SUFFIXES, read_wheels
 
 WHEELS = ["ujson==5.10.0", "msgpack==1.0.8", "markupsafe==2.1.5", "orjson==3.10.18"]
 
 
-def _best(fn: object, repeat: int = 3) -> float:
+def _best(fn: Callable[[], object], repeat: int = 3) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        fn()  # type: ignore[operator]
+        fn()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def _repack(member: str, data: bytes) -> None:
+    with zipfile.ZipFile(io.BytesIO(), "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
+        out.writestr(member, data)
 
 
 def main() -> None:
@@ -47,28 +54,21 @@ def main() -> None:
     for spec in WHEELS:
         name, _, version = spec.partition("==")
         if not any(p.name.lower().startswith(f"{name}-{version}-") for p in cache.glob("*.whl")):
-            subprocess.run(
-                [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "-d", str(cache), spec],
-                check=True,
-            )  # fmt: skip
+            download = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:"]
+            subprocess.run([*download, "-d", str(cache), spec], check=True)
     rows = []
     for wheel in read_wheels(sorted(cache.glob("*.whl"))):
         names = {n: renamed_import_name(n, wheel.version) for n in wheel.import_names}
         with zipfile.ZipFile(wheel.path) as zf:
             for member in (m for m in wheel.members if m.endswith(EXTENSION_SUFFIXES)):
                 data = zf.read(member)
-
-                def repack(data: bytes = data, member: str = member) -> None:
-                    with zipfile.ZipFile(io.BytesIO(), "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
-                        out.writestr(member, data)
-
                 module = module_name_of(member)
                 first, _, rest = module.partition(".")
                 new_last = (names[first] + ("." + rest if rest else "")).rpartition(".")[2]
                 init = (module.rpartition(".")[2], new_last) if new_last != module.rpartition(".")[2] else None
-                baseline = _best(repack)
-                inspect = _best(lambda data=data, member=member: inspect_native(data, member, names))
-                patch = _best(lambda data=data, member=member, init=init: patch_native(data, member, names, init))
+                baseline = _best(partial(_repack, member, data))
+                inspect = _best(partial(inspect_native, data, member, names))
+                patch = _best(partial(patch_native, data, member, names, init))
                 mb = len(data) / 1e6
                 rows.append(
                     {
