@@ -192,3 +192,56 @@ def test_pydantic_1_and_2_in_one_process(
         },
     }
     assert main(["verify", str(out)]) == 0
+
+
+@pytest.fixture(scope="session")
+def foreign_ujson() -> dict[str, Path]:
+    """ujson 5.10.0 for macOS (arm64) and Windows (amd64): patched here, loaded there."""
+    cache = _cache() / "foreign"
+    found = {}
+    for key, platform in (("Mach-O", "macosx_11_0_arm64"), ("PE", "win_amd64")):
+        wheels = list(cache.glob(f"ujson-5.10.0-*{platform}.whl"))
+        if not wheels:
+            _download(cache, "--no-deps", "--platform", platform, "--python-version", "3.11", "ujson==5.10.0")
+            wheels = list(cache.glob(f"ujson-5.10.0-*{platform}.whl"))
+        found[key] = wheels[0]
+    return found
+
+
+@pytest.mark.parametrize("fmt", ["Mach-O", "PE"])
+def test_foreign_binaries_inspect_and_rename_init(fmt: str, foreign_ujson: dict[str, Path]) -> None:
+    import io
+    import zipfile
+
+    import lief
+
+    from mvpy_vendor.native import inspect_native, rename_init
+
+    with zipfile.ZipFile(foreign_ujson[fmt]) as zf:
+        (member,) = [n for n in zf.namelist() if n.endswith((".so", ".pyd"))]
+        data = zf.read(member)
+    names = {"ujson": "_mv_ujson_5_10_0"}
+    found = inspect_native(data, member, names)
+    assert (found.format, found.arch, found.init_symbols, found.init_kind) == (
+        fmt,
+        "ARM64" if fmt == "Mach-O" else "AMD64",
+        ("PyInit_ujson",),
+        "single-phase",
+    )
+    # Their string references are not followed yet: reported, and refused.
+    assert {"ujson", "ujson.JSONDecodeError"} <= {o.text for o in found.occurrences}
+    assert not found.patchable
+
+    renamed = rename_init(data, member, "ujson", "_mv_ujson_5_10_0")
+    if fmt == "Mach-O":
+        binary = lief.MachO.parse(io.BytesIO(renamed)).at(0)
+        exported = [s.name for s in binary.exported_symbols]
+        assert "_PyInit__mv_ujson_5_10_0" in exported and "_PyInit_ujson" not in exported
+        assert not binary.has_code_signature  # to be ad-hoc re-signed on macOS
+    else:
+        binary = lief.PE.parse(io.BytesIO(renamed))
+        exported = [e.name for e in binary.get_export().entries]
+        assert "PyInit__mv_ujson_5_10_0" in exported and "PyInit_ujson" not in exported
+        assert exported == sorted(exported)  # the loader binary-searches the name table
+        assert binary.optional_header.checksum == 0
+    assert inspect_native(renamed, member, {}).init_symbols == ("PyInit__mv_ujson_5_10_0",)

@@ -16,7 +16,9 @@ when a compiled module has to be looked at.
 from __future__ import annotations
 
 import io
+import os
 import re
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -28,6 +30,7 @@ __all__ = [
     "inspect_native",
     "module_name_of",
     "patch_native",
+    "rename_init",
 ]
 
 Kind = Literal["relocated", "code", "unreferenced", "unknown", "packed"]
@@ -65,7 +68,7 @@ class Occurrence:
     def why_not(self) -> str:
         if self.kind == "packed":
             return "built with Cython 3.1+, whose packed string table (module names in imports) cannot be patched"
-        return f"{self.text!r} is referenced in a way that cannot be followed ({self.kind})"
+        return f"{self.text!r} is referenced in a way that cannot be followed here (format or architecture)"
 
     def to_json(self) -> dict[str, Any]:
         return {"text": self.text, "kind": self.kind, "references": self.references, "patchable": self.patchable}
@@ -114,6 +117,15 @@ def _pattern(names: Mapping[str, str]) -> re.Pattern[bytes]:
     return re.compile(rb"(?<![\w.])(?:" + words + rb")(?:\.[\w.]*)?\x00")
 
 
+def _lief() -> Any:
+    """LIEF, imported when first needed and quiet. (Typed loosely: its stubs mark nearly every
+    result optional; every result used here is checked where it can be missing.)"""
+    import lief
+
+    lief.logging.disable()
+    return lief
+
+
 def _format_of(data: bytes) -> str:
     for magic, name in _MAGIC.items():
         if data.startswith(magic):
@@ -125,8 +137,7 @@ class _ElfView:
     """Strings naming renamed modules in a parsed ELF, and everything that refers to them."""
 
     def __init__(self, binary: Any, names: Mapping[str, str]) -> None:
-        import lief
-
+        lief = _lief()
         self.binary = binary
         self.lief = lief
         self.x86_64 = binary.header.machine_type == lief.ELF.ARCH.X86_64
@@ -204,23 +215,52 @@ def _packed_cython_strings(data: bytes) -> bool:
 
 
 def _parse_elf(data: bytes, member: str) -> Any:
-    import lief
-
-    lief.logging.disable()
+    lief = _lief()
     binary = lief.ELF.parse(io.BytesIO(data))
     if binary is None or not binary.sections:
         raise NativeError(f"{member}: not a readable ELF file")
     return binary
 
 
+def _init_kind(imported: set[str]) -> Literal["single-phase", "multi-phase", "unknown"]:
+    if "PyModuleDef_Init" in imported:
+        return "multi-phase"
+    return "single-phase" if "PyModule_Create2" in imported else "unknown"
+
+
+def _inspect_other(data: bytes, member: str, fmt: str, names: Mapping[str, str]) -> NativeModule:
+    """Mach-O and PE: what they export and which names they hold; their string references
+    are not followed yet, so every name found is reported as not patchable."""
+    lief = _lief()
+    if fmt == "Mach-O":
+        fat = lief.MachO.parse(io.BytesIO(data))
+        if fat is None or fat.size == 0:
+            return NativeModule(member, fmt, "?", (), "unknown", problems=("not a readable Mach-O file",))
+        binary = fat.at(0)
+        arch = "+".join(str(fat.at(i).header.cpu_type).rsplit(".", 1)[-1] for i in range(fat.size))
+        exported = {s.name[1:] if s.name.startswith("_") else s.name for s in binary.exported_symbols}
+        imported = {s.name[1:] if s.name.startswith("_") else s.name for s in binary.imported_symbols}
+    else:
+        binary = lief.PE.parse(io.BytesIO(data))
+        if binary is None:
+            return NativeModule(member, fmt, "?", (), "unknown", problems=("not a readable PE file",))
+        arch = str(binary.header.machine).rsplit(".", 1)[-1]
+        exported = {e.name for e in binary.get_export().entries} if binary.has_exports else set()
+        imported = {e.name for lib in binary.imports for e in lib.entries if e.name}
+    inits = tuple(sorted(n for n in exported if n.startswith("PyInit_")))
+    problems = [] if inits else ["exports no PyInit_ function: not a Python extension module"]
+    texts = sorted({m.group()[:-1].decode("ascii") for m in _pattern(names).finditer(data)}) if names else []
+    occurrences = tuple(Occurrence(t, "unknown", 0) for t in texts)
+    return NativeModule(member, fmt, arch, inits, _init_kind(imported), occurrences, tuple(problems))
+
+
 def inspect_native(data: bytes, member: str, names: Mapping[str, str]) -> NativeModule:
     """Inspect one compiled module for the renamed ``names`` (old top-level name -> new)."""
     fmt = _format_of(data)
+    if fmt == "unknown":
+        return NativeModule(member, fmt, "?", (), "unknown", problems=("not a compiled module in a known format",))
     if fmt != "ELF":
-        problem = (
-            "not a compiled module in a known format" if fmt == "unknown" else f"{fmt} patching is not supported yet"
-        )
-        return NativeModule(member, fmt, "?", (), "unknown", problems=(problem,))
+        return _inspect_other(data, member, fmt, names)
     try:
         binary = _parse_elf(data, member)
     except NativeError as exc:
@@ -229,10 +269,7 @@ def inspect_native(data: bytes, member: str, names: Mapping[str, str]) -> Native
     dynamic = [s for s in binary.dynamic_symbols if s.name]
     exported = sorted({s.name for s in dynamic if s.name.startswith("PyInit_") and s.value})
     imported = {s.name for s in dynamic if not s.value}
-    init_kind: Literal["single-phase", "multi-phase", "unknown"] = (
-        "multi-phase" if "PyModuleDef_Init" in imported else "single-phase" if "PyModule_Create2" in imported
-        else "unknown"
-    )  # fmt: skip
+    init_kind = _init_kind(imported)
     problems = [] if exported else ["exports no PyInit_ function: not a Python extension module"]
     view = _ElfView(binary, names)
     occurrences = view.occurrences()
@@ -246,11 +283,56 @@ def inspect_native(data: bytes, member: str, names: Mapping[str, str]) -> Native
     return NativeModule(member, "ELF", arch, tuple(exported), init_kind, tuple(occurrences), tuple(problems))
 
 
+def rename_init(data: bytes, member: str, old: str, new: str) -> bytes:
+    """Rename ``PyInit_<old>`` in a Mach-O (symbol table and exports; the code signature is
+    removed) or PE (export table rebuilt, names kept sorted, checksum cleared) binary."""
+    lief = _lief()
+    fmt = _format_of(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "module")
+        if fmt == "Mach-O":
+            fat = lief.MachO.parse(io.BytesIO(data))
+            if fat is None or fat.size != 1:
+                raise NativeError(f"{member}: only single-architecture Mach-O files are patched")
+            macho = fat.at(0)
+            symbol = macho.get_symbol(f"_PyInit_{old}")
+            if symbol is None:
+                raise NativeError(f"{member}: exports no PyInit_{old}")
+            address = symbol.value
+            macho.unexport(f"_PyInit_{old}")
+            macho.add_exported_function(address, f"_PyInit_{new}")
+            for sym in macho.symbols:
+                if sym.name == f"_PyInit_{old}":
+                    sym.name = f"_PyInit_{new}"
+            macho.remove_signature()
+            macho.write(path)
+        elif fmt == "PE":
+            pe = lief.PE.parse(io.BytesIO(data))
+            if pe is None or not pe.has_exports:
+                raise NativeError(f"{member}: not a PE file with exports")
+            entries = [e for e in pe.get_export().entries if e.name == f"PyInit_{old}"]
+            if not entries:
+                raise NativeError(f"{member}: exports no PyInit_{old}")
+            for entry in entries:
+                entry.name = f"PyInit_{new}"
+            pe.optional_header.checksum = 0
+            config = lief.PE.Builder.config_t()
+            config.exports = True
+            pe.write(path, config)
+        else:
+            raise NativeError(f"{member}: {fmt} is not Mach-O or PE")
+        with open(path, "rb") as fh:
+            return fh.read()
+
+
 def patch_native(data: bytes, member: str, names: Mapping[str, str], init_rename: tuple[str, str] | None) -> bytes:
     """Apply every patch in one batch: new strings in an added segment, references repointed,
     ``PyInit_`` renamed. The caller has checked :func:`inspect_native`'s verdict."""
-    import lief
-
+    lief = _lief()
+    if _format_of(data) in ("Mach-O", "PE"):
+        if names and inspect_native(data, member, names).occurrences:
+            raise NativeError(f"{member}: names inside Mach-O and PE binaries cannot be patched yet")
+        return data if init_rename is None else rename_init(data, member, *init_rename)
     binary = _parse_elf(data, member)
     strings = sorted(set(_ElfView(binary, names).strings.values()))
     blob = bytearray()
