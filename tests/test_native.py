@@ -163,6 +163,11 @@ def test_native_policy_error_and_prefer_source(wheels: Path, tmp_path: Path) -> 
     # cfoo ships no source: with prefer-source it is still patched.
     cfoo = next(r for r in result.outputs if r.output.name == "mv-cfoo-1-0")
     assert [f.status for f in cfoo.files] == ["patched"]
+    # The policy can be set for one distribution: only cfoo refuses.
+    with pytest.raises(WheelProblems) as info:
+        build(BuildRequest(wheels=inputs, native_policy_for={"cfoo": "error"}), tmp_path / "c")
+    assert [p.wheel.split("-")[0] for p in info.value.problems] == ["cfoo"]
+    assert main(["build", "--wheels", str(inputs[0]), "--out", str(tmp_path / "d"), "--native-for", "cfoo"]) == 2
 
 
 EXPECTED = {

@@ -99,16 +99,32 @@ def _install(out: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return venv / "bin" / "python", env
 
 
-def test_two_versions_of_compiled_libraries(compiled_wheels: Path, tmp_path: Path) -> None:
+def test_two_versions_of_compiled_libraries(
+    compiled_wheels: Path, pydantic_wheels: Path, pydantic1_compiled: Path, wheels: Path, tmp_path: Path
+) -> None:
+    """One wheel set: two versions each of ujson, markupsafe, msgpack, orjson and (compiled) pydantic."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for wheel in [
+        *compiled_wheels.glob("*.whl"),
+        *(pydantic_wheels / "pydantic2").glob("*.whl"),
+        *pydantic1_compiled.glob("*.whl"),
+        *pick(wheels, "pydantic_v1_user", "pydantic_v2_app"),
+    ]:
+        shutil.copy(wheel, inputs)
     out = tmp_path / "out"
-    roots = [f"--require={n}=={v}" for n, versions in COMPILED.items() for v in versions]
-    assert main(["build", "-q", "--wheels", str(compiled_wheels), "--out", str(out), *roots]) == 0
+    roots = [f"--require={n}=={v}" for n, versions in COMPILED.items() for v in versions] + [
+        "--require=pydantic-v2-app"
+    ]
+    assert main(["build", "-q", "--wheels", str(inputs), "--out", str(out), *roots]) == 0
     report = json.loads((out / "mvpy-vendor-report.json").read_text())
     statuses = {
         f["member"]: f["status"] for o in report["outputs"] if o["action"] == "rename" for f in o["files"]
     }  # fmt: skip
     ext = sysconfig.get_config_var("EXT_SUFFIX")
-    assert {m: s for m, s in statuses.items() if m.endswith(".so")} == {
+    pydantic_modules = {m: s for m, s in statuses.items() if m.startswith("pydantic/") and m.endswith(".so")}
+    assert len(pydantic_modules) == 25 and set(pydantic_modules.values()) == {"de-accelerated"}
+    assert {m: s for m, s in statuses.items() if m.endswith(".so") and not m.startswith("pydantic/")} == {
         f"markupsafe/_speedups{ext}": "patched",
         f"msgpack/_cmsgpack{ext}": "patched",
         f"orjson/orjson{ext}": "patched",
@@ -132,10 +148,14 @@ print(json.dumps({
     "orjson": [orjson.__version__, orjson310.__version__, orjson310.dumps([1]).decode(), orjson_error],
     "unrenamed": sorted(k for k in sys.modules if k.split(".")[0] in ("ujson", "msgpack", "markupsafe", "orjson")),
 }))
+import pydantic_v2_app
+pydantic_v2_app.main()
 """
-    seen = json.loads(
-        subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True, env=env).stdout
-    )
+    lines = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    seen, pydantic_seen = map(json.loads, lines.splitlines())
+    assert pydantic_seen["app"]["version"] == "2.14.3" and pydantic_seen["app"]["rejected"]
+    assert pydantic_seen["library"]["version"] == "1.10.27" and pydantic_seen["library"]["rejected"]
+    assert pydantic_seen["library"]["module"] == "_mv_pydantic_1_10_27"
     assert seen == {
         "ujson": ["6.1.0", "5.10.0", "[1]", "_mv_ujson_5_10_0"],
         "msgpack": [[1, 2, 4], [1, 0, 8], {"x": 1}, "_mv_msgpack_1_0_8._cmsgpack"],

@@ -11,7 +11,7 @@ import json
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,8 @@ class BuildRequest:
     native_policy: str = "patch"
     #: distributions whose compiled modules may keep names that cannot be patched (with a warning)
     accept_native_leaks: Sequence[str] = ()
+    #: per-distribution overrides of ``native_policy``
+    native_policy_for: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -395,6 +397,7 @@ def apply_plan(
     *,
     allow_unparsable: bool = False,
     native_policy: str = "patch",
+    native_policy_for: Mapping[str, str] | None = None,
     accept_native_leaks: Sequence[str] = (),
     inputs: Sequence[WheelInfo] = (),
     progress: Progress | None = None,
@@ -408,6 +411,7 @@ def apply_plan(
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".mvpy-staging-", dir=out_dir))
     accept = frozenset(canonicalize_name(n) for n in accept_native_leaks)
+    policy_for = {canonicalize_name(n): p for n, p in (native_policy_for or {}).items()}
     try:
         results: list[OutputResult] = []
         problems: list[Problem] = []
@@ -418,7 +422,8 @@ def apply_plan(
                 shutil.copyfile(out.source.path, staging / out.filename)
                 result = OutputResult(out, "")
             else:
-                result, found = _apply_output(out, staging, allow_unparsable, native_policy, accept)
+                policy = policy_for.get(out.source.name, native_policy)
+                result, found = _apply_output(out, staging, allow_unparsable, policy, accept)
                 problems += found
             results.append(replace(result, sha256=_sha256(staging / out.filename)))
         if progress is not None:
@@ -445,6 +450,7 @@ def build(request: BuildRequest, out_dir: Path, progress: Progress | None = None
         out_dir,
         allow_unparsable=request.allow_unparsable,
         native_policy=request.native_policy,
+        native_policy_for=request.native_policy_for,
         accept_native_leaks=request.accept_native_leaks,
         inputs=inputs,
         progress=progress,

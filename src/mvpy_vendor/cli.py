@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__
-from .errors import MvpyError
+from .errors import ConfigError, MvpyError
 
 __all__ = ["main"]
 
@@ -70,6 +70,19 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
+_POLICIES = ("patch", "prefer-source", "error")
+
+
+def _policies(texts: Sequence[str]) -> dict[str, str]:
+    found = {}
+    for text in texts:
+        dist, sep, policy = text.partition("=")
+        if not sep or not dist or policy not in _POLICIES:
+            raise ConfigError(f"--native-for {text!r}: expected DIST=POLICY, POLICY one of {', '.join(_POLICIES)}")
+        found[dist] = policy
+    return found
+
+
 def _cmd_build(args: argparse.Namespace, console: _Console) -> int:
     from .build import BuildRequest, apply_plan, plan_build
 
@@ -79,6 +92,7 @@ def _cmd_build(args: argparse.Namespace, console: _Console) -> int:
         primaries=args.primary,
         allow_unparsable=args.allow_unparsable,
         native_policy=args.native,
+        native_policy_for=_policies(args.native_for),
         accept_native_leaks=args.accept_native_leak,
     )
     plan, inputs = plan_build(request)
@@ -93,6 +107,7 @@ def _cmd_build(args: argparse.Namespace, console: _Console) -> int:
         Path(args.out),
         allow_unparsable=args.allow_unparsable,
         native_policy=args.native,
+        native_policy_for=request.native_policy_for,
         accept_native_leaks=args.accept_native_leak,
         inputs=inputs,
         progress=console.progress,
@@ -230,10 +245,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument(
         "--native",
-        choices=("patch", "prefer-source", "error"),
+        choices=_POLICIES,
         default="patch",
         help="compiled modules that name a renamed module: patch them (default), drop them for the "
         "pure-Python source the wheel ships (prefer-source), or stop (error)",
+    )
+    b.add_argument(
+        "--native-for",
+        action="append",
+        default=[],
+        metavar="DIST=POLICY",
+        help="--native for one distribution only",
     )
     b.add_argument(
         "--accept-native-leak",
