@@ -176,3 +176,36 @@ def test_single_file_module_pth_data_dir_and_scripts(wheels: Path, tmp_path: Pat
     with zipfile.ZipFile(tmp_path / "gizmo_old_user-1.0-py3-none-any.whl") as zf:
         mode = zf.getinfo("gizmo_old_user-1.0.data/scripts/old-gizmo-tool").external_attr >> 16
     assert mode == 0o100755
+
+
+def _wheel(directory: Path, name: str, version: str, files: dict[str, str], requires: tuple[str, ...] = ()) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = name.replace("-", "_")
+    path = directory / f"{stem}-{version}-py3-none-any.whl"
+    meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(
+        f"Requires-Dist: {r}\n" for r in requires
+    )
+    with WheelFile(path, "w") as wf:
+        for member, text in files.items():
+            wf.writestr(member, text)
+        wf.writestr(f"{stem}-{version}.dist-info/METADATA", meta + "\n")
+        wf.writestr(
+            f"{stem}-{version}.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
+    return path
+
+
+def test_parallel_rewrite_gives_the_same_bytes(tmp_path: Path) -> None:
+    modules = {f"big/m{i}.py": f"import big\nfrom big.m{(i + 1) % 40} import *\nX{i} = {i}\n" for i in range(40)}
+    inputs = [
+        _wheel(tmp_path / "in", "big", "1.0", {"big/__init__.py": "", **modules}),
+        _wheel(tmp_path / "in", "big", "2.0", {"big/__init__.py": ""}),
+        _wheel(tmp_path / "in", "old", "1.0", {"old/__init__.py": "import big.m1\n"}, ("big<2",)),
+        _wheel(tmp_path / "in", "app", "1.0", {"app/__init__.py": "import big, old\n"}, ("big>=2", "old")),
+    ]
+    one = build(BuildRequest(wheels=inputs, jobs=1), tmp_path / "one")
+    two = build(BuildRequest(wheels=inputs, jobs=2), tmp_path / "two")
+    assert [r.rewritten for r in one.outputs] == [r.rewritten for r in two.outputs]
+    assert next(r for r in two.outputs if r.output.renamed).rewritten == 40
+    for path in sorted((tmp_path / "one").iterdir()):
+        assert path.read_bytes() == (tmp_path / "two" / path.name).read_bytes(), path.name

@@ -6,12 +6,15 @@ This is the one entry point that the CLI, a build backend or a pre-commit hook c
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from .native import NativeError, NativeModule, inspect_native, module_name_of, p
 from .plan import Output, Plan, make_plan, requirements_txt
 from .resolve import Index, default_roots, resolve_worlds, target_environment
 from .rewrite_metadata import rewrite_entry_points, rewrite_metadata, rewrite_pth, rewrite_top_level
-from .rewrite_source import Diagnostic, NameMap, rewrite_source
+from .rewrite_source import Diagnostic, NameMap, SourceResult, rewrite_source
 from .wheel_input import EXTENSION_SUFFIXES, WheelInfo, collect_wheel_paths, installed_path, read_wheels
 from .wheel_output import WheelWriter
 
@@ -56,6 +59,8 @@ class BuildRequest:
     requires: Sequence[str] = ()
     primaries: Sequence[str] = ()
     allow_unparsable: bool = False
+    #: worker processes for large wheels (None: the number of CPUs)
+    jobs: int | None = None
     #: compiled modules that need changes: "patch" them (default), "prefer-source" (drop them
     #: for the pure-Python source the wheel ships), or "error"
     native_policy: str = "patch"
@@ -230,8 +235,27 @@ def _order(name: str, dist_info: str) -> tuple[int, str]:
     return (1 if name.startswith(dist_info + "/") else 0, name)
 
 
+_PARALLEL_MIN = 32  # below this many files, starting workers costs more than it saves
+
+
+def _rewrite_in_parallel(out: Output, names: NameMap, pool: Executor) -> dict[str, SourceResult]:
+    """Rewrite a large wheel's Python files in worker processes, ahead of writing the wheel."""
+    members = [m for m in out.files_to_rewrite if _is_python(m, out.source)]
+    if len(members) < _PARALLEL_MIN:
+        return {}
+    with zipfile.ZipFile(out.source.path) as zf:
+        sources = [zf.read(m) for m in members]
+    results = pool.map(rewrite_source, sources, [names] * len(sources), chunksize=8)
+    return dict(zip(members, results))
+
+
 def _apply_output(
-    out: Output, staging: Path, allow_unparsable: bool, native_policy: str, accept_native_leaks: frozenset[str]
+    out: Output,
+    staging: Path,
+    allow_unparsable: bool,
+    native_policy: str,
+    accept_native_leaks: frozenset[str],
+    pool: Executor | None = None,
 ) -> tuple[OutputResult, list[Problem]]:
     source = out.source
     names = name_map(out)
@@ -243,6 +267,7 @@ def _apply_output(
     problems: list[Problem] = []
     wheel = source.filename
     to_rewrite = set(out.files_to_rewrite)
+    prefetched = _rewrite_in_parallel(out, names, pool) if pool is not None else {}
     planned = []
     for member in source.members:
         target = members.target(member)
@@ -284,7 +309,7 @@ def _apply_output(
                     files.append(FileOutcome(member, "rewritten"))
                 data = new
             elif member in to_rewrite or _is_script(member, source, data, names):
-                result = rewrite_source(data, names)
+                result = prefetched.pop(member, None) or rewrite_source(data, names)
                 files.append(FileOutcome(member, result.status, result.changes, result.diagnostics, result.error or ""))
                 if result.status in ("unparsable", "failed"):
                     if result.status == "failed" or not allow_unparsable:
@@ -401,17 +426,22 @@ def apply_plan(
     accept_native_leaks: Sequence[str] = (),
     inputs: Sequence[WheelInfo] = (),
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> BuildResult:
     """Write every output wheel, ``requirements.txt`` and the report into ``out_dir``.
 
     Everything is written into a staging directory first; ``out_dir`` is touched only once every
-    wheel has been written, so a failed run leaves it as it was.
+    wheel has been written, so a failed run leaves it as it was. ``jobs``: worker processes for
+    large wheels (default: the number of CPUs; 1 for none).
     """
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".mvpy-staging-", dir=out_dir))
     accept = frozenset(canonicalize_name(n) for n in accept_native_leaks)
     policy_for = {canonicalize_name(n): p for n, p in (native_policy_for or {}).items()}
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    pool: Executor | None = None
+    stack = contextlib.ExitStack()
     try:
         results: list[OutputResult] = []
         problems: list[Problem] = []
@@ -423,7 +453,9 @@ def apply_plan(
                 result = OutputResult(out, "")
             else:
                 policy = policy_for.get(out.source.name, native_policy)
-                result, found = _apply_output(out, staging, allow_unparsable, policy, accept)
+                if pool is None and workers > 1 and len(out.files_to_rewrite) >= _PARALLEL_MIN:
+                    pool = stack.enter_context(ProcessPoolExecutor(workers))
+                result, found = _apply_output(out, staging, allow_unparsable, policy, accept, pool)
                 problems += found
             results.append(replace(result, sha256=_sha256(staging / out.filename)))
         if progress is not None:
@@ -437,6 +469,7 @@ def apply_plan(
             item.replace(out_dir / item.name)
         return built
     finally:
+        stack.close()
         shutil.rmtree(staging, ignore_errors=True)
         if created and not any(out_dir.iterdir()):
             out_dir.rmdir()
@@ -454,4 +487,5 @@ def build(request: BuildRequest, out_dir: Path, progress: Progress | None = None
         accept_native_leaks=request.accept_native_leaks,
         inputs=inputs,
         progress=progress,
+        jobs=request.jobs,
     )

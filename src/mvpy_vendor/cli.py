@@ -73,6 +73,16 @@ def _write_atomic(path: Path, text: str) -> None:
 _POLICIES = ("patch", "prefer-source", "error")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, not {text!r}")
+    return value
+
+
 def _policies(texts: Sequence[str]) -> dict[str, str]:
     found = {}
     for text in texts:
@@ -94,6 +104,7 @@ def _cmd_build(args: argparse.Namespace, console: _Console) -> int:
         native_policy=args.native,
         native_policy_for=_policies(args.native_for),
         accept_native_leaks=args.accept_native_leak,
+        jobs=args.jobs,
     )
     plan, inputs = plan_build(request)
     if args.plan_only:
@@ -111,6 +122,7 @@ def _cmd_build(args: argparse.Namespace, console: _Console) -> int:
         accept_native_leaks=args.accept_native_leak,
         inputs=inputs,
         progress=console.progress,
+        jobs=args.jobs,
     )
     if args.report:
         _write_atomic(Path(args.report), json.dumps(result.to_json(), indent=2) + "\n")
@@ -234,6 +246,13 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME==VER",
         help="the version of NAME that keeps its name in the main world",
+    )
+    b.add_argument(
+        "--jobs",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="worker processes for rewriting large wheels (default: the number of CPUs)",
     )
     b.add_argument("--plan-only", action="store_true", help="print the plan as JSON and write nothing")
     b.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")

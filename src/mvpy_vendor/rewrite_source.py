@@ -8,6 +8,7 @@ lookups of renamed distributions are rewritten too. Everything else is preserved
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import threading
@@ -453,6 +454,17 @@ _STACK_BYTES = 512 * 1024 * 1024
 _RECURSION_LIMIT = 30_000
 _worker: ThreadPoolExecutor | None = None
 _worker_lock = threading.Lock()
+
+
+def _forget_worker() -> None:
+    """A forked child inherits the reference to the worker but not its thread: start afresh."""
+    global _worker, _worker_lock
+    _worker = None
+    _worker_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_worker)
 
 
 def _setup_worker() -> None:
