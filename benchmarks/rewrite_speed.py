@@ -1,0 +1,165 @@
+"""Rewriting speed against the repack floor, on real wheels.
+
+    python benchmarks/rewrite_speed.py [--jobs N] [--json FILE]
+
+For each case, in one run: the **floor** (read every member of the wheel, hash it, write a new
+zip with deflate level 6: what any repack costs) and **ours** (validate the wheel, then write its
+rewritten output, as ``mvpy-vendor build`` does for that wheel), their ratio, files rewritten, and
+peak memory (each case runs in a process of its own). Cases:
+
+* ``sympy-renamed``: a renamed copy of sympy 1.13.3 (every self-import and string reference).
+* ``django-consumer``: Django rewritten for renamed ``sqlparse`` and ``asgiref``.
+* ``cache-rebuild``: not measured: there is no persistent cache yet.
+
+Wheels are downloaded once into ``MVPY_BENCH_CACHE`` (default ``~/.cache/mvpy-vendor-bench``).
+Not part of the test suite: compare the JSON across commits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+CASES = {
+    # case: (wheel to download, import renames, distribution renames, renamed copy?)
+    "sympy-renamed": ("sympy==1.13.3", {"sympy": "_mv_sympy_1_13_3"}, {"sympy": "mv-sympy-1-13-3"}, True),
+    "django-consumer": (
+        "django==5.2.19",
+        {"sqlparse": "_mv_sqlparse_0_5_3", "asgiref": "_mv_asgiref_3_8_1"},
+        {"sqlparse": "mv-sqlparse-0-5-3", "asgiref": "mv-asgiref-3-8-1"},
+        False,
+    ),
+}
+
+
+def _cache() -> Path:
+    path = Path(os.environ.get("MVPY_BENCH_CACHE", Path.home() / ".cache" / "mvpy-vendor-bench"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _wheel(spec: str) -> Path:
+    name, _, version = spec.partition("==")
+    found = [p for p in _cache().glob("*.whl") if p.name.lower().startswith(f"{name}-{version}-")]
+    if not found:
+        download = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:"]
+        subprocess.run([*download, "-d", str(_cache()), spec], check=True)
+        found = [p for p in _cache().glob("*.whl") if p.name.lower().startswith(f"{name}-{version}-")]
+    return found[0]
+
+
+def _floor(wheel: Path, out: Path) -> None:
+    with zipfile.ZipFile(wheel) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            hashlib.sha256(data).digest()
+            zout.writestr(info.filename, data)
+
+
+def _ours(wheel: Path, out_dir: Path, imports: dict[str, str], dists: dict[str, str], renamed: bool, jobs: int) -> int:
+    # The applier for one output, as `build` runs it (private API: this is a benchmark).
+    from mvpy_vendor.build import _apply_output, _files_to_rewrite
+    from mvpy_vendor.plan import Output
+    from mvpy_vendor.wheel_input import read_wheels
+
+    (info,) = read_wheels([wheel])
+    name = dists[info.name] if renamed else info.name
+    output = Output(
+        info,
+        name,  # type: ignore[arg-type]
+        name,
+        renamed,
+        (1,),
+        import_map=tuple(sorted(imports.items())),
+        dist_map=tuple(sorted(dists.items())),
+    )
+    output = Output(**{**output.__dict__, "files_to_rewrite": _files_to_rewrite(output)})
+    pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    try:
+        result, problems = _apply_output(output, out_dir, False, "patch", frozenset(), pool)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    if problems:
+        raise SystemExit("\n".join(map(str, problems)))
+    return result.rewritten
+
+
+def _peak_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, children) / 1024, 1)
+
+
+def _run_case(case: str, jobs: int) -> dict[str, object]:
+    spec, imports, dists, renamed = CASES[case]
+    wheel = _wheel(spec)
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        _floor(wheel, Path(tmp) / "floor.whl")
+        floor = time.perf_counter() - start
+        start = time.perf_counter()
+        rewritten = _ours(wheel, Path(tmp), imports, dists, renamed, jobs)
+        ours = time.perf_counter() - start
+    with zipfile.ZipFile(wheel) as zf:
+        files = sum(1 for n in zf.namelist() if n.endswith(".py"))
+    return {
+        "case": case,
+        "wheel": wheel.name,
+        "python_files": files,
+        "files_rewritten": rewritten,
+        "floor_s": round(floor, 3),
+        "ours_s": round(ours, 3),
+        "ratio": round(ours / floor, 2),
+        "peak_mb": _peak_mb(),
+        "jobs": jobs,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case in this process
+    args = parser.parse_args()
+    if args.case:
+        print(json.dumps(_run_case(args.case, args.jobs)))
+        return
+    rows = []
+    for case in CASES:
+        _wheel(CASES[case][0])  # download outside the measured process
+        proc = subprocess.run(
+            [sys.executable, __file__, "--case", case, "--jobs", str(args.jobs)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    header = ["case", "files", "rewritten", "floor s", "ours s", "ratio", "peak MB"]
+    table = [header] + [
+        [r["case"], str(r["python_files"]), str(r["files_rewritten"]), f"{r['floor_s']:.3f}", f"{r['ours_s']:.3f}",
+         f"{r['ratio']}x", str(r["peak_mb"])]
+        for r in rows
+    ]  # fmt: skip
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+    print("cache-rebuild: not measured (no persistent cache yet)")
+    result = {"jobs": args.jobs, "rows": rows, "cache_rebuild": None}
+    print(json.dumps(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
