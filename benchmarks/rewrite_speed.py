@@ -68,7 +68,7 @@ def _floor(wheel: Path, out: Path) -> None:
 
 def _ours(wheel: Path, out_dir: Path, imports: dict[str, str], dists: dict[str, str], renamed: bool, jobs: int) -> int:
     # The applier for one output, as `build` runs it (private API: this is a benchmark).
-    from mvpy_vendor.build import _apply_output, _files_to_rewrite
+    from mvpy_vendor.build import ApplyOptions, _apply_output, _files_to_rewrite
     from mvpy_vendor.plan import Output
     from mvpy_vendor.wheel_input import read_wheels
 
@@ -86,7 +86,7 @@ def _ours(wheel: Path, out_dir: Path, imports: dict[str, str], dists: dict[str, 
     output = Output(**{**output.__dict__, "files_to_rewrite": _files_to_rewrite(output)})
     pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
     try:
-        result, problems = _apply_output(output, out_dir, False, "patch", frozenset(), pool)
+        result, problems = _apply_output(output, out_dir, ApplyOptions(), pool)
     finally:
         if pool is not None:
             pool.shutdown()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from wheel.wheelfile import WheelFile
 
-from mvpy_vendor.build import REPORT_NAME, BuildRequest, build
+from mvpy_vendor.build import REPORT_NAME, ApplyOptions, BuildRequest, build
 from mvpy_vendor.errors import WheelProblems
 from mvpy_vendor.wheel_input import read_wheels
 
@@ -132,7 +132,7 @@ def test_failed_run_leaves_output_directory_as_it_was(wheels: Path, tmp_path: Pa
         _build([broken, foo2, slow, app], fresh)
     assert not fresh.exists()
     # The explicit flag downgrades it to a warning and copies the file unchanged.
-    result = build(BuildRequest(wheels=[broken, foo2, slow, app], allow_unparsable=True), out)
+    result = build(BuildRequest(wheels=[broken, foo2, slow, app], options=ApplyOptions(allow_unparsable=True)), out)
     copy = next(r for r in result.outputs if r.output.renamed)
     assert copy.warnings and "foo/legacy.py" in copy.warnings[0]
     assert _members(out / copy.output.filename)["_mv_foo_1_0_0/legacy.py"] == b"import foo\nprint 'python 2'\n"
@@ -203,8 +203,8 @@ def test_parallel_rewrite_gives_the_same_bytes(tmp_path: Path) -> None:
         _wheel(tmp_path / "in", "old", "1.0", {"old/__init__.py": "import big.m1\n"}, ("big<2",)),
         _wheel(tmp_path / "in", "app", "1.0", {"app/__init__.py": "import big, old\n"}, ("big>=2", "old")),
     ]
-    one = build(BuildRequest(wheels=inputs, jobs=1), tmp_path / "one")
-    two = build(BuildRequest(wheels=inputs, jobs=2), tmp_path / "two")
+    one = build(BuildRequest(wheels=inputs, options=ApplyOptions(jobs=1)), tmp_path / "one")
+    two = build(BuildRequest(wheels=inputs, options=ApplyOptions(jobs=2)), tmp_path / "two")
     assert [r.rewritten for r in one.outputs] == [r.rewritten for r in two.outputs]
     assert next(r for r in two.outputs if r.output.renamed).rewritten == 40
     for path in sorted((tmp_path / "one").iterdir()):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from wheel.wheelfile import WheelFile
 
-from mvpy_vendor.build import BuildRequest, build
+from mvpy_vendor.build import ApplyOptions, BuildRequest, build
 from mvpy_vendor.cli import main
 from mvpy_vendor.errors import WheelProblems
 from mvpy_vendor.native import inspect_native, module_name_of, patch_native
@@ -151,8 +151,8 @@ def test_hostile_binary_in_a_renamed_copy_stops_the_build(wheels: Path, tmp_path
 def test_native_policy_error_and_prefer_source(wheels: Path, tmp_path: Path) -> None:
     inputs = pick(wheels, *C_SET)
     with pytest.raises(WheelProblems, match=r"needs patching and --native is 'error'"):
-        build(BuildRequest(wheels=inputs, native_policy="error"), tmp_path / "a")
-    result = build(BuildRequest(wheels=inputs, native_policy="prefer-source"), tmp_path / "b")
+        build(BuildRequest(wheels=inputs, options=ApplyOptions(native_policy="error")), tmp_path / "a")
+    result = build(BuildRequest(wheels=inputs, options=ApplyOptions(native_policy="prefer-source")), tmp_path / "b")
     cpkg = next(r for r in result.outputs if r.output.name == "mv-cpkg-1-0")
     assert [(f.member, f.status) for f in cpkg.files if f.status == "de-accelerated"] == [
         (f"cpkg/_native{EXT}", "de-accelerated")
@@ -165,7 +165,7 @@ def test_native_policy_error_and_prefer_source(wheels: Path, tmp_path: Path) -> 
     assert [f.status for f in cfoo.files] == ["patched"]
     # The policy can be set for one distribution: only cfoo refuses.
     with pytest.raises(WheelProblems) as info:
-        build(BuildRequest(wheels=inputs, native_policy_for={"cfoo": "error"}), tmp_path / "c")
+        build(BuildRequest(wheels=inputs, options=ApplyOptions(native_policy_for={"cfoo": "error"})), tmp_path / "c")
     assert [p.wheel.split("-")[0] for p in info.value.problems] == ["cfoo"]
     assert main(["build", "--wheels", str(inputs[0]), "--out", str(tmp_path / "d"), "--native-for", "cfoo"]) == 2
 

@@ -36,6 +36,7 @@ from .wheel_output import WheelWriter
 
 __all__ = [
     "REPORT_NAME",
+    "ApplyOptions",
     "BuildRequest",
     "BuildResult",
     "FileOutcome",
@@ -52,22 +53,43 @@ Progress = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
-class BuildRequest:
-    """Everything a build needs to know; the CLI, a backend or a hook fill it in."""
+class ApplyOptions:
+    """How to write a plan's outputs: the choices the plan itself does not make."""
 
-    wheels: Sequence[Path]
-    requires: Sequence[str] = ()
-    primaries: Sequence[str] = ()
+    #: copy files libcst cannot parse (but that mention a renamed name) with a warning
     allow_unparsable: bool = False
     #: worker processes for large wheels (None: the number of CPUs)
     jobs: int | None = None
     #: compiled modules that need changes: "patch" them (default), "prefer-source" (drop them
     #: for the pure-Python source the wheel ships), or "error"
     native_policy: str = "patch"
-    #: distributions whose compiled modules may keep names that cannot be patched (with a warning)
-    accept_native_leaks: Sequence[str] = ()
     #: per-distribution overrides of ``native_policy``
     native_policy_for: Mapping[str, str] = field(default_factory=dict)
+    #: distributions whose compiled modules may keep names that cannot be patched (with a warning)
+    accept_native_leaks: Sequence[str] = ()
+
+    def policy(self, dist: str) -> str:
+        for name, policy in self.native_policy_for.items():
+            if canonicalize_name(name) == dist:
+                return policy
+        return self.native_policy
+
+    def accepts_leak(self, dist: str) -> bool:
+        return any(canonicalize_name(name) == dist for name in self.accept_native_leaks)
+
+    @property
+    def workers(self) -> int:
+        return self.jobs if self.jobs is not None else (os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """Everything a build needs to know; the CLI, a backend or a hook fill it in."""
+
+    wheels: Sequence[Path]
+    requires: Sequence[str] = ()
+    primaries: Sequence[str] = ()
+    options: ApplyOptions = field(default_factory=ApplyOptions)
 
 
 @dataclass(frozen=True)
@@ -250,12 +272,7 @@ def _rewrite_in_parallel(out: Output, names: NameMap, pool: Executor) -> dict[st
 
 
 def _apply_output(
-    out: Output,
-    staging: Path,
-    allow_unparsable: bool,
-    native_policy: str,
-    accept_native_leaks: frozenset[str],
-    pool: Executor | None = None,
+    out: Output, staging: Path, options: ApplyOptions, pool: Executor | None = None
 ) -> tuple[OutputResult, list[Problem]]:
     source = out.source
     names = name_map(out)
@@ -312,15 +329,15 @@ def _apply_output(
                 result = prefetched.pop(member, None) or rewrite_source(data, names)
                 files.append(FileOutcome(member, result.status, result.changes, result.diagnostics, result.error or ""))
                 if result.status in ("unparsable", "failed"):
-                    if result.status == "failed" or not allow_unparsable:
+                    if result.status == "failed" or not options.allow_unparsable:
                         problems.append(Problem(wheel, result.error or result.status, member, result.error_line))
                     else:
                         warnings.append(f"{member}: {result.error}; copied unchanged (--allow-unparsable)")
                 data = result.data
             elif member.endswith(EXTENSION_SUFFIXES) and (out.renamed or names.mentions(data)):
-                accept = out.source.name in accept_native_leaks
-                outcome = _compiled_module(out, member, data, names, native_policy, accept)
-                if accept and "LEAK ACCEPTED" in outcome.reason:
+                accept = options.accepts_leak(out.source.name)
+                outcome = _compiled_module(out, member, data, names, options.policy(out.source.name), accept)
+                if "LEAK ACCEPTED" in outcome.reason or "re-sign" in outcome.reason:
                     warnings.append(f"{member}: {outcome.reason}")
                 natives.append(outcome.module)
                 if outcome.problem:
@@ -374,6 +391,8 @@ def _compiled_module(
         return _CompiledOutcome(module, data, problem=str(exc))
     patchable = [o for o in module.occurrences if o.patchable]
     reason = f"{len(patchable)} strings repointed" + (f", PyInit_{old_last} renamed" if init else "")
+    if module.format == "Mach-O":
+        reason += "; code signature removed: ad-hoc re-sign it on macOS (codesign --force --sign - FILE)"
     if reasons:
         reason += "; LEAK ACCEPTED: " + "; ".join(reasons)
     return _CompiledOutcome(module, patched, "patched", reason)
@@ -419,27 +438,20 @@ def _sha256(path: Path) -> str:
 def apply_plan(
     plan: Plan,
     out_dir: Path,
+    options: ApplyOptions | None = None,
     *,
-    allow_unparsable: bool = False,
-    native_policy: str = "patch",
-    native_policy_for: Mapping[str, str] | None = None,
-    accept_native_leaks: Sequence[str] = (),
     inputs: Sequence[WheelInfo] = (),
     progress: Progress | None = None,
-    jobs: int | None = None,
 ) -> BuildResult:
     """Write every output wheel, ``requirements.txt`` and the report into ``out_dir``.
 
     Everything is written into a staging directory first; ``out_dir`` is touched only once every
-    wheel has been written, so a failed run leaves it as it was. ``jobs``: worker processes for
-    large wheels (default: the number of CPUs; 1 for none).
+    wheel has been written, so a failed run leaves it as it was.
     """
+    options = options or ApplyOptions()
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".mvpy-staging-", dir=out_dir))
-    accept = frozenset(canonicalize_name(n) for n in accept_native_leaks)
-    policy_for = {canonicalize_name(n): p for n, p in (native_policy_for or {}).items()}
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
     pool: Executor | None = None
     stack = contextlib.ExitStack()
     try:
@@ -452,10 +464,9 @@ def apply_plan(
                 shutil.copyfile(out.source.path, staging / out.filename)
                 result = OutputResult(out, "")
             else:
-                policy = policy_for.get(out.source.name, native_policy)
-                if pool is None and workers > 1 and len(out.files_to_rewrite) >= _PARALLEL_MIN:
-                    pool = stack.enter_context(ProcessPoolExecutor(workers))
-                result, found = _apply_output(out, staging, allow_unparsable, policy, accept, pool)
+                if pool is None and options.workers > 1 and len(out.files_to_rewrite) >= _PARALLEL_MIN:
+                    pool = stack.enter_context(ProcessPoolExecutor(options.workers))
+                result, found = _apply_output(out, staging, options, pool)
                 problems += found
             results.append(replace(result, sha256=_sha256(staging / out.filename)))
         if progress is not None:
@@ -478,14 +489,4 @@ def apply_plan(
 def build(request: BuildRequest, out_dir: Path, progress: Progress | None = None) -> BuildResult:
     """Plan and apply in one call."""
     plan, inputs = plan_build(request)
-    return apply_plan(
-        plan,
-        out_dir,
-        allow_unparsable=request.allow_unparsable,
-        native_policy=request.native_policy,
-        native_policy_for=request.native_policy_for,
-        accept_native_leaks=request.accept_native_leaks,
-        inputs=inputs,
-        progress=progress,
-        jobs=request.jobs,
-    )
+    return apply_plan(plan, out_dir, request.options, inputs=inputs, progress=progress)

@@ -94,17 +94,19 @@ def _policies(texts: Sequence[str]) -> dict[str, str]:
 
 
 def _cmd_build(args: argparse.Namespace, console: _Console) -> int:
-    from .build import BuildRequest, apply_plan, plan_build
+    from .build import ApplyOptions, BuildRequest, apply_plan, plan_build
 
     request = BuildRequest(
         wheels=[Path(p) for p in args.wheels],
         requires=args.require,
         primaries=args.primary,
-        allow_unparsable=args.allow_unparsable,
-        native_policy=args.native,
-        native_policy_for=_policies(args.native_for),
-        accept_native_leaks=args.accept_native_leak,
-        jobs=args.jobs,
+        options=ApplyOptions(
+            allow_unparsable=args.allow_unparsable,
+            jobs=args.jobs,
+            native_policy=args.native,
+            native_policy_for=_policies(args.native_for),
+            accept_native_leaks=args.accept_native_leak,
+        ),
     )
     plan, inputs = plan_build(request)
     if args.plan_only:
@@ -113,17 +115,7 @@ def _cmd_build(args: argparse.Namespace, console: _Console) -> int:
             _write_atomic(Path(args.report), text)
         console.out.write(text)
         return 0
-    result = apply_plan(
-        plan,
-        Path(args.out),
-        allow_unparsable=args.allow_unparsable,
-        native_policy=args.native,
-        native_policy_for=request.native_policy_for,
-        accept_native_leaks=args.accept_native_leak,
-        inputs=inputs,
-        progress=console.progress,
-        jobs=args.jobs,
-    )
+    result = apply_plan(plan, Path(args.out), request.options, inputs=inputs, progress=console.progress)
     if args.report:
         _write_atomic(Path(args.report), json.dumps(result.to_json(), indent=2) + "\n")
     by_key = {r.output.key: r for r in result.outputs}
