@@ -390,10 +390,3 @@ def output_for(plan: Plan, world: int, name: str) -> Output:
         if p.world == world and p.name == cname:
             return plan.output(p.output)
     raise KeyError((world, name))
-
-
-def placements_by_world(plan: Plan) -> Mapping[int, list[Placement]]:
-    grouped: dict[int, list[Placement]] = {}
-    for p in plan.placements:
-        grouped.setdefault(p.world, []).append(p)
-    return grouped

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal, TypeVar, Union
+from typing import Literal, TypeVar
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -160,9 +160,6 @@ class _Aliases(cst.CSTVisitor):
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
             self.aliases[local] = f"{module}.{name}"
-
-
-_StringExpr = Union[cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.BinaryOperation]
 
 
 @dataclass

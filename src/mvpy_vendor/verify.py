@@ -132,15 +132,9 @@ def verify(wheelhouse: Path, log: Log | None = None) -> VerifyResult:
         say("importing every module of every distribution")
         everything = _probe(python, {"modules": sorted(owner), "renamed": renamed}, work)
         imported = len(everything["imported"])
-        for leak in everything["leaks"]:
-            findings.append(
-                Finding(
-                    "leak",
-                    _dist_of(owner, leak["owner"]),
-                    leak["key"],
-                    leak["what"],
-                )
-            )
+        findings += [
+            Finding("leak", _dist_of(owner, leak["owner"]), leak["key"], leak["what"]) for leak in everything["leaks"]
+        ]
         failures: dict[str, str] = everything["failures"]
         for o in outputs:
             forbidden = sorted(old for old, new in o["import_map"].items() if old != new)

@@ -8,7 +8,7 @@ import hashlib
 import io
 import stat
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path, PurePosixPath
@@ -285,9 +285,3 @@ def read_wheels(paths: Sequence[Path]) -> list[WheelInfo]:
     if problems:
         raise WheelProblems(problems)
     return infos
-
-
-def iter_members(zf: zipfile.ZipFile) -> Iterator[zipfile.ZipInfo]:
-    for info in zf.infolist():
-        if not info.is_dir():
-            yield info
