@@ -248,9 +248,14 @@ def test_foreign_binaries_inspect_and_rename_init(fmt: str, foreign_ujson: dict[
         ("PyInit_ujson",),
         "single-phase",
     )
-    # Their string references are not followed yet: reported, and refused.
-    assert {"ujson", "ujson.JSONDecodeError"} <= {o.text for o in found.occurrences}
-    assert not found.patchable
+    kinds = {o.text: o.kind for o in found.occurrences}
+    if fmt == "Mach-O":
+        # Mach-O string references are not followed yet: reported, and refused.
+        assert {"ujson", "ujson.JSONDecodeError"} <= set(kinds) and not found.patchable
+    else:
+        # PE x64: the module name is a relocated pointer, the exception name a RIP-relative lea
+        # (found past the data MSVC leaves inside .text).
+        assert kinds == {"ujson": "relocated", "ujson.JSONDecodeError": "code"} and found.patchable
 
     renamed = rename_init(data, member, "ujson", "_mv_ujson_5_10_0")
     if fmt == "Mach-O":
@@ -265,3 +270,27 @@ def test_foreign_binaries_inspect_and_rename_init(fmt: str, foreign_ujson: dict[
         assert exported == sorted(exported)  # the loader binary-searches the name table
         assert binary.optional_header.checksum == 0
     assert inspect_native(renamed, member, {}).init_symbols == ("PyInit__mv_ujson_5_10_0",)
+
+
+def test_pe_names_are_repointed(foreign_ujson: dict[str, Path]) -> None:
+    import zipfile
+
+    from mvpy_vendor.native import inspect_native, patch_native
+
+    with zipfile.ZipFile(foreign_ujson["PE"]) as zf:
+        (member,) = [n for n in zf.namelist() if n.endswith(".pyd")]
+        data = zf.read(member)
+    patched = patch_native(data, member, {"ujson": "_mv_ujson_5_10_0"}, ("ujson", "_mv_ujson_5_10_0"))
+    after = inspect_native(patched, member, {"ujson": "x"})
+    assert after.init_symbols == ("PyInit__mv_ujson_5_10_0",)
+    # Nothing refers to the old names any more ...
+    assert {o.text: o.kind for o in after.occurrences} == {
+        "ujson": "unreferenced",
+        "ujson.JSONDecodeError": "unreferenced",
+    }
+    # ... and the new names carry exactly the references the old ones had.
+    new = inspect_native(patched, member, {"_mv_ujson_5_10_0": "x"})
+    assert {(o.text, o.kind, o.references) for o in new.occurrences} == {
+        ("_mv_ujson_5_10_0", "relocated", 1),
+        ("_mv_ujson_5_10_0.JSONDecodeError", "code", 1),
+    }

@@ -117,6 +117,56 @@ def _pattern(names: Mapping[str, str]) -> re.Pattern[bytes]:
     return re.compile(rb"(?<![\w.])(?:" + words + rb")(?:\.[\w.]*)?\x00")
 
 
+class _PeView:
+    """The same as :class:`_ElfView` for a PE image (x64), in relative virtual addresses:
+    pointers are absolute addresses listed in the base relocations (DIR64)."""
+
+    def __init__(self, binary: Any, names: Mapping[str, str]) -> None:
+        lief = _lief()
+        self.binary = binary
+        self.x86_64 = binary.header.machine == lief.PE.Header.MACHINE_TYPES.AMD64
+        self.imagebase = binary.optional_header.imagebase
+        execute = lief.PE.Section.CHARACTERISTICS.MEM_EXECUTE
+        self.strings: dict[int, str] = {}
+        pattern = _pattern(names)
+        for section in binary.sections if names else ():
+            if section.has_characteristic(execute) or section.name in (".reloc", ".rsrc", ".pdata"):
+                continue
+            for match in pattern.finditer(bytes(section.content)):
+                self.strings[section.virtual_address + match.start()] = match.group()[:-1].decode("ascii")
+        # pointer location (RVA) per string RVA
+        self.pointers: dict[int, list[int]] = {}
+        if self.strings:
+            for block in binary.relocations:
+                for entry in block.entries:
+                    if entry.type != lief.PE.RelocationEntry.BASE_TYPES.DIR64:
+                        continue
+                    where = block.virtual_address + entry.position
+                    raw = bytes(binary.get_content_from_virtual_address(where, 8, lief.Binary.VA_TYPES.RVA))
+                    target = int.from_bytes(raw, "little") - self.imagebase if len(raw) == 8 else -1
+                    if target in self.strings:
+                        self.pointers.setdefault(target, []).append(where)
+        self.code: dict[int, list[tuple[int, int, int]]] = {}
+        if self.x86_64 and self.strings:
+            for section in binary.sections:
+                if section.has_characteristic(execute) and section.size:
+                    _rip_references(bytes(section.content), section.virtual_address, self.strings, self.code)
+
+    def occurrences(self) -> list[Occurrence]:
+        found = []
+        for address, text in sorted(self.strings.items()):
+            pointers, code = len(self.pointers.get(address, ())), len(self.code.get(address, ()))
+            kind: Kind
+            if not self.x86_64:
+                kind = "unknown"
+            elif code:
+                kind = "code"
+            else:
+                kind = "relocated" if pointers else "unreferenced"
+            found.append(Occurrence(text, kind, pointers + code))
+        return found
+
+
 def _lief() -> Any:
     """LIEF, imported when first needed and quiet. (Typed loosely: its stubs mark nearly every
     result optional; every result used here is checked where it can be missing.)"""
@@ -163,30 +213,10 @@ class _ElfView:
             self._find_code_references()
 
     def _find_code_references(self) -> None:
-        import capstone
-
-        # "lite" disassembly (no operand details) is several times faster; the RIP-relative
-        # displacement is read from the operand text and located in the instruction's bytes.
-        disassembler = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
         flags = self.lief.ELF.Section.FLAGS
         for section in self.binary.sections:
-            if not section.has(flags.EXECINSTR) or section.size == 0:
-                continue
-            code = bytes(section.content)
-            base = section.virtual_address
-            for address, size, _mnemonic, operands in disassembler.disasm_lite(code, base):
-                match = _RIP_OPERAND.search(operands)
-                if match is None:
-                    continue
-                disp = int(match[2], 0) * (-1 if match[1] == "-" else 1)
-                target = address + size + disp
-                if target not in self.strings:
-                    continue
-                encoded = disp.to_bytes(4, "little", signed=True)
-                start = address - base
-                offset = code.find(encoded, start + 1, start + size) - start
-                if offset > 0:
-                    self.code.setdefault(target, []).append((address, size, offset))
+            if section.has(flags.EXECINSTR) and section.size:
+                _rip_references(bytes(section.content), section.virtual_address, self.strings, self.code)
 
     def occurrences(self) -> list[Occurrence]:
         found = []
@@ -212,6 +242,34 @@ def _packed_cython_strings(data: bytes) -> bool:
     if abi is not None and (int(abi[1]), int(abi[2])) >= (3, 1):
         return True
     return b"cython_runtime\x00" in data and b" string data decompression failed\x00" in data
+
+
+def _rip_references(
+    code: bytes, base: int, targets: Mapping[int, str], found: dict[int, list[tuple[int, int, int]]]
+) -> None:
+    """x86-64: every RIP-relative operand in ``code`` (at address ``base``) that lands on one of
+    ``targets``, as (instruction address, size, offset of its 32-bit displacement).
+
+    capstone's "lite" disassembly (no operand details) is several times faster; the displacement
+    is read from the operand text and located in the instruction's bytes. SKIPDATA: a linear
+    sweep must not stop at bytes that are not instructions (MSVC puts data in ``.text``).
+    """
+    import capstone
+
+    disassembler = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    disassembler.skipdata = True
+    for address, size, _mnemonic, operands in disassembler.disasm_lite(code, base):
+        match = _RIP_OPERAND.search(operands)
+        if match is None:
+            continue
+        disp = int(match[2], 0) * (-1 if match[1] == "-" else 1)
+        target = address + size + disp
+        if target not in targets:
+            continue
+        start = address - base
+        offset = code.find(disp.to_bytes(4, "little", signed=True), start + 1, start + size) - start
+        if offset > 0:
+            found.setdefault(target, []).append((address, size, offset))
 
 
 def _parse_elf(data: bytes, member: str) -> Any:
@@ -247,6 +305,13 @@ def _inspect_other(data: bytes, member: str, fmt: str, names: Mapping[str, str])
         arch = str(binary.header.machine).rsplit(".", 1)[-1]
         exported = {e.name for e in binary.get_export().entries} if binary.has_exports else set()
         imported = {e.name for lib in binary.imports for e in lib.entries if e.name}
+        inits = tuple(sorted(n for n in exported if n.startswith("PyInit_")))
+        problems = [] if inits else ["exports no PyInit_ function: not a Python extension module"]
+        view = _PeView(binary, names)
+        if not view.x86_64:
+            problems.append(f"patching code references is supported on x64 only, not {arch}")
+        occurrences = tuple(view.occurrences())
+        return NativeModule(member, fmt, arch, inits, _init_kind(imported), occurrences, tuple(problems))
     inits = tuple(sorted(n for n in exported if n.startswith("PyInit_")))
     problems = [] if inits else ["exports no PyInit_ function: not a Python extension module"]
     texts = sorted({m.group()[:-1].decode("ascii") for m in _pattern(names).finditer(data)}) if names else []
@@ -281,6 +346,42 @@ def inspect_native(data: bytes, member: str, names: Mapping[str, str]) -> Native
     if not view.x86_64:
         problems.append(f"patching code references is supported on x86-64 only, not {arch}")
     return NativeModule(member, "ELF", arch, tuple(exported), init_kind, tuple(occurrences), tuple(problems))
+
+
+def _repoint_pe_strings(data: bytes, member: str, names: Mapping[str, str]) -> bytes:
+    """PE x64: renamed strings in a new read-only section; pointers and RIP-relative code repointed."""
+    lief = _lief()
+    binary = lief.PE.parse(io.BytesIO(data))
+    view = _PeView(binary, names)
+    if not view.strings:
+        return data
+    blob = bytearray()
+    offsets: dict[str, int] = {}
+    for text in sorted(set(view.strings.values())):
+        first, dot, rest = text.partition(".")
+        offsets[text] = len(blob)
+        blob += (names[first] + dot + rest).encode("ascii") + b"\x00"
+    section = lief.PE.Section(".mvstr")
+    section.content = list(blob)
+    section.characteristics = int(
+        lief.PE.Section.CHARACTERISTICS.MEM_READ | lief.PE.Section.CHARACTERISTICS.CNT_INITIALIZED_DATA
+    )
+    base = binary.add_section(section).virtual_address  # appended: existing addresses do not move
+    rva = lief.Binary.VA_TYPES.RVA
+    for address, text in view.strings.items():
+        new = base + offsets[text]
+        for where in view.pointers.get(address, ()):
+            binary.patch_address(where, list((view.imagebase + new).to_bytes(8, "little")), rva)
+        for insn, size, disp_offset in view.code.get(address, ()):
+            binary.patch_address(
+                insn + disp_offset, list((new - (insn + size)).to_bytes(4, "little", signed=True)), rva
+            )
+    binary.optional_header.checksum = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "module")
+        binary.write(path)
+        with open(path, "rb") as fh:
+            return fh.read()
 
 
 def rename_init(data: bytes, member: str, old: str, new: str) -> bytes:
@@ -329,9 +430,12 @@ def patch_native(data: bytes, member: str, names: Mapping[str, str], init_rename
     """Apply every patch in one batch: new strings in an added segment, references repointed,
     ``PyInit_`` renamed. The caller has checked :func:`inspect_native`'s verdict."""
     lief = _lief()
-    if _format_of(data) in ("Mach-O", "PE"):
-        if names and inspect_native(data, member, names).occurrences:
-            raise NativeError(f"{member}: names inside Mach-O and PE binaries cannot be patched yet")
+    fmt = _format_of(data)
+    if fmt == "PE" and names:
+        data = _repoint_pe_strings(data, member, names)
+    elif fmt == "Mach-O" and names and inspect_native(data, member, names).occurrences:
+        raise NativeError(f"{member}: names inside Mach-O binaries cannot be patched yet")
+    if fmt in ("Mach-O", "PE"):
         return data if init_rename is None else rename_init(data, member, *init_rename)
     binary = _parse_elf(data, member)
     strings = sorted(set(_ElfView(binary, names).strings.values()))
