@@ -1,11 +1,13 @@
 """Build the fixture wheels from the sources beside this script.
 
-    python testwheels/build_wheels.py OUTDIR
+    python testwheels/build_wheels.py OUTDIR [NAME ...]
 
 Every directory here holding a ``pyproject.toml`` becomes one pure-Python wheel, written with
 ``wheel``'s own WheelFile (an implementation independent of mvpy-vendor's writer). Hostile wheels
-(bad member names, RECORD mismatches) are written too, into ``OUTDIR/hostile/``. Output is
-reproducible: SOURCE_DATE_EPOCH is fixed.
+(bad member names, RECORD mismatches) are written too, into ``OUTDIR/hostile/``. Given NAMEs
+(project names, e.g. ``foo slow-package myapp``), only those fixtures are built, every version
+of each, and no hostile ones. Fixtures with ``ext/*.c`` need gcc and the Python headers;
+``ext/*.pyx`` also needs Cython. Output is reproducible: SOURCE_DATE_EPOCH is fixed.
 """
 
 from __future__ import annotations
@@ -163,15 +165,24 @@ def build_hostile(out: Path) -> list[Path]:
     ]
 
 
-def build_all(out: Path) -> list[Path]:
+def build_all(out: Path, names: list[str] | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    built = [build_one(d, out) for d in sorted(HERE.iterdir()) if (d / "pyproject.toml").is_file()]
-    build_hostile(out / "hostile")
+    fixtures = [d for d in sorted(HERE.iterdir()) if (d / "pyproject.toml").is_file()]
+    if names:
+        fixtures = [d for d in fixtures if d.name.rsplit("-", 1)[0] in names]
+        missing = set(names) - {d.name.rsplit("-", 1)[0] for d in fixtures}
+        if missing:
+            sys.exit(f"no such fixture: {', '.join(sorted(missing))}")
+    built = [build_one(d, out) for d in fixtures]
+    if not names:
+        build_hostile(out / "hostile")
     return built
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         sys.exit(__doc__)
-    built = build_all(Path(sys.argv[1]))
-    print(f"built {len(built)} fixture wheels (and hostile ones in hostile/) into {sys.argv[1]}")
+    selected = sys.argv[2:]
+    built = build_all(Path(sys.argv[1]), selected or None)
+    extra = "" if selected else " (and hostile ones in hostile/)"
+    print(f"built {len(built)} fixture wheels{extra} into {sys.argv[1]}")
