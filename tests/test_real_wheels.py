@@ -7,17 +7,21 @@ registry cannot be reached.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
+import lief
 import pytest
 
 from mvpy_vendor.cli import main
+from mvpy_vendor.native import inspect_native, patch_native
 
 from .conftest import pick
 
@@ -214,12 +218,15 @@ def test_pydantic_1_and_2_in_one_process(
     assert main(["verify", str(out)]) == 0
 
 
+FOREIGN = {"Mach-O arm64": "macosx_11_0_arm64", "Mach-O x86_64": "macosx_10_9_x86_64", "PE": "win_amd64"}
+
+
 @pytest.fixture(scope="session")
 def foreign_ujson() -> dict[str, Path]:
-    """ujson 5.10.0 for macOS (arm64) and Windows (amd64): patched here, loaded there."""
+    """ujson 5.10.0 for macOS (arm64, x86-64) and Windows (amd64): patched here, loaded there."""
     cache = _cache() / "foreign"
     found = {}
-    for key, platform in (("Mach-O", "macosx_11_0_arm64"), ("PE", "win_amd64")):
+    for key, platform in FOREIGN.items():
         wheels = list(cache.glob(f"ujson-5.10.0-*{platform}.whl"))
         if not wheels:
             _download(cache, "--no-deps", "--platform", platform, "--python-version", "3.11", "ujson==5.10.0")
@@ -228,58 +235,32 @@ def foreign_ujson() -> dict[str, Path]:
     return found
 
 
-@pytest.mark.parametrize("fmt", ["Mach-O", "PE"])
-def test_foreign_binaries_inspect_and_rename_init(fmt: str, foreign_ujson: dict[str, Path]) -> None:
-    import io
-    import zipfile
-
-    import lief
-
-    from mvpy_vendor.native import inspect_native, rename_init
-
-    with zipfile.ZipFile(foreign_ujson[fmt]) as zf:
+def _compiled_member(wheel: Path) -> tuple[str, bytes]:
+    with zipfile.ZipFile(wheel) as zf:
         (member,) = [n for n in zf.namelist() if n.endswith((".so", ".pyd"))]
-        data = zf.read(member)
-    names = {"ujson": "_mv_ujson_5_10_0"}
-    found = inspect_native(data, member, names)
+        return member, zf.read(member)
+
+
+@pytest.mark.parametrize("platform", FOREIGN)
+def test_foreign_binaries_are_inspected(platform: str, foreign_ujson: dict[str, Path]) -> None:
+    member, data = _compiled_member(foreign_ujson[platform])
+    found = inspect_native(data, member, {"ujson": "_mv_ujson_5_10_0"})
     assert (found.format, found.arch, found.init_symbols, found.init_kind) == (
-        fmt,
-        "ARM64" if fmt == "Mach-O" else "AMD64",
+        platform.split()[0],
+        {"Mach-O arm64": "ARM64", "Mach-O x86_64": "X86_64", "PE": "AMD64"}[platform],
         ("PyInit_ujson",),
         "single-phase",
     )
-    kinds = {o.text: o.kind for o in found.occurrences}
-    if fmt == "Mach-O":
-        # Mach-O string references are not followed yet: reported, and refused.
-        assert {"ujson", "ujson.JSONDecodeError"} <= set(kinds) and not found.patchable
-    else:
-        # PE x64: the module name is a relocated pointer, the exception name a RIP-relative lea
-        # (found past the data MSVC leaves inside .text).
-        assert kinds == {"ujson": "relocated", "ujson.JSONDecodeError": "code"} and found.patchable
-
-    renamed = rename_init(data, member, "ujson", "_mv_ujson_5_10_0")
-    if fmt == "Mach-O":
-        binary = lief.MachO.parse(io.BytesIO(renamed)).at(0)
-        exported = [s.name for s in binary.exported_symbols]
-        assert "_PyInit__mv_ujson_5_10_0" in exported and "_PyInit_ujson" not in exported
-        assert not binary.has_code_signature  # to be ad-hoc re-signed on macOS
-    else:
-        binary = lief.PE.parse(io.BytesIO(renamed))
-        exported = [e.name for e in binary.get_export().entries]
-        assert "PyInit__mv_ujson_5_10_0" in exported and "PyInit_ujson" not in exported
-        assert exported == sorted(exported)  # the loader binary-searches the name table
-        assert binary.optional_header.checksum == 0
-    assert inspect_native(renamed, member, {}).init_symbols == ("PyInit__mv_ujson_5_10_0",)
+    # The module name is a relocated pointer; the exception name is loaded by code (an
+    # adrp/add pair on arm64, a RIP-relative lea on x86-64; on Windows past the data MSVC
+    # leaves inside .text).
+    assert {o.text: o.kind for o in found.occurrences} == {"ujson": "relocated", "ujson.JSONDecodeError": "code"}
+    assert found.patchable
 
 
-def test_pe_names_are_repointed(foreign_ujson: dict[str, Path]) -> None:
-    import zipfile
-
-    from mvpy_vendor.native import inspect_native, patch_native
-
-    with zipfile.ZipFile(foreign_ujson["PE"]) as zf:
-        (member,) = [n for n in zf.namelist() if n.endswith(".pyd")]
-        data = zf.read(member)
+@pytest.mark.parametrize("platform", FOREIGN)
+def test_foreign_binaries_are_patched(platform: str, foreign_ujson: dict[str, Path]) -> None:
+    member, data = _compiled_member(foreign_ujson[platform])
     patched = patch_native(data, member, {"ujson": "_mv_ujson_5_10_0"}, ("ujson", "_mv_ujson_5_10_0"))
     after = inspect_native(patched, member, {"ujson": "x"})
     assert after.init_symbols == ("PyInit__mv_ujson_5_10_0",)
@@ -294,3 +275,14 @@ def test_pe_names_are_repointed(foreign_ujson: dict[str, Path]) -> None:
         ("_mv_ujson_5_10_0", "relocated", 1),
         ("_mv_ujson_5_10_0.JSONDecodeError", "code", 1),
     }
+    if platform.startswith("Mach-O"):
+        binary = lief.MachO.parse(io.BytesIO(patched)).at(0)
+        exported = [s.name for s in binary.exported_symbols]
+        assert "_PyInit__mv_ujson_5_10_0" in exported and "_PyInit_ujson" not in exported
+        assert not binary.has_code_signature  # to be ad-hoc re-signed on macOS
+    else:
+        binary = lief.PE.parse(io.BytesIO(patched))
+        exported = [e.name for e in binary.get_export().entries]
+        assert "PyInit__mv_ujson_5_10_0" in exported and "PyInit_ujson" not in exported
+        assert exported == sorted(exported)  # the loader binary-searches the name table
+        assert binary.optional_header.checksum == 0

@@ -37,6 +37,10 @@ Kind = Literal["relocated", "code", "unreferenced", "unknown", "packed"]
 # Cython names its shared ABI module after its version: "_cython_3_3_0".
 _CYTHON_ABI = re.compile(rb"_cython_(\d+)_(\d+)_(\d+)(?![\d_])")
 PACKED_TABLE = "(Cython string table)"
+_MACHO_SEGMENT = "__MVSTR"  # where the renamed strings of a patched Mach-O go
+# An adrp and the add or load that completes it are emitted close together; past this many
+# bytes a register is not trusted to still hold the page.
+_ADRP_REACH = 64
 _RIP_OPERAND = re.compile(r"\[rip ([+-]) (0x[0-9a-f]+|\d+)\]")
 
 _MAGIC = {
@@ -167,6 +171,119 @@ class _PeView:
         return found
 
 
+def _adrp_add_pairs(
+    code: bytes, base: int, targets: Mapping[int, str]
+) -> tuple[dict[int, list[tuple[int, int]]], set[int], set[int]]:
+    """arm64: ``adrp xN, page`` + ``add xM, xN, #pageoff`` pairs that compute one of ``targets``,
+    as (adrp address, add address) per target. Also: targets read by a load or store through an
+    ``adrp`` (a reference that cannot be repointed), and pages of targets reached by an ``adrp``
+    whose register no decodable instruction consumes (what refers to those cannot be told)."""
+    pages = {t & ~0xFFF for t in targets}
+    ends = {t: t + len(text) for t, text in targets.items()}
+    pending: dict[int, tuple[int, int]] = {}  # register -> (adrp address, page)
+    pairs: dict[int, list[tuple[int, int]]] = {}
+    loaded: set[int] = set()
+    consumed: set[int] = set()
+    opened: dict[int, int] = {}  # adrp address -> page, for pages holding targets
+    for i in range(0, len(code) - 3, 4):
+        word = int.from_bytes(code[i : i + 4], "little")
+        pc = base + i
+        if word & 0x9F000000 == 0x90000000:  # ADRP
+            imm = (((word >> 5) & 0x7FFFF) << 2) | ((word >> 29) & 3)
+            imm -= (1 << 21) if imm & (1 << 20) else 0
+            page = (pc & ~0xFFF) + (imm << 12)
+            pending[word & 0x1F] = (pc, page)
+            if page in pages:
+                opened[pc] = page
+        elif word & 0xFFC00000 == 0x91000000:  # ADD (immediate, 64-bit, unshifted)
+            source = pending.get((word >> 5) & 0x1F)
+            if source is not None and pc - source[0] <= _ADRP_REACH:
+                consumed.add(source[0])
+                target = source[1] + ((word >> 10) & 0xFFF)
+                if target in targets:
+                    pairs.setdefault(target, []).append((source[0], pc))
+            pending.pop(word & 0x1F, None)  # the destination no longer holds a page
+        elif word & 0x3B000000 == 0x39000000:  # LDR/STR (unsigned immediate), any size
+            source = pending.get((word >> 5) & 0x1F)
+            if source is not None and pc - source[0] <= _ADRP_REACH:
+                consumed.add(source[0])
+                address = source[1] + ((word >> 10) & 0xFFF) * (1 << (word >> 30))
+                loaded.update(t for t, end in ends.items() if t <= address <= end)
+            if word & 0x00400000:  # a load: its destination is overwritten
+                pending.pop(word & 0x1F, None)
+    unclear = {page for pc, page in opened.items() if pc not in consumed}
+    return pairs, loaded, unclear
+
+
+class _MachOView:
+    """Names in a thin Mach-O image: pointers listed by the rebase information, and code
+    references (arm64 ``adrp``/``add`` pairs, x86-64 RIP-relative operands)."""
+
+    def __init__(self, binary: Any, names: Mapping[str, str]) -> None:
+        lief = _lief()
+        self.binary = binary
+        cpu = binary.header.cpu_type
+        self.arm64 = cpu == lief.MachO.Header.CPU_TYPE.ARM64
+        self.x86_64 = cpu == lief.MachO.Header.CPU_TYPE.X86_64
+        self.chained = binary.has_dyld_chained_fixups
+        code_flag = lief.MachO.Section.FLAGS.PURE_INSTRUCTIONS
+        self.strings: dict[int, str] = {}
+        pattern = _pattern(names)
+        regions = [
+            (s.virtual_address, bytes(s.content))
+            for s in (binary.sections if names else ())
+            if not s.has(code_flag) and s.segment_name != "__LINKEDIT" and s.size
+        ]
+        # the segment a previous patch added holds strings but no sections
+        regions += [
+            (s.virtual_address, bytes(s.content)) for s in binary.segments if names and s.name == _MACHO_SEGMENT
+        ]
+        for start, content in regions:
+            for match in pattern.finditer(content):
+                self.strings[start + match.start()] = match.group()[:-1].decode("ascii")
+        self.pointers: dict[int, list[int]] = {}
+        if self.strings and not self.chained:
+            for reloc in binary.relocations:
+                if not isinstance(reloc, lief.MachO.RelocationDyld) or reloc.size != 64:
+                    continue
+                raw = bytes(binary.get_content_from_virtual_address(reloc.address, 8))
+                target = int.from_bytes(raw, "little") if len(raw) == 8 else -1
+                if target in self.strings:
+                    self.pointers.setdefault(target, []).append(reloc.address)
+        self.pairs: dict[int, list[tuple[int, int]]] = {}
+        self.rip: dict[int, list[tuple[int, int, int]]] = {}
+        self.loaded: set[int] = set()
+        self.unclear_pages: set[int] = set()
+        for section in binary.sections if self.strings else ():
+            if not section.has(code_flag) or not section.size:
+                continue
+            if self.arm64:
+                pairs, loaded, unclear = _adrp_add_pairs(bytes(section.content), section.virtual_address, self.strings)
+                for target, found in pairs.items():
+                    self.pairs.setdefault(target, []).extend(found)
+                self.loaded |= loaded
+                self.unclear_pages |= unclear
+            elif self.x86_64:
+                _rip_references(bytes(section.content), section.virtual_address, self.strings, self.rip)
+
+    def occurrences(self) -> list[Occurrence]:
+        found = []
+        for address, text in sorted(self.strings.items()):
+            pointers = len(self.pointers.get(address, ()))
+            code = len(self.pairs.get(address, ())) + len(self.rip.get(address, ()))
+            kind: Kind
+            if self.chained or not (self.arm64 or self.x86_64) or address in self.loaded:
+                kind = "unknown"
+            elif code:
+                kind = "code"
+            elif pointers:
+                kind = "relocated"
+            else:
+                kind = "unknown" if address & ~0xFFF in self.unclear_pages else "unreferenced"
+            found.append(Occurrence(text, kind, pointers + code))
+        return found
+
+
 def _lief() -> Any:
     """LIEF, imported when first needed and quiet. (Typed loosely: its stubs mark nearly every
     result optional; every result used here is checked where it can be missing.)"""
@@ -287,9 +404,10 @@ def _init_kind(imported: set[str]) -> Literal["single-phase", "multi-phase", "un
 
 
 def _inspect_other(data: bytes, member: str, fmt: str, names: Mapping[str, str]) -> NativeModule:
-    """Mach-O and PE: what they export and which names they hold; their string references
-    are not followed yet, so every name found is reported as not patchable."""
+    """Mach-O (thin) and PE: exports, init kind, and every name with what refers to it."""
     lief = _lief()
+    view: _MachOView | _PeView
+    problems: list[str] = []
     if fmt == "Mach-O":
         fat = lief.MachO.parse(io.BytesIO(data))
         if fat is None or fat.size == 0:
@@ -298,6 +416,13 @@ def _inspect_other(data: bytes, member: str, fmt: str, names: Mapping[str, str])
         arch = "+".join(str(fat.at(i).header.cpu_type).rsplit(".", 1)[-1] for i in range(fat.size))
         exported = {s.name[1:] if s.name.startswith("_") else s.name for s in binary.exported_symbols}
         imported = {s.name[1:] if s.name.startswith("_") else s.name for s in binary.imported_symbols}
+        view = _MachOView(binary, names)
+        if fat.size > 1:
+            problems.append("universal (fat) Mach-O files are not patched yet")
+        if view.chained:
+            problems.append("Mach-O chained fixups are not patched yet")
+        if not (view.arm64 or view.x86_64):
+            problems.append(f"patching code references is supported on arm64 and x86-64 only, not {arch}")
     else:
         binary = lief.PE.parse(io.BytesIO(data))
         if binary is None:
@@ -305,17 +430,13 @@ def _inspect_other(data: bytes, member: str, fmt: str, names: Mapping[str, str])
         arch = str(binary.header.machine).rsplit(".", 1)[-1]
         exported = {e.name for e in binary.get_export().entries} if binary.has_exports else set()
         imported = {e.name for lib in binary.imports for e in lib.entries if e.name}
-        inits = tuple(sorted(n for n in exported if n.startswith("PyInit_")))
-        problems = [] if inits else ["exports no PyInit_ function: not a Python extension module"]
         view = _PeView(binary, names)
         if not view.x86_64:
             problems.append(f"patching code references is supported on x64 only, not {arch}")
-        occurrences = tuple(view.occurrences())
-        return NativeModule(member, fmt, arch, inits, _init_kind(imported), occurrences, tuple(problems))
     inits = tuple(sorted(n for n in exported if n.startswith("PyInit_")))
-    problems = [] if inits else ["exports no PyInit_ function: not a Python extension module"]
-    texts = sorted({m.group()[:-1].decode("ascii") for m in _pattern(names).finditer(data)}) if names else []
-    occurrences = tuple(Occurrence(t, "unknown", 0) for t in texts)
+    if not inits:
+        problems.insert(0, "exports no PyInit_ function: not a Python extension module")
+    occurrences = tuple(view.occurrences())
     return NativeModule(member, fmt, arch, inits, _init_kind(imported), occurrences, tuple(problems))
 
 
@@ -346,6 +467,55 @@ def inspect_native(data: bytes, member: str, names: Mapping[str, str]) -> Native
     if not view.x86_64:
         problems.append(f"patching code references is supported on x86-64 only, not {arch}")
     return NativeModule(member, "ELF", arch, tuple(exported), init_kind, tuple(occurrences), tuple(problems))
+
+
+def _repoint_macho_strings(data: bytes, member: str, names: Mapping[str, str]) -> bytes:
+    """Thin Mach-O: renamed strings in an added read-only segment; rebased pointers, arm64
+    ``adrp``/``add`` pairs and x86-64 RIP-relative operands repointed; code signature removed."""
+    lief = _lief()
+    fat = lief.MachO.parse(io.BytesIO(data))
+    if fat is None or fat.size != 1:
+        raise NativeError(f"{member}: only single-architecture Mach-O files are patched")
+    binary = fat.at(0)
+    view = _MachOView(binary, names)
+    if not view.strings:
+        return data
+    blob = bytearray()
+    offsets: dict[str, int] = {}
+    for text in sorted(set(view.strings.values())):
+        first, dot, rest = text.partition(".")
+        offsets[text] = len(blob)
+        blob += (names[first] + dot + rest).encode("ascii") + b"\x00"
+    segment = lief.MachO.SegmentCommand(_MACHO_SEGMENT, list(blob))
+    segment.init_protection = 1  # read-only
+    segment.max_protection = 1
+    base = binary.add(segment).virtual_address
+    view = _MachOView(binary, names)  # adding a segment may move things: look again
+    for address, text in view.strings.items():
+        new = base + offsets[text]
+        for where in view.pointers.get(address, ()):
+            binary.patch_address(where, list(new.to_bytes(8, "little")))
+        for adrp, add in view.pairs.get(address, ()):
+            _patch_adrp_add(binary, adrp, add, new)
+        for insn, size, disp_offset in view.rip.get(address, ()):
+            binary.patch_address(insn + disp_offset, list((new - (insn + size)).to_bytes(4, "little", signed=True)))
+    binary.remove_signature()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "module")
+        binary.write(path)
+        with open(path, "rb") as fh:
+            return fh.read()
+
+
+def _patch_adrp_add(binary: Any, adrp: int, add: int, target: int) -> None:
+    """Re-encode an ``adrp``/``add`` pair so that it computes ``target``."""
+    word = int.from_bytes(bytes(binary.get_content_from_virtual_address(adrp, 4)), "little")
+    delta = ((target & ~0xFFF) - (adrp & ~0xFFF)) >> 12
+    word = (word & 0x9F00001F) | ((delta & 3) << 29) | (((delta >> 2) & 0x7FFFF) << 5)
+    binary.patch_address(adrp, list(word.to_bytes(4, "little")))
+    word = int.from_bytes(bytes(binary.get_content_from_virtual_address(add, 4)), "little")
+    word = (word & ~(0xFFF << 10)) | ((target & 0xFFF) << 10)
+    binary.patch_address(add, list(word.to_bytes(4, "little")))
 
 
 def _repoint_pe_strings(data: bytes, member: str, names: Mapping[str, str]) -> bytes:
@@ -433,8 +603,8 @@ def patch_native(data: bytes, member: str, names: Mapping[str, str], init_rename
     fmt = _format_of(data)
     if fmt == "PE" and names:
         data = _repoint_pe_strings(data, member, names)
-    elif fmt == "Mach-O" and names and inspect_native(data, member, names).occurrences:
-        raise NativeError(f"{member}: names inside Mach-O binaries cannot be patched yet")
+    elif fmt == "Mach-O" and names:
+        data = _repoint_macho_strings(data, member, names)
     if fmt in ("Mach-O", "PE"):
         return data if init_rename is None else rename_init(data, member, *init_rename)
     binary = _parse_elf(data, member)
