@@ -3,14 +3,15 @@
 What a renamed copy's compiled module must change:
 * the exported ``PyInit_<name>`` symbol, when the last component of the module's name changes;
 * every NUL-terminated string that names a renamed module (``m_name``, ``tp_name``, exception
-  names, ``PyImport_ImportModule("foo.bar")`` arguments). Strings cannot grow in place, so the new
-  strings go into a segment added to the binary and every reference is repointed: relocated
-  pointers (``R_X86_64_RELATIVE`` addends) and, on x86-64, RIP-relative code references
-  (found by disassembling executable sections with capstone).
+  names, ``PyImport_ImportModule("foo.bar")`` arguments). Strings cannot grow in place, so the
+  renamed strings go into a segment or section added to the binary, and every reference is
+  repointed: pointers (ELF ``R_X86_64_RELATIVE`` addends, PE base-relocated DIR64 pointers,
+  Mach-O rebased pointers) and code (x86-64 RIP-relative operands, arm64 ``adrp``/``add``
+  pairs), found by disassembling executable sections.
 
-Supported for patching: ELF x86-64. Other formats and architectures are inspected (format,
-architecture, init symbols) and reported as not patchable. LIEF and capstone are imported only
-when a compiled module has to be looked at.
+Patched: ELF x86-64, PE x64, thin Mach-O arm64 and x86-64 (without chained fixups). Anything
+else is inspected and reported as not patchable, as is any name referenced in a way that
+cannot be followed. LIEF and capstone are imported only when a compiled module is looked at.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -30,7 +31,6 @@ __all__ = [
     "inspect_native",
     "module_name_of",
     "patch_native",
-    "rename_init",
 ]
 
 Kind = Literal["relocated", "code", "unreferenced", "unknown", "packed"]
@@ -116,59 +116,102 @@ def module_name_of(member: str) -> str:
     return ".".join(parts)
 
 
+def _lief() -> Any:
+    """LIEF, imported when first needed and quiet. (Typed loosely: its stubs mark nearly every
+    result optional; every result used here is checked where it can be missing.)"""
+    import lief
+
+    lief.logging.disable()
+    return lief
+
+
+def _format_of(data: bytes) -> str:
+    for magic, name in _MAGIC.items():
+        if data.startswith(magic):
+            return name
+    return "unknown"
+
+
 def _pattern(names: Mapping[str, str]) -> re.Pattern[bytes]:
     words = b"|".join(re.escape(n.encode()) for n in sorted(names, key=len, reverse=True))
     return re.compile(rb"(?<![\w.])(?:" + words + rb")(?:\.[\w.]*)?\x00")
 
 
-class _PeView:
-    """The same as :class:`_ElfView` for a PE image (x64), in relative virtual addresses:
-    pointers are absolute addresses listed in the base relocations (DIR64)."""
+def _find_names(regions: Iterable[tuple[int, bytes]], names: Mapping[str, str]) -> dict[int, str]:
+    """Address -> text of every NUL-terminated string in ``regions`` naming a renamed module."""
+    if not names:
+        return {}
+    pattern = _pattern(names)
+    return {
+        start + m.start(): m.group()[:-1].decode("ascii")
+        for start, content in regions
+        for m in pattern.finditer(content)
+    }
 
-    def __init__(self, binary: Any, names: Mapping[str, str]) -> None:
-        lief = _lief()
-        self.binary = binary
-        self.x86_64 = binary.header.machine == lief.PE.Header.MACHINE_TYPES.AMD64
-        self.imagebase = binary.optional_header.imagebase
-        execute = lief.PE.Section.CHARACTERISTICS.MEM_EXECUTE
-        self.strings: dict[int, str] = {}
-        pattern = _pattern(names)
-        for section in binary.sections if names else ():
-            if section.has_characteristic(execute) or section.name in (".reloc", ".rsrc", ".pdata"):
-                continue
-            for match in pattern.finditer(bytes(section.content)):
-                self.strings[section.virtual_address + match.start()] = match.group()[:-1].decode("ascii")
-        # pointer location (RVA) per string RVA
-        self.pointers: dict[int, list[int]] = {}
-        if self.strings:
-            for block in binary.relocations:
-                for entry in block.entries:
-                    if entry.type != lief.PE.RelocationEntry.BASE_TYPES.DIR64:
-                        continue
-                    where = block.virtual_address + entry.position
-                    raw = bytes(binary.get_content_from_virtual_address(where, 8, lief.Binary.VA_TYPES.RVA))
-                    target = int.from_bytes(raw, "little") - self.imagebase if len(raw) == 8 else -1
-                    if target in self.strings:
-                        self.pointers.setdefault(target, []).append(where)
-        self.code: dict[int, list[tuple[int, int, int]]] = {}
-        if self.x86_64 and self.strings:
-            for section in binary.sections:
-                if section.has_characteristic(execute) and section.size:
-                    _rip_references(bytes(section.content), section.virtual_address, self.strings, self.code)
 
-    def occurrences(self) -> list[Occurrence]:
-        found = []
-        for address, text in sorted(self.strings.items()):
-            pointers, code = len(self.pointers.get(address, ())), len(self.code.get(address, ()))
-            kind: Kind
-            if not self.x86_64:
-                kind = "unknown"
-            elif code:
-                kind = "code"
-            else:
-                kind = "relocated" if pointers else "unreferenced"
-            found.append(Occurrence(text, kind, pointers + code))
-        return found
+def _renamed_blob(texts: Iterable[str], names: Mapping[str, str]) -> tuple[bytes, dict[str, int]]:
+    """The renamed twin of every string, NUL-terminated, and where each one starts."""
+    blob = bytearray()
+    offsets: dict[str, int] = {}
+    for text in sorted(set(texts)):
+        first, dot, rest = text.partition(".")
+        offsets[text] = len(blob)
+        blob += (names[first] + dot + rest).encode("ascii") + b"\x00"
+    return bytes(blob), offsets
+
+
+def _written(binary: Any, *config: Any) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "module")
+        binary.write(path, *config)
+        with open(path, "rb") as fh:
+            return fh.read()
+
+
+def _packed_cython_strings(data: bytes) -> bool:
+    """Cython 3.1+ (its ABI module name says so), or compressed string data (its error message
+    is in the binary even where no ABI name is, e.g. a compiled package ``__init__``)."""
+    abi = _CYTHON_ABI.search(data)
+    if abi is not None and (int(abi[1]), int(abi[2])) >= (3, 1):
+        return True
+    return b"cython_runtime\x00" in data and b" string data decompression failed\x00" in data
+
+
+def _init_kind(imported: set[str]) -> Literal["single-phase", "multi-phase", "unknown"]:
+    if "PyModuleDef_Init" in imported:
+        return "multi-phase"
+    return "single-phase" if "PyModule_Create2" in imported else "unknown"
+
+
+# ---- finding code references -------------------------------------------------------------------
+
+
+def _rip_references(
+    code: bytes, base: int, targets: Mapping[int, str], found: dict[int, list[tuple[int, int, int]]]
+) -> None:
+    """x86-64: every RIP-relative operand in ``code`` (at address ``base``) that lands on one of
+    ``targets``, as (instruction address, size, offset of its 32-bit displacement).
+
+    capstone's "lite" disassembly (no operand details) is several times faster; the displacement
+    is read from the operand text and located in the instruction's bytes. SKIPDATA: a linear
+    sweep must not stop at bytes that are not instructions (MSVC puts data in ``.text``).
+    """
+    import capstone
+
+    disassembler = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    disassembler.skipdata = True
+    for address, size, _mnemonic, operands in disassembler.disasm_lite(code, base):
+        match = _RIP_OPERAND.search(operands)
+        if match is None:
+            continue
+        disp = int(match[2], 0) * (-1 if match[1] == "-" else 1)
+        target = address + size + disp
+        if target not in targets:
+            continue
+        start = address - base
+        offset = code.find(disp.to_bytes(4, "little", signed=True), start + 1, start + size) - start
+        if offset > 0:
+            found.setdefault(target, []).append((address, size, offset))
 
 
 def _adrp_add_pairs(
@@ -215,298 +258,6 @@ def _adrp_add_pairs(
     return pairs, loaded, unclear
 
 
-class _MachOView:
-    """Names in a thin Mach-O image: pointers listed by the rebase information, and code
-    references (arm64 ``adrp``/``add`` pairs, x86-64 RIP-relative operands)."""
-
-    def __init__(self, binary: Any, names: Mapping[str, str]) -> None:
-        lief = _lief()
-        self.binary = binary
-        cpu = binary.header.cpu_type
-        self.arm64 = cpu == lief.MachO.Header.CPU_TYPE.ARM64
-        self.x86_64 = cpu == lief.MachO.Header.CPU_TYPE.X86_64
-        self.chained = binary.has_dyld_chained_fixups
-        code_flag = lief.MachO.Section.FLAGS.PURE_INSTRUCTIONS
-        self.strings: dict[int, str] = {}
-        pattern = _pattern(names)
-        regions = [
-            (s.virtual_address, bytes(s.content))
-            for s in (binary.sections if names else ())
-            if not s.has(code_flag) and s.segment_name != "__LINKEDIT" and s.size
-        ]
-        # the segment a previous patch added holds strings but no sections
-        regions += [
-            (s.virtual_address, bytes(s.content)) for s in binary.segments if names and s.name == _MACHO_SEGMENT
-        ]
-        for start, content in regions:
-            for match in pattern.finditer(content):
-                self.strings[start + match.start()] = match.group()[:-1].decode("ascii")
-        self.pointers: dict[int, list[int]] = {}
-        if self.strings and not self.chained:
-            for reloc in binary.relocations:
-                if not isinstance(reloc, lief.MachO.RelocationDyld) or reloc.size != 64:
-                    continue
-                raw = bytes(binary.get_content_from_virtual_address(reloc.address, 8))
-                target = int.from_bytes(raw, "little") if len(raw) == 8 else -1
-                if target in self.strings:
-                    self.pointers.setdefault(target, []).append(reloc.address)
-        self.pairs: dict[int, list[tuple[int, int]]] = {}
-        self.rip: dict[int, list[tuple[int, int, int]]] = {}
-        self.loaded: set[int] = set()
-        self.unclear_pages: set[int] = set()
-        for section in binary.sections if self.strings else ():
-            if not section.has(code_flag) or not section.size:
-                continue
-            if self.arm64:
-                pairs, loaded, unclear = _adrp_add_pairs(bytes(section.content), section.virtual_address, self.strings)
-                for target, found in pairs.items():
-                    self.pairs.setdefault(target, []).extend(found)
-                self.loaded |= loaded
-                self.unclear_pages |= unclear
-            elif self.x86_64:
-                _rip_references(bytes(section.content), section.virtual_address, self.strings, self.rip)
-
-    def occurrences(self) -> list[Occurrence]:
-        found = []
-        for address, text in sorted(self.strings.items()):
-            pointers = len(self.pointers.get(address, ()))
-            code = len(self.pairs.get(address, ())) + len(self.rip.get(address, ()))
-            kind: Kind
-            if self.chained or not (self.arm64 or self.x86_64) or address in self.loaded:
-                kind = "unknown"
-            elif code:
-                kind = "code"
-            elif pointers:
-                kind = "relocated"
-            else:
-                kind = "unknown" if address & ~0xFFF in self.unclear_pages else "unreferenced"
-            found.append(Occurrence(text, kind, pointers + code))
-        return found
-
-
-def _lief() -> Any:
-    """LIEF, imported when first needed and quiet. (Typed loosely: its stubs mark nearly every
-    result optional; every result used here is checked where it can be missing.)"""
-    import lief
-
-    lief.logging.disable()
-    return lief
-
-
-def _format_of(data: bytes) -> str:
-    for magic, name in _MAGIC.items():
-        if data.startswith(magic):
-            return name
-    return "unknown"
-
-
-class _ElfView:
-    """Strings naming renamed modules in a parsed ELF, and everything that refers to them."""
-
-    def __init__(self, binary: Any, names: Mapping[str, str]) -> None:
-        lief = _lief()
-        self.binary = binary
-        self.lief = lief
-        self.x86_64 = binary.header.machine_type == lief.ELF.ARCH.X86_64
-        flags = lief.ELF.Section.FLAGS
-        self.strings: dict[int, str] = {}
-        pattern = _pattern(names)
-        for section in binary.sections if names else ():
-            if (
-                not section.has(flags.ALLOC)
-                or section.has(flags.EXECINSTR)
-                or section.type == lief.ELF.Section.TYPE.NOBITS
-            ):
-                continue
-            for match in pattern.finditer(bytes(section.content)):
-                self.strings[section.virtual_address + match.start()] = match.group()[:-1].decode("ascii")
-        self.relocations: dict[int, list[Any]] = {}
-        for reloc in binary.dynamic_relocations:
-            if reloc.type == lief.ELF.Relocation.TYPE.X86_64_RELATIVE and reloc.addend in self.strings:
-                self.relocations.setdefault(reloc.addend, []).append(reloc)
-        # (instruction address, instruction size, displacement offset) per string address
-        self.code: dict[int, list[tuple[int, int, int]]] = {}
-        if self.x86_64 and self.strings:
-            self._find_code_references()
-
-    def _find_code_references(self) -> None:
-        flags = self.lief.ELF.Section.FLAGS
-        for section in self.binary.sections:
-            if section.has(flags.EXECINSTR) and section.size:
-                _rip_references(bytes(section.content), section.virtual_address, self.strings, self.code)
-
-    def occurrences(self) -> list[Occurrence]:
-        found = []
-        for address, text in sorted(self.strings.items()):
-            relocs, code = len(self.relocations.get(address, ())), len(self.code.get(address, ()))
-            kind: Kind
-            if not self.x86_64 and not relocs:
-                kind = "unknown"  # code references cannot be followed on this architecture
-            elif code:
-                kind = "code" if self.x86_64 else "unknown"
-            elif relocs:
-                kind = "relocated"
-            else:
-                kind = "unreferenced"
-            found.append(Occurrence(text, kind, relocs + code))
-        return found
-
-
-def _packed_cython_strings(data: bytes) -> bool:
-    """Cython 3.1+ (its ABI module name says so), or compressed string data (its error message
-    is in the binary even where no ABI name is, e.g. a compiled package ``__init__``)."""
-    abi = _CYTHON_ABI.search(data)
-    if abi is not None and (int(abi[1]), int(abi[2])) >= (3, 1):
-        return True
-    return b"cython_runtime\x00" in data and b" string data decompression failed\x00" in data
-
-
-def _rip_references(
-    code: bytes, base: int, targets: Mapping[int, str], found: dict[int, list[tuple[int, int, int]]]
-) -> None:
-    """x86-64: every RIP-relative operand in ``code`` (at address ``base``) that lands on one of
-    ``targets``, as (instruction address, size, offset of its 32-bit displacement).
-
-    capstone's "lite" disassembly (no operand details) is several times faster; the displacement
-    is read from the operand text and located in the instruction's bytes. SKIPDATA: a linear
-    sweep must not stop at bytes that are not instructions (MSVC puts data in ``.text``).
-    """
-    import capstone
-
-    disassembler = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
-    disassembler.skipdata = True
-    for address, size, _mnemonic, operands in disassembler.disasm_lite(code, base):
-        match = _RIP_OPERAND.search(operands)
-        if match is None:
-            continue
-        disp = int(match[2], 0) * (-1 if match[1] == "-" else 1)
-        target = address + size + disp
-        if target not in targets:
-            continue
-        start = address - base
-        offset = code.find(disp.to_bytes(4, "little", signed=True), start + 1, start + size) - start
-        if offset > 0:
-            found.setdefault(target, []).append((address, size, offset))
-
-
-def _parse_elf(data: bytes, member: str) -> Any:
-    lief = _lief()
-    binary = lief.ELF.parse(io.BytesIO(data))
-    if binary is None or not binary.sections:
-        raise NativeError(f"{member}: not a readable ELF file")
-    return binary
-
-
-def _init_kind(imported: set[str]) -> Literal["single-phase", "multi-phase", "unknown"]:
-    if "PyModuleDef_Init" in imported:
-        return "multi-phase"
-    return "single-phase" if "PyModule_Create2" in imported else "unknown"
-
-
-def _inspect_other(data: bytes, member: str, fmt: str, names: Mapping[str, str]) -> NativeModule:
-    """Mach-O (thin) and PE: exports, init kind, and every name with what refers to it."""
-    lief = _lief()
-    view: _MachOView | _PeView
-    problems: list[str] = []
-    if fmt == "Mach-O":
-        fat = lief.MachO.parse(io.BytesIO(data))
-        if fat is None or fat.size == 0:
-            return NativeModule(member, fmt, "?", (), "unknown", problems=("not a readable Mach-O file",))
-        binary = fat.at(0)
-        arch = "+".join(str(fat.at(i).header.cpu_type).rsplit(".", 1)[-1] for i in range(fat.size))
-        exported = {s.name[1:] if s.name.startswith("_") else s.name for s in binary.exported_symbols}
-        imported = {s.name[1:] if s.name.startswith("_") else s.name for s in binary.imported_symbols}
-        view = _MachOView(binary, names)
-        if fat.size > 1:
-            problems.append("universal (fat) Mach-O files are not patched yet")
-        if view.chained:
-            problems.append("Mach-O chained fixups are not patched yet")
-        if not (view.arm64 or view.x86_64):
-            problems.append(f"patching code references is supported on arm64 and x86-64 only, not {arch}")
-    else:
-        binary = lief.PE.parse(io.BytesIO(data))
-        if binary is None:
-            return NativeModule(member, fmt, "?", (), "unknown", problems=("not a readable PE file",))
-        arch = str(binary.header.machine).rsplit(".", 1)[-1]
-        exported = {e.name for e in binary.get_export().entries} if binary.has_exports else set()
-        imported = {e.name for lib in binary.imports for e in lib.entries if e.name}
-        view = _PeView(binary, names)
-        if not view.x86_64:
-            problems.append(f"patching code references is supported on x64 only, not {arch}")
-    inits = tuple(sorted(n for n in exported if n.startswith("PyInit_")))
-    if not inits:
-        problems.insert(0, "exports no PyInit_ function: not a Python extension module")
-    occurrences = tuple(view.occurrences())
-    return NativeModule(member, fmt, arch, inits, _init_kind(imported), occurrences, tuple(problems))
-
-
-def inspect_native(data: bytes, member: str, names: Mapping[str, str]) -> NativeModule:
-    """Inspect one compiled module for the renamed ``names`` (old top-level name -> new)."""
-    fmt = _format_of(data)
-    if fmt == "unknown":
-        return NativeModule(member, fmt, "?", (), "unknown", problems=("not a compiled module in a known format",))
-    if fmt != "ELF":
-        return _inspect_other(data, member, fmt, names)
-    try:
-        binary = _parse_elf(data, member)
-    except NativeError as exc:
-        return NativeModule(member, "ELF", "?", (), "unknown", problems=(str(exc).split(": ", 1)[-1],))
-    arch = str(binary.header.machine_type).rsplit(".", 1)[-1]
-    dynamic = [s for s in binary.dynamic_symbols if s.name]
-    exported = sorted({s.name for s in dynamic if s.name.startswith("PyInit_") and s.value})
-    imported = {s.name for s in dynamic if not s.value}
-    init_kind = _init_kind(imported)
-    problems = [] if exported else ["exports no PyInit_ function: not a Python extension module"]
-    view = _ElfView(binary, names)
-    occurrences = view.occurrences()
-    if _packed_cython_strings(data):
-        # Cython 3.1+ keeps every string constant (module names in imports included) in one
-        # packed, possibly compressed, table with lengths compiled in: nothing in it can be
-        # found reliably or grown in place.
-        occurrences.append(Occurrence(PACKED_TABLE, "packed", 0))
-    if not view.x86_64:
-        problems.append(f"patching code references is supported on x86-64 only, not {arch}")
-    return NativeModule(member, "ELF", arch, tuple(exported), init_kind, tuple(occurrences), tuple(problems))
-
-
-def _repoint_macho_strings(data: bytes, member: str, names: Mapping[str, str]) -> bytes:
-    """Thin Mach-O: renamed strings in an added read-only segment; rebased pointers, arm64
-    ``adrp``/``add`` pairs and x86-64 RIP-relative operands repointed; code signature removed."""
-    lief = _lief()
-    fat = lief.MachO.parse(io.BytesIO(data))
-    if fat is None or fat.size != 1:
-        raise NativeError(f"{member}: only single-architecture Mach-O files are patched")
-    binary = fat.at(0)
-    view = _MachOView(binary, names)
-    if not view.strings:
-        return data
-    blob = bytearray()
-    offsets: dict[str, int] = {}
-    for text in sorted(set(view.strings.values())):
-        first, dot, rest = text.partition(".")
-        offsets[text] = len(blob)
-        blob += (names[first] + dot + rest).encode("ascii") + b"\x00"
-    segment = lief.MachO.SegmentCommand(_MACHO_SEGMENT, list(blob))
-    segment.init_protection = 1  # read-only
-    segment.max_protection = 1
-    base = binary.add(segment).virtual_address
-    view = _MachOView(binary, names)  # adding a segment may move things: look again
-    for address, text in view.strings.items():
-        new = base + offsets[text]
-        for where in view.pointers.get(address, ()):
-            binary.patch_address(where, list(new.to_bytes(8, "little")))
-        for adrp, add in view.pairs.get(address, ()):
-            _patch_adrp_add(binary, adrp, add, new)
-        for insn, size, disp_offset in view.rip.get(address, ()):
-            binary.patch_address(insn + disp_offset, list((new - (insn + size)).to_bytes(4, "little", signed=True)))
-    binary.remove_signature()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "module")
-        binary.write(path)
-        with open(path, "rb") as fh:
-            return fh.read()
-
-
 def _patch_adrp_add(binary: Any, adrp: int, add: int, target: int) -> None:
     """Re-encode an ``adrp``/``add`` pair so that it computes ``target``."""
     word = int.from_bytes(bytes(binary.get_content_from_virtual_address(adrp, 4)), "little")
@@ -518,123 +269,326 @@ def _patch_adrp_add(binary: Any, adrp: int, add: int, target: int) -> None:
     binary.patch_address(add, list(word.to_bytes(4, "little")))
 
 
-def _repoint_pe_strings(data: bytes, member: str, names: Mapping[str, str]) -> bytes:
-    """PE x64: renamed strings in a new read-only section; pointers and RIP-relative code repointed."""
-    lief = _lief()
-    binary = lief.PE.parse(io.BytesIO(data))
-    view = _PeView(binary, names)
-    if not view.strings:
-        return data
-    blob = bytearray()
-    offsets: dict[str, int] = {}
-    for text in sorted(set(view.strings.values())):
-        first, dot, rest = text.partition(".")
-        offsets[text] = len(blob)
-        blob += (names[first] + dot + rest).encode("ascii") + b"\x00"
-    section = lief.PE.Section(".mvstr")
-    section.content = list(blob)
-    section.characteristics = int(
-        lief.PE.Section.CHARACTERISTICS.MEM_READ | lief.PE.Section.CHARACTERISTICS.CNT_INITIALIZED_DATA
-    )
-    base = binary.add_section(section).virtual_address  # appended: existing addresses do not move
-    rva = lief.Binary.VA_TYPES.RVA
-    for address, text in view.strings.items():
-        new = base + offsets[text]
-        for where in view.pointers.get(address, ()):
-            binary.patch_address(where, list((view.imagebase + new).to_bytes(8, "little")), rva)
-        for insn, size, disp_offset in view.code.get(address, ()):
-            binary.patch_address(
-                insn + disp_offset, list((new - (insn + size)).to_bytes(4, "little", signed=True)), rva
-            )
-    binary.optional_header.checksum = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "module")
-        binary.write(path)
-        with open(path, "rb") as fh:
-            return fh.read()
+# ---- one view per format: names, and what refers to them ---------------------------------------
 
 
-def rename_init(data: bytes, member: str, old: str, new: str) -> bytes:
-    """Rename ``PyInit_<old>`` in a Mach-O (symbol table and exports; the code signature is
-    removed) or PE (export table rebuilt, names kept sorted, checksum cleared) binary."""
-    lief = _lief()
+class _View:
+    """Strings naming renamed modules in one binary, and what refers to each (by address)."""
+
+    def __init__(self, binary: Any) -> None:
+        self.binary = binary
+        self.strings: dict[int, str] = {}
+        self.pointers: dict[int, list[Any]] = {}  # pointer locations (ELF: the relocations)
+        self.rip: dict[int, list[tuple[int, int, int]]] = {}  # x86-64 RIP-relative operands
+        self.pairs: dict[int, list[tuple[int, int]]] = {}  # arm64 adrp/add pairs
+        self.opaque: set[int] = set()  # referenced in a way that cannot be repointed or told
+        self.analyzable = False  # can code references be followed on this format and architecture?
+
+    def occurrences(self) -> list[Occurrence]:
+        found = []
+        for address, text in sorted(self.strings.items()):
+            pointers = len(self.pointers.get(address, ()))
+            code = len(self.rip.get(address, ())) + len(self.pairs.get(address, ()))
+            kind: Kind
+            if not self.analyzable or address in self.opaque:
+                kind = "unknown"
+            elif code:
+                kind = "code"
+            else:
+                kind = "relocated" if pointers else "unreferenced"
+            found.append(Occurrence(text, kind, pointers + code))
+        return found
+
+    def write_pointer(self, where: Any, new: int) -> None:
+        raise NotImplementedError
+
+    def repoint(self, base: int, offsets: Mapping[str, int], *address_type: Any) -> None:
+        """Point every reference at the renamed twin, ``base + offsets[text]``."""
+        for address, text in self.strings.items():
+            new = base + offsets[text]
+            for where in self.pointers.get(address, ()):
+                self.write_pointer(where, new)
+            for insn, size, disp_offset in self.rip.get(address, ()):
+                disp = (new - (insn + size)).to_bytes(4, "little", signed=True)
+                self.binary.patch_address(insn + disp_offset, list(disp), *address_type)
+            for adrp, add in self.pairs.get(address, ()):
+                _patch_adrp_add(self.binary, adrp, add, new)
+
+
+class _ElfView(_View):
+    """ELF: pointers are ``R_X86_64_RELATIVE`` relocations whose addend is the string."""
+
+    def __init__(self, binary: Any, names: Mapping[str, str]) -> None:
+        super().__init__(binary)
+        lief = _lief()
+        flags = lief.ELF.Section.FLAGS
+        self.analyzable = binary.header.machine_type == lief.ELF.ARCH.X86_64
+        self.strings = _find_names(
+            (
+                (s.virtual_address, bytes(s.content))
+                for s in binary.sections
+                if s.has(flags.ALLOC) and not s.has(flags.EXECINSTR) and s.type != lief.ELF.Section.TYPE.NOBITS
+            ),
+            names,
+        )
+        for reloc in binary.dynamic_relocations:
+            if reloc.type == lief.ELF.Relocation.TYPE.X86_64_RELATIVE and reloc.addend in self.strings:
+                self.pointers.setdefault(reloc.addend, []).append(reloc)
+        if self.analyzable and self.strings:
+            for section in binary.sections:
+                if section.has(flags.EXECINSTR) and section.size:
+                    _rip_references(bytes(section.content), section.virtual_address, self.strings, self.rip)
+
+    def write_pointer(self, where: Any, new: int) -> None:
+        where.addend = new
+
+
+class _PeView(_View):
+    """PE, in relative virtual addresses: pointers are absolute addresses listed in the base
+    relocations (DIR64)."""
+
+    def __init__(self, binary: Any, names: Mapping[str, str]) -> None:
+        super().__init__(binary)
+        lief = _lief()
+        self.analyzable = binary.header.machine == lief.PE.Header.MACHINE_TYPES.AMD64
+        self.imagebase = binary.optional_header.imagebase
+        execute = lief.PE.Section.CHARACTERISTICS.MEM_EXECUTE
+        self.strings = _find_names(
+            (
+                (s.virtual_address, bytes(s.content))
+                for s in binary.sections
+                if not s.has_characteristic(execute) and s.name not in (".reloc", ".rsrc", ".pdata")
+            ),
+            names,
+        )
+        rva = lief.Binary.VA_TYPES.RVA
+        for block in binary.relocations if self.strings else ():
+            for entry in block.entries:
+                if entry.type != lief.PE.RelocationEntry.BASE_TYPES.DIR64:
+                    continue
+                where = block.virtual_address + entry.position
+                raw = bytes(binary.get_content_from_virtual_address(where, 8, rva))
+                target = int.from_bytes(raw, "little") - self.imagebase if len(raw) == 8 else -1
+                if target in self.strings:
+                    self.pointers.setdefault(target, []).append(where)
+        if self.analyzable and self.strings:
+            for section in binary.sections:
+                if section.has_characteristic(execute) and section.size:
+                    _rip_references(bytes(section.content), section.virtual_address, self.strings, self.rip)
+
+    def write_pointer(self, where: Any, new: int) -> None:
+        value = (self.imagebase + new).to_bytes(8, "little")
+        self.binary.patch_address(where, list(value), _lief().Binary.VA_TYPES.RVA)
+
+
+class _MachOView(_View):
+    """Thin Mach-O: pointers listed by the rebase information; code references as arm64
+    ``adrp``/``add`` pairs or x86-64 RIP-relative operands."""
+
+    def __init__(self, binary: Any, names: Mapping[str, str]) -> None:
+        super().__init__(binary)
+        lief = _lief()
+        cpu = binary.header.cpu_type
+        arm64 = cpu == lief.MachO.Header.CPU_TYPE.ARM64
+        self.chained = binary.has_dyld_chained_fixups
+        self.analyzable = (arm64 or cpu == lief.MachO.Header.CPU_TYPE.X86_64) and not self.chained
+        code_flag = lief.MachO.Section.FLAGS.PURE_INSTRUCTIONS
+        regions = [
+            (s.virtual_address, bytes(s.content))
+            for s in binary.sections
+            if not s.has(code_flag) and s.segment_name != "__LINKEDIT" and s.size
+        ]
+        # the segment a previous patch added holds strings but no sections
+        regions += [(s.virtual_address, bytes(s.content)) for s in binary.segments if s.name == _MACHO_SEGMENT]
+        self.strings = _find_names(regions, names)
+        for reloc in binary.relocations if self.strings and not self.chained else ():
+            if not isinstance(reloc, lief.MachO.RelocationDyld) or reloc.size != 64:
+                continue
+            raw = bytes(binary.get_content_from_virtual_address(reloc.address, 8))
+            target = int.from_bytes(raw, "little") if len(raw) == 8 else -1
+            if target in self.strings:
+                self.pointers.setdefault(target, []).append(reloc.address)
+        unclear_pages: set[int] = set()
+        for section in binary.sections if self.strings else ():
+            if not section.has(code_flag) or not section.size:
+                continue
+            if arm64:
+                pairs, loaded, unclear = _adrp_add_pairs(bytes(section.content), section.virtual_address, self.strings)
+                for target, found in pairs.items():
+                    self.pairs.setdefault(target, []).extend(found)
+                self.opaque |= loaded
+                unclear_pages |= unclear
+            else:
+                _rip_references(bytes(section.content), section.virtual_address, self.strings, self.rip)
+        # A string on a page some adrp reaches for an unknown purpose, with no reference of its
+        # own found, may still be referenced: it cannot be called unreferenced.
+        self.opaque |= {
+            a for a in self.strings
+            if a & ~0xFFF in unclear_pages and a not in self.pointers and a not in self.pairs and a not in self.rip
+        }  # fmt: skip
+
+    def write_pointer(self, where: Any, new: int) -> None:
+        self.binary.patch_address(where, list(new.to_bytes(8, "little")))
+
+
+# ---- inspection --------------------------------------------------------------------------------
+
+
+def _parse_elf(data: bytes, member: str) -> Any:
+    binary = _lief().ELF.parse(io.BytesIO(data))
+    if binary is None or not binary.sections:
+        raise NativeError(f"{member}: not a readable ELF file")
+    return binary
+
+
+def _parse_macho(data: bytes, member: str) -> tuple[Any, int]:
+    """The first (or only) image of a Mach-O file, and how many architectures the file holds."""
+    fat = _lief().MachO.parse(io.BytesIO(data))
+    if fat is None or fat.size == 0:
+        raise NativeError(f"{member}: not a readable Mach-O file")
+    return fat.at(0), fat.size
+
+
+def _parse_pe(data: bytes, member: str) -> Any:
+    binary = _lief().PE.parse(io.BytesIO(data))
+    if binary is None:
+        raise NativeError(f"{member}: not a readable PE file")
+    return binary
+
+
+def inspect_native(data: bytes, member: str, names: Mapping[str, str]) -> NativeModule:
+    """Inspect one compiled module for the renamed ``names`` (old top-level name -> new)."""
     fmt = _format_of(data)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "module")
-        if fmt == "Mach-O":
-            fat = lief.MachO.parse(io.BytesIO(data))
-            if fat is None or fat.size != 1:
-                raise NativeError(f"{member}: only single-architecture Mach-O files are patched")
-            macho = fat.at(0)
-            symbol = macho.get_symbol(f"_PyInit_{old}")
-            if symbol is None:
-                raise NativeError(f"{member}: exports no PyInit_{old}")
-            address = symbol.value
-            macho.unexport(f"_PyInit_{old}")
-            macho.add_exported_function(address, f"_PyInit_{new}")
-            for sym in macho.symbols:
-                if sym.name == f"_PyInit_{old}":
-                    sym.name = f"_PyInit_{new}"
-            macho.remove_signature()
-            macho.write(path)
-        elif fmt == "PE":
-            pe = lief.PE.parse(io.BytesIO(data))
-            if pe is None or not pe.has_exports:
-                raise NativeError(f"{member}: not a PE file with exports")
-            entries = [e for e in pe.get_export().entries if e.name == f"PyInit_{old}"]
-            if not entries:
-                raise NativeError(f"{member}: exports no PyInit_{old}")
-            for entry in entries:
-                entry.name = f"PyInit_{new}"
-            pe.optional_header.checksum = 0
-            config = lief.PE.Builder.config_t()
-            config.exports = True
-            pe.write(path, config)
+    if fmt == "unknown":
+        return NativeModule(member, fmt, "?", (), "unknown", problems=("not a compiled module in a known format",))
+    problems: list[str] = []
+    view: _View
+    try:
+        if fmt == "ELF":
+            binary = _parse_elf(data, member)
+            arch = str(binary.header.machine_type).rsplit(".", 1)[-1]
+            dynamic = [s for s in binary.dynamic_symbols if s.name]
+            exported = {s.name for s in dynamic if s.value}
+            imported = {s.name for s in dynamic if not s.value}
+            view = _ElfView(binary, names)
+        elif fmt == "Mach-O":
+            binary, archs = _parse_macho(data, member)
+            arch = str(binary.header.cpu_type).rsplit(".", 1)[-1]
+            exported = {s.name.removeprefix("_") for s in binary.exported_symbols}
+            imported = {s.name.removeprefix("_") for s in binary.imported_symbols}
+            view = _MachOView(binary, names)
+            if archs > 1:
+                problems.append("universal (fat) Mach-O files are not patched yet")
+            if view.chained:
+                problems.append("Mach-O chained fixups are not patched yet")
         else:
-            raise NativeError(f"{member}: {fmt} is not Mach-O or PE")
-        with open(path, "rb") as fh:
-            return fh.read()
+            binary = _parse_pe(data, member)
+            arch = str(binary.header.machine).rsplit(".", 1)[-1]
+            exported = {e.name for e in binary.get_export().entries} if binary.has_exports else set()
+            imported = {e.name for lib in binary.imports for e in lib.entries if e.name}
+            view = _PeView(binary, names)
+    except NativeError as exc:
+        return NativeModule(member, fmt, "?", (), "unknown", problems=(str(exc).split(": ", 1)[-1],))
+    inits = tuple(sorted(n for n in exported if n.startswith("PyInit_")))
+    if not inits:
+        problems.insert(0, "exports no PyInit_ function: not a Python extension module")
+    if not view.analyzable and not problems:
+        problems.append(f"code references cannot be followed in {fmt} for {arch}")
+    occurrences = view.occurrences()
+    if _packed_cython_strings(data):
+        # Cython 3.1+ keeps every string constant (module names in imports included) in one
+        # packed, possibly compressed, table with lengths compiled in: nothing in it can be
+        # found reliably or grown in place.
+        occurrences.append(Occurrence(PACKED_TABLE, "packed", 0))
+    return NativeModule(member, fmt, arch, inits, _init_kind(imported), tuple(occurrences), tuple(problems))
 
 
-def patch_native(data: bytes, member: str, names: Mapping[str, str], init_rename: tuple[str, str] | None) -> bytes:
-    """Apply every patch in one batch: new strings in an added segment, references repointed,
-    ``PyInit_`` renamed. The caller has checked :func:`inspect_native`'s verdict."""
+# ---- patching ----------------------------------------------------------------------------------
+
+
+def _patch_elf(data: bytes, member: str, names: Mapping[str, str], init: tuple[str, str] | None) -> bytes:
     lief = _lief()
-    fmt = _format_of(data)
-    if fmt == "PE" and names:
-        data = _repoint_pe_strings(data, member, names)
-    elif fmt == "Mach-O" and names:
-        data = _repoint_macho_strings(data, member, names)
-    if fmt in ("Mach-O", "PE"):
-        return data if init_rename is None else rename_init(data, member, *init_rename)
     binary = _parse_elf(data, member)
-    strings = sorted(set(_ElfView(binary, names).strings.values()))
-    blob = bytearray()
-    offsets: dict[str, int] = {}
-    for text in strings:
-        first, dot, rest = text.partition(".")
-        offsets[text] = len(blob)
-        blob += (names[first] + dot + rest).encode("ascii") + b"\x00"
+    blob, offsets = _renamed_blob(_ElfView(binary, names).strings.values(), names)
     if blob:
         segment = lief.ELF.Segment()
         segment.type = lief.ELF.Segment.TYPE.LOAD
         segment.flags = lief.ELF.Segment.FLAGS.R
         segment.alignment = 0x1000
         segment.content = list(blob)
-        # Adding a segment may move the whole image; find every address again afterwards.
+        # Adding a segment may move the whole image: find every address again afterwards.
         base = binary.add(segment).virtual_address
-        view = _ElfView(binary, names)
-        for address, text in view.strings.items():
-            new = base + offsets[text]
-            for reloc in view.relocations.get(address, ()):
-                reloc.addend = new
-            for insn, size, disp_offset in view.code.get(address, ()):
-                disp = new - (insn + size)
-                binary.patch_address(insn + disp_offset, list(disp.to_bytes(4, "little", signed=True)))
-    if init_rename is not None:
-        old, new_name = init_rename
-        symbol = binary.get_dynamic_symbol(f"PyInit_{old}")
+        _ElfView(binary, names).repoint(base, offsets)
+    if init is not None:
+        symbol = binary.get_dynamic_symbol(f"PyInit_{init[0]}")
         if symbol is None:
-            raise NativeError(f"{member}: exports no PyInit_{old}")
-        symbol.name = f"PyInit_{new_name}"
+            raise NativeError(f"{member}: exports no PyInit_{init[0]}")
+        symbol.name = f"PyInit_{init[1]}"
     return bytes(binary.write_to_bytes())
+
+
+def _patch_pe(data: bytes, member: str, names: Mapping[str, str], init: tuple[str, str] | None) -> bytes:
+    """Renamed strings in an added ``.mvstr`` section (appended: nothing moves); export table
+    rebuilt, its names kept sorted; checksum cleared."""
+    lief = _lief()
+    binary = _parse_pe(data, member)
+    view = _PeView(binary, names)
+    blob, offsets = _renamed_blob(view.strings.values(), names)
+    if blob:
+        section = lief.PE.Section(".mvstr")
+        section.content = list(blob)
+        section.characteristics = int(
+            lief.PE.Section.CHARACTERISTICS.MEM_READ | lief.PE.Section.CHARACTERISTICS.CNT_INITIALIZED_DATA
+        )
+        base = binary.add_section(section).virtual_address
+        view.repoint(base, offsets, lief.Binary.VA_TYPES.RVA)
+    if init is not None:
+        entries = (
+            [e for e in binary.get_export().entries if e.name == f"PyInit_{init[0]}"] if binary.has_exports else []
+        )
+        if not entries:
+            raise NativeError(f"{member}: exports no PyInit_{init[0]}")
+        for entry in entries:
+            entry.name = f"PyInit_{init[1]}"
+    binary.optional_header.checksum = 0
+    config = lief.PE.Builder.config_t()
+    config.exports = True
+    return _written(binary, config)
+
+
+def _patch_macho(data: bytes, member: str, names: Mapping[str, str], init: tuple[str, str] | None) -> bytes:
+    """Renamed strings in an added read-only ``__MVSTR`` segment; ``PyInit_`` renamed in the
+    symbol table and the exports; the code signature removed (to be re-signed on macOS)."""
+    lief = _lief()
+    binary, archs = _parse_macho(data, member)
+    if archs != 1:
+        raise NativeError(f"{member}: only single-architecture Mach-O files are patched")
+    blob, offsets = _renamed_blob(_MachOView(binary, names).strings.values(), names)
+    if blob:
+        segment = lief.MachO.SegmentCommand(_MACHO_SEGMENT, list(blob))
+        segment.init_protection = 1  # read-only
+        segment.max_protection = 1
+        base = binary.add(segment).virtual_address
+        _MachOView(binary, names).repoint(base, offsets)  # adding may move things: look again
+    if init is not None:
+        symbol = binary.get_symbol(f"_PyInit_{init[0]}")
+        if symbol is None:
+            raise NativeError(f"{member}: exports no PyInit_{init[0]}")
+        address = symbol.value
+        binary.unexport(f"_PyInit_{init[0]}")
+        binary.add_exported_function(address, f"_PyInit_{init[1]}")
+        for sym in binary.symbols:
+            if sym.name == f"_PyInit_{init[0]}":
+                sym.name = f"_PyInit_{init[1]}"
+    binary.remove_signature()
+    return _written(binary)
+
+
+def patch_native(data: bytes, member: str, names: Mapping[str, str], init_rename: tuple[str, str] | None) -> bytes:
+    """Apply every patch to one binary in one batch: renamed strings added, every reference
+    repointed, ``PyInit_`` renamed. The caller has checked :func:`inspect_native`'s verdict."""
+    patchers = {"ELF": _patch_elf, "PE": _patch_pe, "Mach-O": _patch_macho}
+    fmt = _format_of(data)
+    if fmt not in patchers:
+        raise NativeError(f"{member}: not a compiled module in a known format")
+    return patchers[fmt](data, member, names, init_rename)
