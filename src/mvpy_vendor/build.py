@@ -380,7 +380,7 @@ def _compiled_module(
         return _CompiledOutcome(module, data, "de-accelerated", f"dropped; {pure} is used instead")
     if policy == "error":
         return _CompiledOutcome(module, data, problem="compiled module needs patching and --native is 'error'")
-    reasons = list(module.problems) + [o.why_not for o in module.occurrences if not o.patchable]
+    reasons = list(module.problems) + [o.why_not for o in module.occurrences if o.blocks]
     if reasons and not (accept_leak and not module.problems):
         hint = "" if pure else "; no pure-Python source of this module is shipped to fall back on"
         return _CompiledOutcome(module, data, problem="cannot be patched: " + "; ".join(reasons) + hint)

@@ -193,7 +193,8 @@ def _cmd_inspect(args: argparse.Namespace, console: _Console) -> int:
             rows.append([*head, "-", problem, "no"])
             head = ["", "", "", ""]
         for o in m.occurrences:
-            rows.append([*head, o.text, f"{o.kind} x{o.references}", "yes" if o.patchable else "no"])
+            verdict = "yes" if o.patchable else "no (not blocking)" if not o.blocks else "no"
+            rows.append([*head, o.text, f"{o.kind} x{o.references}", verdict])
             head = ["", "", "", ""]
         if not m.problems and not m.occurrences:
             rows.append([*head, "-", "-", "yes"])
@@ -311,6 +312,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.error("interrupted")
         return 130
+    except BrokenPipeError:
+        # The reader went away (``mvpy-vendor inspect W | head``): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return code
 
 

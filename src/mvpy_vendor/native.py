@@ -33,7 +33,7 @@ __all__ = [
     "patch_native",
 ]
 
-Kind = Literal["relocated", "code", "unreferenced", "unknown", "packed"]
+Kind = Literal["relocated", "code", "unreferenced", "unknown", "packed", "embedded"]
 # Cython names its shared ABI module after its version: "_cython_3_3_0".
 _CYTHON_ABI = re.compile(rb"_cython_(\d+)_(\d+)_(\d+)(?![\d_])")
 PACKED_TABLE = "(Cython string table)"
@@ -69,13 +69,29 @@ class Occurrence:
         return self.kind in ("relocated", "code", "unreferenced")
 
     @property
+    def blocks(self) -> bool:
+        """Does this occurrence keep the module from being made leak-free? A name inside a
+        longer string (prose, a file name, or a length-prefixed Rust ``&str``) is not patched and
+        cannot be told apart from an import target statically: reported, not blocking, and left
+        to ``verify``, which catches imports made with it."""
+        return not self.patchable and self.kind != "embedded"
+
+    @property
     def why_not(self) -> str:
         if self.kind == "packed":
             return "built with Cython 3.1+, whose packed string table (module names in imports) cannot be patched"
+        if self.kind == "embedded":
+            return f"{self.text!r} holds the name inside a longer string; it is not patched"
         return f"{self.text!r} is referenced in a way that cannot be followed here (format or architecture)"
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "kind": self.kind, "references": self.references, "patchable": self.patchable}
+        return {
+            "text": self.text,
+            "kind": self.kind,
+            "references": self.references,
+            "patchable": self.patchable,
+            "blocks": self.blocks,
+        }
 
 
 @dataclass(frozen=True)
@@ -92,7 +108,7 @@ class NativeModule:
 
     @property
     def patchable(self) -> bool:
-        return not self.problems and all(o.patchable for o in self.occurrences)
+        return not self.problems and not any(o.blocks for o in self.occurrences)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -158,6 +174,23 @@ def _renamed_blob(texts: Iterable[str], names: Mapping[str, str]) -> tuple[bytes
         offsets[text] = len(blob)
         blob += (names[first] + dot + rest).encode("ascii") + b"\x00"
     return bytes(blob), offsets
+
+
+def _embedded(data: bytes, names: Mapping[str, str]) -> list[Occurrence]:
+    """Names inside longer strings: not the start of a NUL-terminated module name."""
+    if not names:
+        return []
+    words = b"|".join(re.escape(n.encode()) for n in sorted(names, key=len, reverse=True))
+    starts = {m.start() for m in _pattern(names).finditer(data)}
+    found = []
+    for match in re.finditer(rb"(?<![\w.])(?:" + words + rb")(?![\w])", data):
+        if match.start() in starts:
+            continue
+        context = re.search(rb"[ -~]{0,24}$", data[max(0, match.start() - 24) : match.start()])
+        tail = re.match(rb"[ -~]{0,60}", data[match.start() :])
+        text = (context[0] if context else b"") + (tail[0] if tail else b"")
+        found.append(Occurrence(text.decode("ascii").strip(), "embedded", 0))
+    return found
 
 
 def _written(binary: Any, *config: Any) -> bytes:
@@ -494,7 +527,7 @@ def inspect_native(data: bytes, member: str, names: Mapping[str, str]) -> Native
         problems.insert(0, "exports no PyInit_ function: not a Python extension module")
     if not view.analyzable and not problems:
         problems.append(f"code references cannot be followed in {fmt} for {arch}")
-    occurrences = view.occurrences()
+    occurrences = view.occurrences() + _embedded(data, names)
     if _packed_cython_strings(data):
         # Cython 3.1+ keeps every string constant (module names in imports included) in one
         # packed, possibly compressed, table with lengths compiled in: nothing in it can be
