@@ -9,7 +9,9 @@ peak memory (each case runs in a process of its own). Cases:
 
 * ``sympy-renamed``: a renamed copy of sympy 1.13.3 (every self-import and string reference).
 * ``django-consumer``: Django rewritten for renamed ``sqlparse`` and ``asgiref``.
-* ``cache-rebuild``: not measured: there is no persistent cache yet.
+* ``cache-rebuild``: the whole wheelhouse of sympy 1.14.0 (primary), sympy 1.13.3 (renamed) and
+  mpmath built through the public API, cold and then again with the cache warm; the floor is
+  the sum of its input wheels' floors, the ratio is the warm build's.
 
 Wheels are downloaded once into ``MVPY_BENCH_CACHE`` (default ``~/.cache/mvpy-vendor-bench``).
 Not part of the test suite: compare the JSON across commits.
@@ -95,6 +97,47 @@ def _ours(wheel: Path, out_dir: Path, imports: dict[str, str], dists: dict[str, 
     return result.rewritten
 
 
+REBUILD = ["sympy==1.14.0", "sympy==1.13.3", "mpmath==1.3.0"]
+
+
+def _run_rebuild(jobs: int) -> dict[str, object]:
+    from mvpy_vendor.build import ApplyOptions, BuildRequest, build
+    from mvpy_vendor.cache import Cache
+
+    wheels = [_wheel(spec) for spec in REBUILD]
+    with tempfile.TemporaryDirectory() as tmp:
+        floor = 0.0
+        for i, wheel in enumerate(wheels):
+            start = time.perf_counter()
+            _floor(wheel, Path(tmp) / f"floor{i}.whl")
+            floor += time.perf_counter() - start
+        request = BuildRequest(
+            wheels=wheels, requires=REBUILD[:2], options=ApplyOptions(jobs=jobs), cache=Cache(Path(tmp) / "cache")
+        )
+        start = time.perf_counter()
+        cold = build(request, Path(tmp) / "cold")
+        cold_s = time.perf_counter() - start
+        start = time.perf_counter()
+        warm = build(request, Path(tmp) / "warm")
+        warm_s = time.perf_counter() - start
+        identical = all(
+            (Path(tmp) / "cold" / p.name).read_bytes() == p.read_bytes() for p in (Path(tmp) / "warm").iterdir()
+        )
+    return {
+        "case": "cache-rebuild",
+        "wheel": " + ".join(w.name for w in wheels),
+        "python_files": sum(1 for w in cold.inputs for m in w.members if m.endswith(".py")),
+        "files_rewritten": sum(r.rewritten for r in warm.outputs),
+        "floor_s": round(floor, 3),
+        "cold_s": round(cold_s, 3),
+        "ours_s": round(warm_s, 3),
+        "ratio": round(warm_s / floor, 2),
+        "byte_identical": identical,
+        "peak_mb": _peak_mb(),
+        "jobs": jobs,
+    }
+
+
 def _peak_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -133,11 +176,15 @@ def main() -> None:
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case in this process
     args = parser.parse_args()
     if args.case:
-        print(json.dumps(_run_case(args.case, args.jobs)))
+        result = _run_rebuild(args.jobs) if args.case == "cache-rebuild" else _run_case(args.case, args.jobs)
+        print(json.dumps(result))
         return
     rows = []
-    for case in CASES:
-        _wheel(CASES[case][0])  # download outside the measured process
+    for spec in REBUILD:
+        _wheel(spec)  # download outside the measured processes
+    for case in [*CASES, "cache-rebuild"]:
+        if case in CASES:
+            _wheel(CASES[case][0])
         proc = subprocess.run(
             [sys.executable, __file__, "--case", case, "--jobs", str(args.jobs)],
             check=True,
@@ -154,8 +201,9 @@ def main() -> None:
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
-    print("cache-rebuild: not measured (no persistent cache yet)")
-    result = {"jobs": args.jobs, "rows": rows, "cache_rebuild": None}
+    rebuild = rows[-1]
+    print(f"cache-rebuild: cold {rebuild['cold_s']} s, warm outputs byte-identical: {rebuild['byte_identical']}")
+    result = {"jobs": args.jobs, "rows": rows}
     print(json.dumps(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

@@ -26,6 +26,7 @@ def test_version() -> None:
 
 def test_build_prints_a_summary_table(wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["build", "--wheels", *map(str, pick(wheels, *FOO_SET)), "--out", str(tmp_path / "out")]
+    args += ["--cache-dir", str(tmp_path / "cache")]
     assert main([*args, "--report", str(tmp_path / "r.json")]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["distribution", "version", "world", "role", "installed", "as", "rewritten", "diagnostics"]

@@ -7,7 +7,6 @@ This is the one entry point that the CLI, a build backend or a pre-commit hook c
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from . import __version__
+from .cache import Cache, cache_key
 from .errors import ConfigError, Problem, WheelProblems
 from .naming import dist_info_dir, filename_component
 from .native import NativeError, NativeModule, inspect_native, module_name_of, patch_native
@@ -31,7 +31,14 @@ from .plan import Output, Plan, make_plan, requirements_txt
 from .resolve import Index, default_roots, resolve_worlds, target_environment
 from .rewrite_metadata import rewrite_entry_points, rewrite_metadata, rewrite_pth, rewrite_top_level
 from .rewrite_source import Diagnostic, NameMap, SourceResult, rewrite_source
-from .wheel_input import EXTENSION_SUFFIXES, WheelInfo, collect_wheel_paths, installed_path, read_wheels
+from .wheel_input import (
+    EXTENSION_SUFFIXES,
+    WheelInfo,
+    collect_wheel_paths,
+    file_sha256,
+    installed_path,
+    read_wheels,
+)
 from .wheel_output import WheelWriter
 
 __all__ = [
@@ -90,6 +97,8 @@ class BuildRequest:
     requires: Sequence[str] = ()
     primaries: Sequence[str] = ()
     options: ApplyOptions = field(default_factory=ApplyOptions)
+    #: where validated wheels, pre-filter results and built outputs are remembered (None: nowhere)
+    cache: Cache | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,11 @@ class FileOutcome:
             data["reason"] = self.reason
         return data
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FileOutcome:
+        diagnostics = tuple(Diagnostic(d["line"], d["message"]) for d in data.get("diagnostics", ()))
+        return cls(data["member"], data["status"], data.get("changes", 0), diagnostics, data.get("reason", ""))
+
 
 @dataclass(frozen=True)
 class OutputResult:
@@ -119,6 +133,8 @@ class OutputResult:
     dropped: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     native: tuple[NativeModule, ...] = ()
+    #: taken from the cache (not part of the report: a cached build's report is the cold one's)
+    cached: bool = False
 
     @property
     def rewritten(self) -> int:
@@ -129,14 +145,28 @@ class OutputResult:
         return sum(len(f.diagnostics) for f in self.files) + len(self.warnings)
 
     def to_json(self) -> dict[str, Any]:
+        return {**self.output.to_json(), "sha256": self.sha256, **self.outcome_json()}
+
+    def outcome_json(self) -> dict[str, Any]:
+        """What this output's build found (cached with the wheel)."""
         return {
-            **self.output.to_json(),
-            "sha256": self.sha256,
             "files": [f.to_json() for f in self.files],
             "dropped": list(self.dropped),
             "warnings": list(self.warnings),
             "compiled_modules": [m.to_json() for m in self.native],
         }
+
+    @classmethod
+    def from_cache(cls, output: Output, sha256: str, data: dict[str, Any]) -> OutputResult:
+        return cls(
+            output,
+            sha256,
+            tuple(FileOutcome.from_json(f) for f in data["files"]),
+            tuple(data["dropped"]),
+            tuple(data["warnings"]),
+            tuple(NativeModule.from_json(m) for m in data["compiled_modules"]),
+            cached=True,
+        )
 
 
 @dataclass(frozen=True)
@@ -180,13 +210,14 @@ def _parse_primaries(texts: Sequence[str]) -> dict[Any, Version]:
 
 def plan_build(request: BuildRequest) -> tuple[Plan, list[WheelInfo]]:
     """Read and validate the wheels, resolve the worlds and decide every output; write nothing."""
-    wheels = read_wheels(collect_wheel_paths(request.wheels))
+    wheels = read_wheels(collect_wheel_paths(request.wheels), request.cache)
     env = target_environment()
     index = Index.build(wheels)
     roots = _parse_requires(request.requires) or default_roots(index, env)
     plan = make_plan(resolve_worlds(index, roots, _parse_primaries(request.primaries), env), wheels, index.ignored)
     outputs = tuple(
-        replace(out, files_to_rewrite=_files_to_rewrite(out)) if out.action != "copy" else out for out in plan.outputs
+        replace(out, files_to_rewrite=_files_to_rewrite(out, request.cache)) if out.action != "copy" else out
+        for out in plan.outputs
     )
     return replace(plan, outputs=outputs), wheels
 
@@ -195,7 +226,11 @@ def name_map(out: Output) -> NameMap:
     return NameMap(dict(out.import_map), dict(out.dist_map))
 
 
-def _files_to_rewrite(out: Output) -> tuple[str, ...]:
+def _files_to_rewrite(out: Output, cache: Cache | None = None) -> tuple[str, ...]:
+    key = cache_key("prefilter", out.source.sha256, out.import_map, out.dist_map)
+    known = cache.get_json("prefilter", key) if cache is not None else None
+    if known is not None:
+        return tuple(known)
     names = name_map(out)
     found = []
     with zipfile.ZipFile(out.source.path) as zf:
@@ -203,6 +238,8 @@ def _files_to_rewrite(out: Output) -> tuple[str, ...]:
             candidate = _is_python(member, out.source) or member.endswith(".pth")
             if candidate and names.mentions(zf.read(member)):
                 found.append(member)
+    if cache is not None:
+        cache.put_json("prefilter", key, found)
     return tuple(found)
 
 
@@ -427,12 +464,17 @@ def _provenance(out: Output) -> bytes:
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+def _output_key(out: Output, options: ApplyOptions) -> str:
+    """Everything that decides an output wheel's bytes."""
+    dist = out.source.name
+    return cache_key(
+        "output",
+        out.to_json(),
+        options.allow_unparsable,
+        options.policy(dist),
+        options.accepts_leak(dist),
+        os.environ.get("SOURCE_DATE_EPOCH", ""),
+    )
 
 
 def apply_plan(
@@ -442,6 +484,7 @@ def apply_plan(
     *,
     inputs: Sequence[WheelInfo] = (),
     progress: Progress | None = None,
+    cache: Cache | None = None,
 ) -> BuildResult:
     """Write every output wheel, ``requirements.txt`` and the report into ``out_dir``.
 
@@ -460,15 +503,24 @@ def apply_plan(
         for i, out in enumerate(plan.outputs):
             if progress is not None:
                 progress(i, len(plan.outputs), out.filename)
+            key = _output_key(out, options)
+            hit = cache.get_file("outputs", key) if cache is not None and out.action != "copy" else None
+            known = cache.get_json("outcomes", key) if cache is not None and hit is not None else None
             if out.action == "copy":
                 shutil.copyfile(out.source.path, staging / out.filename)
                 result = OutputResult(out, "")
+            elif hit is not None and known is not None:
+                shutil.copyfile(hit, staging / out.filename)
+                result = OutputResult.from_cache(out, "", known)
             else:
                 if pool is None and options.workers > 1 and len(out.files_to_rewrite) >= _PARALLEL_MIN:
                     pool = stack.enter_context(ProcessPoolExecutor(options.workers))
                 result, found = _apply_output(out, staging, options, pool)
                 problems += found
-            results.append(replace(result, sha256=_sha256(staging / out.filename)))
+                if cache is not None and not found:
+                    cache.put_file("outputs", key, staging / out.filename)
+                    cache.put_json("outcomes", key, result.outcome_json())
+            results.append(replace(result, sha256=file_sha256(staging / out.filename)))
         if progress is not None:
             progress(len(plan.outputs), len(plan.outputs), "")
         if problems:
@@ -489,4 +541,4 @@ def apply_plan(
 def build(request: BuildRequest, out_dir: Path, progress: Progress | None = None) -> BuildResult:
     """Plan and apply in one call."""
     plan, inputs = plan_build(request)
-    return apply_plan(plan, out_dir, request.options, inputs=inputs, progress=progress)
+    return apply_plan(plan, out_dir, request.options, inputs=inputs, progress=progress, cache=request.cache)

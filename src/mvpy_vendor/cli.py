@@ -95,6 +95,7 @@ def _policies(texts: Sequence[str]) -> dict[str, str]:
 
 def _cmd_build(args: argparse.Namespace, console: _Console) -> int:
     from .build import ApplyOptions, BuildRequest, apply_plan, plan_build
+    from .cache import Cache, default_cache_dir
 
     request = BuildRequest(
         wheels=[Path(p) for p in args.wheels],
@@ -107,6 +108,7 @@ def _cmd_build(args: argparse.Namespace, console: _Console) -> int:
             native_policy_for=_policies(args.native_for),
             accept_native_leaks=args.accept_native_leak,
         ),
+        cache=None if args.no_cache else Cache(Path(args.cache_dir) if args.cache_dir else default_cache_dir()),
     )
     plan, inputs = plan_build(request)
     if args.plan_only:
@@ -115,7 +117,9 @@ def _cmd_build(args: argparse.Namespace, console: _Console) -> int:
             _write_atomic(Path(args.report), text)
         console.out.write(text)
         return 0
-    result = apply_plan(plan, Path(args.out), request.options, inputs=inputs, progress=console.progress)
+    result = apply_plan(
+        plan, Path(args.out), request.options, inputs=inputs, progress=console.progress, cache=request.cache
+    )
     if args.report:
         _write_atomic(Path(args.report), json.dumps(result.to_json(), indent=2) + "\n")
     by_key = {r.output.key: r for r in result.outputs}
@@ -150,8 +154,10 @@ def _cmd_build(args: argparse.Namespace, console: _Console) -> int:
     for wheel, why in plan.ignored:
         console.detail(f"not used: {wheel}: {why}")
     total = sum(r.diagnostics for r in result.outputs)
+    cached = sum(r.cached for r in result.outputs)
     console.info(
         f"wrote {len(result.outputs)} wheels to {args.out}"
+        + (f" ({cached} from the cache)" if cached else "")
         + (f"; {total} diagnostics (see -v or the report)" if total else "")
     )
     if args.verify:
@@ -246,6 +252,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="worker processes for rewriting large wheels (default: the number of CPUs)",
+    )
+    b.add_argument("--no-cache", action="store_true", help="neither read nor write the build cache")
+    b.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="the build cache (default: MVPY_VENDOR_CACHE_DIR, else the user cache directory)",
     )
     b.add_argument("--plan-only", action="store_true", help="print the plan as JSON and write nothing")
     b.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")

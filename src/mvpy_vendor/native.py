@@ -93,6 +93,10 @@ class Occurrence:
             "blocks": self.blocks,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Occurrence:
+        return cls(data["text"], data["kind"], data["references"])
+
 
 @dataclass(frozen=True)
 class NativeModule:
@@ -121,6 +125,18 @@ class NativeModule:
             "problems": list(self.problems),
             "patchable": self.patchable,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NativeModule:
+        return cls(
+            data["member"],
+            data["format"],
+            data["arch"],
+            tuple(data["init_symbols"]),
+            data["init"],
+            tuple(Occurrence.from_json(o) for o in data["occurrences"]),
+            tuple(data["problems"]),
+        )
 
 
 def module_name_of(member: str) -> str:

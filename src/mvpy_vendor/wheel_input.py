@@ -12,9 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.tags import Tag
+from packaging.tags import Tag, parse_tag
 from packaging.utils import (
     BuildTag,
     InvalidWheelFilename,
@@ -24,12 +25,14 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from .cache import Cache, cache_key
 from .errors import ConfigError, Problem, WheelProblems
 
 __all__ = [
     "EXTENSION_SUFFIXES",
     "WheelInfo",
     "collect_wheel_paths",
+    "file_sha256",
     "installed_path",
     "import_name_of",
     "read_wheels",
@@ -71,6 +74,49 @@ class WheelInfo:
 
     def __str__(self) -> str:
         return f"{self.name} {self.version}"
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything but the path (for the cache)."""
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "version": str(self.version),
+            "build_tag": list(self.build_tag),
+            "tags": sorted(str(t) for t in self.tags),
+            "sha256": self.sha256,
+            "dist_info": self.dist_info,
+            "data_dir": self.data_dir,
+            "requires": [str(r) for r in self.requires],
+            "import_names": list(self.import_names),
+            "members": list(self.members),
+        }
+
+    @classmethod
+    def from_json(cls, path: Path, data: dict[str, Any]) -> WheelInfo:
+        tags = frozenset(t for text in data["tags"] for t in parse_tag(text))
+        build = data["build_tag"]
+        return cls(
+            path=path,
+            name=canonicalize_name(data["name"]),
+            display_name=data["display_name"],
+            version=Version(data["version"]),
+            build_tag=(int(build[0]), str(build[1])) if build else (),
+            tags=tags,
+            sha256=data["sha256"],
+            dist_info=data["dist_info"],
+            data_dir=data["data_dir"],
+            requires=tuple(Requirement(r) for r in data["requires"]),
+            import_names=tuple(data["import_names"]),
+            members=tuple(data["members"]),
+        )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def record_hash(data: bytes) -> str:
@@ -178,16 +224,12 @@ def _record_problems(
     return problems
 
 
-def _read_one(path: Path) -> tuple[WheelInfo | None, list[Problem]]:
+def _read_one(path: Path, sha256: str) -> tuple[WheelInfo | None, list[Problem]]:
     wheel = path.name
     try:
         name, version, build_tag, tags = parse_wheel_filename(wheel)
     except (InvalidWheelFilename, InvalidVersion) as exc:
         return None, [Problem(wheel, f"invalid wheel file name: {exc}")]
-    sha = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            sha.update(chunk)
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -251,7 +293,7 @@ def _read_one(path: Path) -> tuple[WheelInfo | None, list[Problem]]:
             version=version,
             build_tag=build_tag,
             tags=frozenset(tags),
-            sha256=sha.hexdigest(),
+            sha256=sha256,
             dist_info=dist_info,
             data_dir=data_dir,
             requires=tuple(requires),
@@ -273,15 +315,26 @@ def installed_path(member: str, data_dir: str) -> str:
     return member
 
 
-def read_wheels(paths: Sequence[Path]) -> list[WheelInfo]:
-    """Validate every wheel; raise one :class:`WheelProblems` naming every problem in every wheel."""
+def read_wheels(paths: Sequence[Path], cache: Cache | None = None) -> list[WheelInfo]:
+    """Validate every wheel; raise one :class:`WheelProblems` naming every problem in every wheel.
+
+    With a ``cache``, a wheel already validated (same file name, same sha256) is not read again.
+    """
     infos: list[WheelInfo] = []
     problems: list[Problem] = []
     for path in paths:
-        info, found = _read_one(path)
+        sha256 = file_sha256(path)
+        key = cache_key("wheel", path.name, sha256)
+        known = cache.get_json("wheels", key) if cache is not None else None
+        if known is not None:
+            infos.append(WheelInfo.from_json(path, known))
+            continue
+        info, found = _read_one(path, sha256)
         problems += found
         if info is not None:
             infos.append(info)
+            if cache is not None:
+                cache.put_json("wheels", key, info.to_json())
     if problems:
         raise WheelProblems(problems)
     return infos
