@@ -503,9 +503,10 @@ def apply_plan(
         for i, out in enumerate(plan.outputs):
             if progress is not None:
                 progress(i, len(plan.outputs), out.filename)
-            key = _output_key(out, options)
-            hit = cache.get_file("outputs", key) if cache is not None and out.action != "copy" else None
-            known = cache.get_json("outcomes", key) if cache is not None and hit is not None else None
+            cached = cache if out.action != "copy" else None
+            key = _output_key(out, options) if cached is not None else ""
+            hit = cached.get_file("outputs", key) if cached is not None else None
+            known = cached.get_json("outcomes", key) if cached is not None and hit is not None else None
             if out.action == "copy":
                 shutil.copyfile(out.source.path, staging / out.filename)
                 result = OutputResult(out, "")
@@ -517,9 +518,9 @@ def apply_plan(
                     pool = stack.enter_context(ProcessPoolExecutor(options.workers))
                 result, found = _apply_output(out, staging, options, pool)
                 problems += found
-                if cache is not None and not found:
-                    cache.put_file("outputs", key, staging / out.filename)
-                    cache.put_json("outcomes", key, result.outcome_json())
+                if cached is not None and not found:
+                    cached.put_file("outputs", key, staging / out.filename)
+                    cached.put_json("outcomes", key, result.outcome_json())
             results.append(replace(result, sha256=file_sha256(staging / out.filename)))
         if progress is not None:
             progress(len(plan.outputs), len(plan.outputs), "")
