@@ -13,7 +13,7 @@ from mvpy_vendor.build import REPORT_NAME, ApplyOptions, BuildRequest, build
 from mvpy_vendor.errors import WheelProblems
 from mvpy_vendor.wheel_input import read_wheels
 
-from .conftest import FOO_SET, GIZMO_SET, pick
+from .conftest import FOO_SET, GIZMO_SET, pick, rewrite_wheel
 
 
 def _build(wheels: list[Path], out: Path, **kwargs: object) -> None:
@@ -104,21 +104,9 @@ def test_deterministic_and_source_date_epoch(wheels: Path, tmp_path: Path, monke
         assert {i.date_time for i in zf.infolist()} == {(2023, 11, 14, 22, 13, 20)}
 
 
-def _with_extra_file(wheel: Path, dst: Path, name: str, data: bytes) -> Path:
-    """A copy of ``wheel`` with one more member and a correct RECORD (written by ``wheel``)."""
-    dst.mkdir(parents=True, exist_ok=True)
-    target = dst / wheel.name
-    with zipfile.ZipFile(wheel) as zin, WheelFile(target, "w") as zout:
-        for item in zin.infolist():
-            if not item.filename.endswith("/RECORD"):
-                zout.writestr(item.filename, zin.read(item))
-        zout.writestr(name, data)
-    return target
-
-
 def test_failed_run_leaves_output_directory_as_it_was(wheels: Path, tmp_path: Path) -> None:
     foo1, foo2, slow, app = pick(wheels, *FOO_SET)
-    broken = _with_extra_file(foo1, tmp_path / "in", "foo/legacy.py", b"import foo\nprint 'python 2'\n")
+    broken = rewrite_wheel(foo1, {"foo/legacy.py": b"import foo\nprint 'python 2'\n"}, tmp_path / "in")
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("precious")
@@ -140,7 +128,7 @@ def test_failed_run_leaves_output_directory_as_it_was(wheels: Path, tmp_path: Pa
 
 def test_unparsable_file_that_does_not_mention_a_renamed_name_is_copied(wheels: Path, tmp_path: Path) -> None:
     foo1, foo2, slow, app = pick(wheels, *FOO_SET)
-    odd = _with_extra_file(foo1, tmp_path / "in", "foo/py2only.py", b"print 'hello'\n")
+    odd = rewrite_wheel(foo1, {"foo/py2only.py": b"print 'hello'\n"}, tmp_path / "in")
     result = build(BuildRequest(wheels=[odd, foo2, slow, app]), tmp_path / "out")
     copy = next(r for r in result.outputs if r.output.renamed)
     assert _members(tmp_path / "out" / copy.output.filename)["_mv_foo_1_0_0/py2only.py"] == b"print 'hello'\n"

@@ -4,8 +4,6 @@ installed side by side (fixtures compiled with gcc during the test session)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -13,14 +11,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from wheel.wheelfile import WheelFile
 
 from mvpy_vendor.build import ApplyOptions, BuildRequest, build
 from mvpy_vendor.cli import main
 from mvpy_vendor.errors import WheelProblems
 from mvpy_vendor.native import inspect_native, module_name_of, patch_native
 
-from .conftest import C_SET, CY_SET, pick
+from .conftest import C_SET, CY_SET, install_wheelhouse, pick, rewrite_wheel
 
 EXT = sysconfig.get_config_var("EXT_SUFFIX")
 CFOO = {"cfoo": "_mv_cfoo_1_0"}
@@ -29,23 +26,6 @@ CFOO = {"cfoo": "_mv_cfoo_1_0"}
 def _member(wheel: Path, name: str) -> bytes:
     with zipfile.ZipFile(wheel) as zf:
         return zf.read(name)
-
-
-def _clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON"))}
-    env["PIP_CONFIG_FILE"] = os.devnull
-    return env
-
-
-def _install(wheelhouse: Path, venv: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-index",
-         "--find-links", str(wheelhouse), "-r", str(wheelhouse / "requirements.txt")],
-        check=True, env=_clean_env(),
-    )  # fmt: skip
-    return python
 
 
 def test_module_names() -> None:
@@ -122,21 +102,9 @@ def test_hostile_binaries_give_clear_problems(wheels: Path, tmp_path: Path) -> N
     }
 
 
-def _replace(wheel: Path, dst: Path, members: dict[str, bytes | None]) -> Path:
-    """A copy of ``wheel`` with members replaced (bytes) or removed (None), RECORD rewritten."""
-    dst.mkdir(parents=True, exist_ok=True)
-    target = dst / wheel.name
-    with zipfile.ZipFile(wheel) as zin, WheelFile(target, "w") as zout:
-        for item in zin.infolist():
-            if item.filename.endswith("/RECORD") or members.get(item.filename, b"") is None:
-                continue
-            zout.writestr(item.filename, members.get(item.filename) or zin.read(item))
-    return target
-
-
 def test_hostile_binary_in_a_renamed_copy_stops_the_build(wheels: Path, tmp_path: Path) -> None:
     cfoo1 = pick(wheels, "cfoo")[0]
-    bad = _replace(cfoo1, tmp_path / "in", {f"cfoo{EXT}": _member(cfoo1, f"cfoo{EXT}")[:300]})
+    bad = rewrite_wheel(cfoo1, {f"cfoo{EXT}": _member(cfoo1, f"cfoo{EXT}")[:300]}, tmp_path / "in")
     others = [p for p in pick(wheels, *C_SET) if not p.name.startswith("cfoo-1.0")]
     out = tmp_path / "out"
     with pytest.raises(WheelProblems) as info:
@@ -188,7 +156,7 @@ EXPECTED = {
 def test_two_versions_of_compiled_modules_in_one_process(wheels: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["build", "-q", "--wheels", *map(str, pick(wheels, *C_SET)), "--out", str(out)]) == 0
-    python = _install(out, tmp_path / "venv")
+    python = install_wheelhouse(out, tmp_path / "venv")
     seen = subprocess.run([str(python), "-c", "import c_app; c_app.main()"], capture_output=True, text=True, check=True)
     assert json.loads(seen.stdout) == EXPECTED
     assert main(["verify", str(out)]) == 0
@@ -204,8 +172,7 @@ def test_verify_catches_unpatched_names_in_a_compiled_module(
     original = _member(pick(wheels, "cfoo")[0], f"cfoo{EXT}")
     half = patch_native(original, "cfoo.so", {}, ("cfoo", "_mv_cfoo_1_0"))
     copy = out / f"mv_cfoo_1_0-1.0-{pick(wheels, 'cfoo')[0].name.split('-', 2)[2]}"
-    tmp = _replace(copy, tmp_path / "swap", {f"_mv_cfoo_1_0{EXT}": half})
-    shutil.copy(tmp, copy)
+    rewrite_wheel(copy, {f"_mv_cfoo_1_0{EXT}": half})
     assert main(["verify", str(out)]) == 1
     rows = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
     assert "leak mv-cfoo-1-0 _mv_cfoo_1_0 registered (module __name__ 'cfoo')" in rows
@@ -219,7 +186,7 @@ def test_two_versions_of_a_cython_module_in_one_process(wheels: Path, tmp_path: 
     report = json.loads((out / "mvpy-vendor-report.json").read_text())
     copy = next(o for o in report["outputs"] if o["action"] == "rename")
     assert [f["status"] for f in copy["files"] if f["member"].endswith(EXT)] == ["patched"]
-    python = _install(out, tmp_path / "venv")
+    python = install_wheelhouse(out, tmp_path / "venv")
     seen = subprocess.run(
         [str(python), "-c", "import cy_app; cy_app.main()"], capture_output=True, text=True, check=True
     )

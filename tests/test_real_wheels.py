@@ -23,7 +23,7 @@ import pytest
 from mvpy_vendor.cli import main
 from mvpy_vendor.native import inspect_native, patch_native
 
-from .conftest import pick
+from .conftest import clean_env, install_wheelhouse, pick
 
 pytestmark = pytest.mark.slow
 
@@ -90,19 +90,6 @@ def pydantic1_compiled() -> Path:
     return cache
 
 
-def _install(out: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON"))}
-    env["PIP_CONFIG_FILE"] = os.devnull
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q", "--no-index",
-         "--find-links", str(out), "-r", str(out / "requirements.txt")],
-        check=True, env=env,
-    )  # fmt: skip
-    return venv / "bin" / "python", env
-
-
 def test_two_versions_of_compiled_libraries(
     compiled_wheels: Path, pydantic_wheels: Path, pydantic1_compiled: Path, wheels: Path, tmp_path: Path
 ) -> None:
@@ -141,7 +128,7 @@ def test_two_versions_of_compiled_libraries(
         f"orjson/orjson{ext}": "patched",
         f"ujson{ext}": "patched",
     }
-    python, env = _install(out, tmp_path)
+    python, env = install_wheelhouse(out, tmp_path / "venv"), clean_env()
     code = """
 import json, pickle, sys
 import ujson, _mv_ujson_5_10_0 as ujson5, msgpack, _mv_msgpack_1_0_8 as msgpack10
@@ -208,7 +195,7 @@ def test_pydantic_1_and_2_in_one_process(
     else:
         assert compiled == []
 
-    python, env = _install(out, tmp_path)
+    python, env = install_wheelhouse(out, tmp_path / "venv"), clean_env()
     seen = subprocess.run(
         [str(python), "-c", "import pydantic_v2_app; pydantic_v2_app.main()"],
         check=True, capture_output=True, text=True, env=env,
