@@ -346,7 +346,8 @@ def _apply_output(
             if member in (dist_info + "RECORD.jws", dist_info + "RECORD.p7s"):
                 dropped.append(f"signature {member} (no longer valid)")
                 continue
-            data = zf.read(info)
+            done = prefetched.pop(member, None)  # rewritten by a worker: its bytes are in the result
+            data = done.data if done is not None else zf.read(info)
             if member == dist_info + "METADATA":
                 text = data.decode("utf-8")
                 new_name = out.display_name if out.renamed else None
@@ -363,7 +364,7 @@ def _apply_output(
                     files.append(FileOutcome(member, "rewritten"))
                 data = new
             elif member in to_rewrite or _is_script(member, source, data, names):
-                result = prefetched.pop(member, None) or rewrite_source(data, names)
+                result = done or rewrite_source(data, names)
                 files.append(FileOutcome(member, result.status, result.changes, result.diagnostics, result.error or ""))
                 if result.status in ("unparsable", "failed"):
                     if result.status == "failed" or not options.allow_unparsable:
