@@ -71,6 +71,28 @@ def rewrite_wheel(wheel: Path, members: Mapping[str, bytes | None], dst: Path | 
     return target
 
 
+def real_wheel_cache() -> Path:
+    """Where real wheels from the registry are kept between runs (``MVPY_TEST_CACHE``)."""
+    root = Path(os.environ.get("MVPY_TEST_CACHE", Path.home() / ".cache" / "mvpy-vendor-tests"))
+    path = root / f"py{sys.version_info[0]}{sys.version_info[1]}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def download(dest: Path, *args: str) -> None:
+    """``pip download`` into ``dest``; skip the test, with pip's reason, if the registry is unreachable."""
+    dest.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "-d", str(dest), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["pip download failed"])[-1]
+        pytest.skip(f"registry not reachable for {' '.join(args)}: {last}")
+
+
 def pick(directory: Path, *names: str) -> list[Path]:
     """The wheels in ``directory`` whose file names start with one of ``names`` + '-'."""
     found = sorted(p for p in directory.glob("*.whl") if p.name.split("-")[0] in names)

@@ -106,7 +106,7 @@ def test_deterministic_and_source_date_epoch(wheels: Path, tmp_path: Path, monke
 
 def test_failed_run_leaves_output_directory_as_it_was(wheels: Path, tmp_path: Path) -> None:
     foo1, foo2, slow, app = pick(wheels, *FOO_SET)
-    broken = rewrite_wheel(foo1, {"foo/legacy.py": b"import foo\nprint 'python 2'\n"}, tmp_path / "in")
+    broken = rewrite_wheel(foo1, {"foo/legacy.py": b"import foo\nfrom foo import x y\n"}, tmp_path / "in")
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("precious")
@@ -123,7 +123,7 @@ def test_failed_run_leaves_output_directory_as_it_was(wheels: Path, tmp_path: Pa
     result = build(BuildRequest(wheels=[broken, foo2, slow, app], options=ApplyOptions(allow_unparsable=True)), out)
     copy = next(r for r in result.outputs if r.output.renamed)
     assert copy.warnings and "foo/legacy.py" in copy.warnings[0]
-    assert _members(out / copy.output.filename)["_mv_foo_1_0_0/legacy.py"] == b"import foo\nprint 'python 2'\n"
+    assert _members(out / copy.output.filename)["_mv_foo_1_0_0/legacy.py"] == b"import foo\nfrom foo import x y\n"
 
 
 def test_unparsable_file_that_does_not_mention_a_renamed_name_is_copied(wheels: Path, tmp_path: Path) -> None:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import subprocess
-import sys
 import sysconfig
 import zipfile
 from pathlib import Path
@@ -23,7 +21,7 @@ import pytest
 from mvpy_vendor.cli import main
 from mvpy_vendor.native import inspect_native, patch_native
 
-from .conftest import clean_env, install_wheelhouse, pick
+from .conftest import clean_env, download, install_wheelhouse, pick, real_wheel_cache
 
 pytestmark = pytest.mark.slow
 
@@ -38,55 +36,34 @@ COMPILED = {
 }
 
 
-def _cache() -> Path:
-    root = Path(os.environ.get("MVPY_TEST_CACHE", Path.home() / ".cache" / "mvpy-vendor-tests"))
-    tag = f"py{sys.version_info[0]}{sys.version_info[1]}"
-    path = root / tag
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _download(dest: Path, *args: str) -> None:
-    dest.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "-d", str(dest), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["pip download failed"])[-1]
-        pytest.skip(f"registry not reachable for {' '.join(args)}: {last}")
-
-
 @pytest.fixture(scope="session")
 def pydantic_wheels() -> Path:
     """pydantic 2 with its dependencies, and pydantic 1.10's pure-Python wheel (not the compiled one)."""
-    cache = _cache()
+    cache = real_wheel_cache()
     v2 = cache / "pydantic2"
     if not list(v2.glob("pydantic-2*.whl")):
-        _download(v2, PYDANTIC_2)
+        download(v2, PYDANTIC_2)
     v1 = cache / "pydantic1-pure"
     if not list(v1.glob("pydantic-1*-py3-none-any.whl")):
-        _download(v1, "--no-deps", "--platform", "any", PYDANTIC_1)
+        download(v1, "--no-deps", "--platform", "any", PYDANTIC_1)
     return cache
 
 
 @pytest.fixture(scope="session")
 def compiled_wheels() -> Path:
-    cache = _cache() / "compiled"
+    cache = real_wheel_cache() / "compiled"
     for name, versions in COMPILED.items():
         for version in versions:
             if not [p for p in cache.glob("*.whl") if p.name.lower().startswith(f"{name}-{version}-")]:
-                _download(cache, "--no-deps", f"{name}=={version}")
+                download(cache, "--no-deps", f"{name}=={version}")
     return cache
 
 
 @pytest.fixture(scope="session")
 def pydantic1_compiled() -> Path:
-    cache = _cache() / "pydantic1-compiled"
+    cache = real_wheel_cache() / "pydantic1-compiled"
     if not list(cache.glob("pydantic-1*-cp*.whl")):
-        _download(cache, "--no-deps", PYDANTIC_1)
+        download(cache, "--no-deps", PYDANTIC_1)
     return cache
 
 
@@ -218,12 +195,12 @@ FOREIGN = {"Mach-O arm64": "macosx_11_0_arm64", "Mach-O x86_64": "macosx_10_9_x8
 @pytest.fixture(scope="session")
 def foreign_ujson() -> dict[str, Path]:
     """ujson 5.10.0 for macOS (arm64, x86-64) and Windows (amd64): patched here, loaded there."""
-    cache = _cache() / "foreign"
+    cache = real_wheel_cache() / "foreign"
     found = {}
     for key, platform in FOREIGN.items():
         wheels = list(cache.glob(f"ujson-5.10.0-*{platform}.whl"))
         if not wheels:
-            _download(cache, "--no-deps", "--platform", platform, "--python-version", "3.11", "ujson==5.10.0")
+            download(cache, "--no-deps", "--platform", platform, "--python-version", "3.11", "ujson==5.10.0")
             wheels = list(cache.glob(f"ujson-5.10.0-*{platform}.whl"))
         found[key] = wheels[0]
     return found

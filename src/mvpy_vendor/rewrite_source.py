@@ -489,11 +489,18 @@ def _on_deep_stack(fn: Callable[[], _T]) -> _T:
     return worker.submit(fn).result()
 
 
-def _transform(data: bytes, names: NameMap) -> tuple[bytes | None, int, list[Diagnostic]]:
+def _transform_whole(data: bytes, names: NameMap) -> tuple[bytes | None, int, list[Diagnostic]]:
+    """The reference: parse the whole file with libcst, rewrite, generate the whole file."""
     module = cst.parse_module(data)
     aliases = _Aliases()
     module.visit(aliases)
-    rewriter = _Rewriter(names, aliases.aliases)
+    return _rewrite_module(module, names, aliases.aliases, 0)
+
+
+def _rewrite_module(
+    module: cst.Module, names: NameMap, aliases: Mapping[str, str], line_offset: int
+) -> tuple[bytes | None, int, list[Diagnostic]]:
+    rewriter = _Rewriter(names, aliases)
     positions: list[Mapping[cst.CSTNode, CodeRange]] = []
 
     def line(node: cst.CSTNode) -> int:
@@ -502,7 +509,7 @@ def _transform(data: bytes, names: NameMap) -> tuple[bytes | None, int, list[Dia
             wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
             positions.append(wrapper.resolve(PositionProvider))
         pos = positions[0].get(node)
-        return pos.start.line if pos is not None else 0
+        return pos.start.line + line_offset if pos is not None else 0
 
     rewriter._line = line
     new = module.visit(rewriter)
@@ -511,12 +518,24 @@ def _transform(data: bytes, names: NameMap) -> tuple[bytes | None, int, list[Dia
     return new.bytes, rewriter.changes, rewriter.diagnostics
 
 
-def rewrite_source(data: bytes, names: NameMap) -> SourceResult:
-    """Rewrite one file's imports and module strings according to ``names``."""
+def rewrite_source(data: bytes, names: NameMap, *, whole_file: bool = False) -> SourceResult:
+    """Rewrite one file's imports and module strings according to ``names``.
+
+    By default only the statements that can change are parsed (see :mod:`.fast_rewrite`);
+    ``whole_file`` parses the whole file with libcst instead, as the reference the fast path
+    is tested against. The fast path hands a file to the reference whenever it cannot vouch
+    for giving the same result.
+    """
     if not names.mentions(data):
         return SourceResult("unchanged", data)
+    from .fast_rewrite import rewrite_statements
+
+    def run() -> tuple[bytes | None, int, list[Diagnostic]]:
+        fast = None if whole_file else rewrite_statements(data, names)
+        return fast if fast is not None else _transform_whole(data, names)
+
     try:
-        new, changes, diagnostics = _on_deep_stack(lambda: _transform(data, names))
+        new, changes, diagnostics = _on_deep_stack(run)
     except RecursionError:
         return SourceResult("failed", data, error="nested too deeply to rewrite")
     except cst.ParserSyntaxError as exc:
