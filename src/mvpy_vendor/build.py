@@ -38,8 +38,10 @@ from .wheel_input import (
     file_sha256,
     installed_path,
     read_wheels,
+    record_hash,
+    record_hashes,
 )
-from .wheel_output import WheelWriter
+from .wheel_output import Compressed, SourceMember, WheelWriter, compress
 
 __all__ = [
     "REPORT_NAME",
@@ -297,20 +299,34 @@ def _order(name: str, dist_info: str) -> tuple[int, str]:
 _PARALLEL_MIN = 32  # below this many files, starting workers costs more than it saves
 
 
-def _rewrite_in_parallel(out: Output, names: NameMap, pool: Executor) -> dict[str, SourceResult]:
-    """Rewrite a large wheel's Python files in worker processes, ahead of writing the wheel."""
+def _rewrite_and_compress(data: bytes, names: NameMap) -> tuple[SourceResult, Compressed | None]:
+    """A worker's job for one file: rewrite it and, if it changed, deflate it too.
+
+    The result goes back without its bytes (the compressed form carries them), and an
+    unchanged file's bytes need not travel at all: the writer copies it from the source wheel.
+    """
+    result = rewrite_source(data, names)
+    packed = compress(result.data) if result.status == "rewritten" else None
+    return replace(result, data=b""), packed
+
+
+def _rewrite_in_parallel(
+    out: Output, names: NameMap, pool: Executor
+) -> dict[str, tuple[SourceResult, Compressed | None]]:
+    """Rewrite (and deflate) a large wheel's Python files in worker processes, ahead of writing."""
     members = [m for m in out.files_to_rewrite if _is_python(m, out.source)]
     if len(members) < _PARALLEL_MIN:
         return {}
     with zipfile.ZipFile(out.source.path) as zf:
         sources = [zf.read(m) for m in members]
-    results = pool.map(rewrite_source, sources, [names] * len(sources), chunksize=8)
+    results = pool.map(_rewrite_and_compress, sources, [names] * len(sources), chunksize=8)
     return dict(zip(members, results))
 
 
 def _apply_output(
     out: Output, staging: Path, options: ApplyOptions, pool: Executor | None = None
 ) -> tuple[OutputResult, list[Problem]]:
+    """Write one output wheel. Members that do not change are copied as stored, never inflated."""
     source = out.source
     names = name_map(out)
     members = _MemberMap(out)
@@ -334,7 +350,23 @@ def _apply_output(
     planned.sort(key=lambda item: _order(item[0], members.dist_info))
     dist_info = source.dist_info + "/"
     path = staging / out.filename
-    with zipfile.ZipFile(source.path) as zf, WheelWriter(path, members.dist_info) as writer:
+    with (
+        zipfile.ZipFile(source.path) as zf,
+        source.path.open("rb") as raw,
+        WheelWriter(path, members.dist_info) as writer,
+    ):
+        hashes = record_hashes(zf, source.dist_info)
+
+        def copy(target: str, info: zipfile.ZipInfo, executable: bool) -> None:
+            """Copy a member as it is stored; RECORD keeps its validated hash."""
+            known = hashes.get(info.filename)
+            if known is None:  # RECORD used another algorithm: hash it now
+                known = record_hash(zf.read(info))
+            stored = SourceMember(
+                info.header_offset, info.compress_type, info.CRC, info.compress_size, info.file_size, known
+            )
+            writer.copy(target, raw, stored, executable)
+
         for target, member in planned:
             if target == provenance:
                 writer.write(provenance, _provenance(out))
@@ -346,33 +378,41 @@ def _apply_output(
             if member in (dist_info + "RECORD.jws", dist_info + "RECORD.p7s"):
                 dropped.append(f"signature {member} (no longer valid)")
                 continue
-            done = prefetched.pop(member, None)  # rewritten by a worker: its bytes are in the result
-            data = done.data if done is not None else zf.read(info)
+            done = prefetched.pop(member, None)  # rewritten by a worker
+            if done is not None:
+                result, packed = done
+                if _record_source_result(out, member, result, options, files, problems, warnings) and packed:
+                    writer.write_compressed(target, packed, executable)
+                else:
+                    copy(target, info, executable)
+                continue
             if member == dist_info + "METADATA":
-                text = data.decode("utf-8")
+                text = zf.read(info).decode("utf-8")
                 new_name = out.display_name if out.renamed else None
-                data = rewrite_metadata(text, new_name, dict(out.requires_map)).encode("utf-8")
+                writer.write(target, rewrite_metadata(text, new_name, dict(out.requires_map)).encode("utf-8"))
             elif member == dist_info + "entry_points.txt":
-                eps = rewrite_entry_points(data.decode("utf-8"), names, drop_scripts=out.renamed)
+                eps = rewrite_entry_points(zf.read(info).decode("utf-8"), names, drop_scripts=out.renamed)
                 dropped.extend(f"{s} (would overwrite the primary's)" for s in eps.dropped_scripts)
-                data = eps.text.encode("utf-8")
+                writer.write(target, eps.text.encode("utf-8"), executable)
             elif member == dist_info + "top_level.txt":
-                data = rewrite_top_level(data.decode("utf-8"), names).encode("utf-8")
+                writer.write(target, rewrite_top_level(zf.read(info).decode("utf-8"), names).encode("utf-8"))
             elif member in to_rewrite and member.endswith(".pth"):
+                data = zf.read(info)
                 new = rewrite_pth(data, names)
                 if new != data:
                     files.append(FileOutcome(member, "rewritten"))
-                data = new
-            elif member in to_rewrite or _is_script(member, source, data, names):
-                result = done or rewrite_source(data, names)
-                files.append(FileOutcome(member, result.status, result.changes, result.diagnostics, result.error or ""))
-                if result.status in ("unparsable", "failed"):
-                    if result.status == "failed" or not options.allow_unparsable:
-                        problems.append(Problem(wheel, result.error or result.status, member, result.error_line))
-                    else:
-                        warnings.append(f"{member}: {result.error}; copied unchanged (--allow-unparsable)")
-                data = result.data
-            elif member.endswith(EXTENSION_SUFFIXES) and (out.renamed or names.mentions(data)):
+                writer.write(target, new, executable)
+            elif member in to_rewrite or _is_script(member, source, zf, names):
+                result = rewrite_source(zf.read(info), names)
+                if _record_source_result(out, member, result, options, files, problems, warnings):
+                    writer.write(target, result.data, executable)
+                else:
+                    copy(target, info, executable)
+            elif member.endswith(EXTENSION_SUFFIXES):
+                data = zf.read(info)
+                if not (out.renamed or names.mentions(data)):
+                    copy(target, info, executable)
+                    continue
                 accept = options.accepts_leak(out.source.name)
                 outcome = _compiled_module(out, member, data, names, options.policy(out.source.name), accept)
                 if "LEAK ACCEPTED" in outcome.reason or "re-sign" in outcome.reason:
@@ -387,9 +427,32 @@ def _apply_output(
                     files.append(FileOutcome(member, outcome.status, reason=outcome.reason))
                 if outcome.status == "de-accelerated":
                     continue
-                data = outcome.data
-            writer.write(target, data, executable)
+                if outcome.data is data:
+                    copy(target, info, executable)
+                else:
+                    writer.write(target, outcome.data, executable)
+            else:
+                copy(target, info, executable)
     return OutputResult(out, "", tuple(files), tuple(dropped), tuple(warnings), tuple(natives)), problems
+
+
+def _record_source_result(
+    out: Output,
+    member: str,
+    result: SourceResult,
+    options: ApplyOptions,
+    files: list[FileOutcome],
+    problems: list[Problem],
+    warnings: list[str],
+) -> bool:
+    """Note one Python file's outcome; True if its rewritten bytes are to be written."""
+    files.append(FileOutcome(member, result.status, result.changes, result.diagnostics, result.error or ""))
+    if result.status in ("unparsable", "failed"):
+        if result.status == "failed" or not options.allow_unparsable:
+            problems.append(Problem(out.source.filename, result.error or result.status, member, result.error_line))
+        else:
+            warnings.append(f"{member}: {result.error}; copied unchanged (--allow-unparsable)")
+    return result.status == "rewritten"
 
 
 @dataclass(frozen=True)
@@ -444,9 +507,12 @@ def _pure_source(source: WheelInfo, member: str) -> str | None:
     return candidate if candidate in source.members else None
 
 
-def _is_script(member: str, source: WheelInfo, data: bytes, names: NameMap) -> bool:
+def _is_script(member: str, source: WheelInfo, zf: zipfile.ZipFile, names: NameMap) -> bool:
     """Python scripts in ``.data/scripts`` (``#!python``) are rewritten like modules."""
-    return member.startswith(f"{source.data_dir}/scripts/") and data.startswith(b"#!python") and names.mentions(data)
+    if not member.startswith(f"{source.data_dir}/scripts/"):
+        return False
+    data = zf.read(member)
+    return data.startswith(b"#!python") and names.mentions(data)
 
 
 def _provenance(out: Output) -> bytes:

@@ -8,6 +8,7 @@ import hashlib
 import io
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.parser import HeaderParser
@@ -37,6 +38,7 @@ __all__ = [
     "import_name_of",
     "read_wheels",
     "record_hash",
+    "record_hashes",
 ]
 
 # Suffixes of compiled extension modules on any platform, longest first so that
@@ -213,7 +215,14 @@ def _record_problems(
         if algorithm in _WEAK_HASHES or algorithm not in hashlib.algorithms_guaranteed:
             problems.append(Problem(wheel, f"RECORD uses unsupported hash {algorithm!r}", path))
             continue
-        actual, size = _hash_member(zf, info, algorithm)
+        if info.flag_bits & 0x1:
+            problems.append(Problem(wheel, "encrypted member", path))
+            continue
+        try:
+            actual, size = _hash_member(zf, info, algorithm)
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, zlib.error) as exc:
+            problems.append(Problem(wheel, f"cannot read: {exc}", path))
+            continue
         if actual != expected:
             problems.append(Problem(wheel, "hash does not match RECORD", path))
         elif size_text and size_text != str(size):
@@ -222,6 +231,12 @@ def _record_problems(
         if path not in listed and path != record_name and not path.endswith(_SIGNATURE_FILES):
             problems.append(Problem(wheel, "not mentioned in RECORD", path))
     return problems
+
+
+def record_hashes(zf: zipfile.ZipFile, dist_info: str) -> dict[str, str]:
+    """The ``sha256=...`` RECORD hashes of a validated wheel's members (others are left out)."""
+    text = zf.read(f"{dist_info}/RECORD").decode("utf-8")
+    return {row[0]: row[1] for row in csv.reader(io.StringIO(text)) if len(row) == 3 and row[1].startswith("sha256=")}
 
 
 def _read_one(path: Path, sha256: str) -> tuple[WheelInfo | None, list[Problem]]:
