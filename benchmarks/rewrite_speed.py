@@ -9,6 +9,10 @@ peak memory (each case runs in a process of its own). Cases:
 
 * ``sympy-renamed``: a renamed copy of sympy 1.13.3 (every self-import and string reference).
 * ``django-consumer``: Django rewritten for renamed ``sqlparse`` and ``asgiref``.
+* ``botocore-renamed``: a renamed copy of botocore 1.44.5 (and its ``urllib3`` renamed too),
+  mostly JSON data that is copied as stored.
+* ``pydantic1-renamed``: a renamed copy of pydantic 1.10.27, the compiled wheel for this
+  platform (its Cython modules are dropped for their shipped sources: "de-accelerated").
 * ``cache-rebuild``: the whole wheelhouse of sympy 1.14.0 (primary), sympy 1.13.3 (renamed) and
   mpmath built through the public API, cold and then again with the cache warm; the floor is
   the sum of its input wheels' floors, the ratio is the warm build's.
@@ -40,6 +44,18 @@ CASES = {
         {"sqlparse": "_mv_sqlparse_0_5_3", "asgiref": "_mv_asgiref_3_8_1"},
         {"sqlparse": "mv-sqlparse-0-5-3", "asgiref": "mv-asgiref-3-8-1"},
         False,
+    ),
+    "botocore-renamed": (
+        "botocore==1.44.5",
+        {"botocore": "_mv_botocore_1_44_5", "urllib3": "_mv_urllib3_1_26_20"},
+        {"botocore": "mv-botocore-1-44-5", "urllib3": "mv-urllib3-1-26-20"},
+        True,
+    ),
+    "pydantic1-renamed": (
+        "pydantic==1.10.27",
+        {"pydantic": "_mv_pydantic_1_10_27"},
+        {"pydantic": "mv-pydantic-1-10-27"},
+        True,
     ),
 }
 
@@ -88,7 +104,7 @@ def _ours(wheel: Path, out_dir: Path, imports: dict[str, str], dists: dict[str, 
     output = Output(**{**output.__dict__, "files_to_rewrite": _files_to_rewrite(output)})
     pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
     try:
-        result, problems = _apply_output(output, out_dir, ApplyOptions(), pool)
+        result, problems = _apply_output(output, out_dir, ApplyOptions(), (lambda: pool) if pool else None)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -144,9 +160,18 @@ def _peak_mb() -> float:
     return round(max(own, children) / 1024, 1)
 
 
+def _import_time() -> float:
+    """Importing the tool (libcst above all): paid once per run, not per wheel, so timed apart."""
+    start = time.perf_counter()
+    import mvpy_vendor.build  # noqa: F401
+
+    return round(time.perf_counter() - start, 3)
+
+
 def _run_case(case: str, jobs: int) -> dict[str, object]:
     spec, imports, dists, renamed = CASES[case]
     wheel = _wheel(spec)
+    startup = _import_time()
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         _floor(wheel, Path(tmp) / "floor.whl")
@@ -166,6 +191,7 @@ def _run_case(case: str, jobs: int) -> dict[str, object]:
         "ratio": round(ours / floor, 2),
         "peak_mb": _peak_mb(),
         "jobs": jobs,
+        "startup_s": startup,
     }
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from wheel.wheelfile import WheelFile
 
+from mvpy_vendor import build as build_module
 from mvpy_vendor.build import REPORT_NAME, ApplyOptions, BuildRequest, build
 from mvpy_vendor.errors import WheelProblems
 from mvpy_vendor.wheel_input import read_wheels
@@ -183,7 +184,16 @@ def _wheel(directory: Path, name: str, version: str, files: dict[str, str], requ
     return path
 
 
-def test_parallel_rewrite_gives_the_same_bytes(tmp_path: Path) -> None:
+def test_parallel_rewrite_gives_the_same_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started = []
+
+    class Pool(build_module.ProcessPoolExecutor):
+        def __init__(self, workers: int) -> None:
+            started.append(workers)
+            super().__init__(workers)
+
+    monkeypatch.setattr(build_module, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(build_module, "_PARALLEL_MIN_BYTES", 0)  # workers even for these small files
     modules = {f"big/m{i}.py": f"import big\nfrom big.m{(i + 1) % 40} import *\nX{i} = {i}\n" for i in range(40)}
     inputs = [
         _wheel(tmp_path / "in", "big", "1.0", {"big/__init__.py": "", **modules}),
@@ -193,6 +203,7 @@ def test_parallel_rewrite_gives_the_same_bytes(tmp_path: Path) -> None:
     ]
     one = build(BuildRequest(wheels=inputs, options=ApplyOptions(jobs=1)), tmp_path / "one")
     two = build(BuildRequest(wheels=inputs, options=ApplyOptions(jobs=2)), tmp_path / "two")
+    assert started == [2]
     assert [r.rewritten for r in one.outputs] == [r.rewritten for r in two.outputs]
     assert next(r for r in two.outputs if r.output.renamed).rewritten == 40
     for path in sorted((tmp_path / "one").iterdir()):

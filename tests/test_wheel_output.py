@@ -15,6 +15,7 @@ from mvpy_vendor.build import ApplyOptions, BuildRequest, build
 from mvpy_vendor.errors import WheelProblems
 from mvpy_vendor.wheel_input import read_wheels, record_hash
 from mvpy_vendor.wheel_output import SourceMember, WheelWriter
+from mvpy_vendor.zip_reader import MemberReader
 
 from .conftest import FOO_SET, install_wheelhouse, pick
 
@@ -27,18 +28,12 @@ def _source_zip(path: Path) -> None:
 
 
 def _write(path: Path, source: Path) -> None:
-    with zipfile.ZipFile(source) as zf, source.open("rb") as raw, WheelWriter(path, "x-1.dist-info") as writer:
+    with MemberReader(source) as reader, WheelWriter(path, "x-1.dist-info") as writer:
         writer.write("new/é.py", b"print('hi')\n", executable=True)
-        for info in zf.infolist():
-            member = SourceMember(
-                info.header_offset,
-                info.compress_type,
-                info.CRC,
-                info.compress_size,
-                info.file_size,
-                record_hash(zf.read(info)),
-            )
-            writer.copy("copied/" + info.filename, raw, member)
+        for info in reader.zip.infolist():
+            data = reader.read(info)
+            member = SourceMember(info.compress_type, info.CRC, info.compress_size, info.file_size, record_hash(data))
+            writer.copy("copied/" + info.filename, member, reader.stored(info))
 
 
 def _raw_bytes(path: Path, name: str) -> bytes:

@@ -42,6 +42,7 @@ from .wheel_input import (
     record_hashes,
 )
 from .wheel_output import Compressed, SourceMember, WheelWriter, compress
+from .zip_reader import MemberReader
 
 __all__ = [
     "REPORT_NAME",
@@ -235,10 +236,10 @@ def _files_to_rewrite(out: Output, cache: Cache | None = None) -> tuple[str, ...
         return tuple(known)
     names = name_map(out)
     found = []
-    with zipfile.ZipFile(out.source.path) as zf:
+    with MemberReader(out.source.path) as reader:
         for member in out.source.members:
             candidate = _is_python(member, out.source) or member.endswith(".pth")
-            if candidate and names.mentions(zf.read(member)):
+            if candidate and names.mentions(reader.read(member)):
                 found.append(member)
     if cache is not None:
         cache.put_json("prefilter", key, found)
@@ -296,7 +297,9 @@ def _order(name: str, dist_info: str) -> tuple[int, str]:
     return (1 if name.startswith(dist_info + "/") else 0, name)
 
 
-_PARALLEL_MIN = 32  # below this many files, starting workers costs more than it saves
+# Below this much source to rewrite, starting workers and shipping files to them costs more than
+# the fast path takes on its own.
+_PARALLEL_MIN_BYTES = 4 << 20
 
 
 def _rewrite_and_compress(data: bytes, names: NameMap) -> tuple[SourceResult, Compressed | None]:
@@ -311,20 +314,23 @@ def _rewrite_and_compress(data: bytes, names: NameMap) -> tuple[SourceResult, Co
 
 
 def _rewrite_in_parallel(
-    out: Output, names: NameMap, pool: Executor
+    out: Output, names: NameMap, reader: MemberReader, pool: Callable[[], Executor] | None
 ) -> dict[str, tuple[SourceResult, Compressed | None]]:
-    """Rewrite (and deflate) a large wheel's Python files in worker processes, ahead of writing."""
+    """Rewrite (and deflate) a large wheel's Python files in worker processes, ahead of writing.
+
+    Nothing is done (the files are then rewritten one by one as they are written) without a
+    pool, or for less source than is worth starting the workers for.
+    """
     members = [m for m in out.files_to_rewrite if _is_python(m, out.source)]
-    if len(members) < _PARALLEL_MIN:
+    if pool is None or sum(reader.getinfo(m).file_size for m in members) < _PARALLEL_MIN_BYTES:
         return {}
-    with zipfile.ZipFile(out.source.path) as zf:
-        sources = [zf.read(m) for m in members]
-    results = pool.map(_rewrite_and_compress, sources, [names] * len(sources), chunksize=8)
+    sources = [reader.read(m) for m in members]
+    results = pool().map(_rewrite_and_compress, sources, [names] * len(sources), chunksize=8)
     return dict(zip(members, results))
 
 
 def _apply_output(
-    out: Output, staging: Path, options: ApplyOptions, pool: Executor | None = None
+    out: Output, staging: Path, options: ApplyOptions, pool: Callable[[], Executor] | None = None
 ) -> tuple[OutputResult, list[Problem]]:
     """Write one output wheel. Members that do not change are copied as stored, never inflated."""
     source = out.source
@@ -337,7 +343,6 @@ def _apply_output(
     problems: list[Problem] = []
     wheel = source.filename
     to_rewrite = set(out.files_to_rewrite)
-    prefetched = _rewrite_in_parallel(out, names, pool) if pool is not None else {}
     planned = []
     for member in source.members:
         target = members.target(member)
@@ -350,28 +355,23 @@ def _apply_output(
     planned.sort(key=lambda item: _order(item[0], members.dist_info))
     dist_info = source.dist_info + "/"
     path = staging / out.filename
-    with (
-        zipfile.ZipFile(source.path) as zf,
-        source.path.open("rb") as raw,
-        WheelWriter(path, members.dist_info) as writer,
-    ):
-        hashes = record_hashes(zf, source.dist_info)
+    with MemberReader(source.path) as reader, WheelWriter(path, members.dist_info) as writer:
+        hashes = record_hashes(reader, source.dist_info)
+        prefetched = _rewrite_in_parallel(out, names, reader, pool)
 
         def copy(target: str, info: zipfile.ZipInfo, executable: bool) -> None:
             """Copy a member as it is stored; RECORD keeps its validated hash."""
             known = hashes.get(info.filename)
             if known is None:  # RECORD used another algorithm: hash it now
-                known = record_hash(zf.read(info))
-            stored = SourceMember(
-                info.header_offset, info.compress_type, info.CRC, info.compress_size, info.file_size, known
-            )
-            writer.copy(target, raw, stored, executable)
+                known = record_hash(reader.read(info))
+            stored = SourceMember(info.compress_type, info.CRC, info.compress_size, info.file_size, known)
+            writer.copy(target, stored, reader.stored(info), executable)
 
         for target, member in planned:
             if target == provenance:
                 writer.write(provenance, _provenance(out))
                 continue
-            info = zf.getinfo(member)
+            info = reader.getinfo(member)
             executable = bool((info.external_attr >> 16) & 0o111)
             if member == dist_info + "RECORD":
                 continue
@@ -387,29 +387,29 @@ def _apply_output(
                     copy(target, info, executable)
                 continue
             if member == dist_info + "METADATA":
-                text = zf.read(info).decode("utf-8")
+                text = reader.read(info).decode("utf-8")
                 new_name = out.display_name if out.renamed else None
                 writer.write(target, rewrite_metadata(text, new_name, dict(out.requires_map)).encode("utf-8"))
             elif member == dist_info + "entry_points.txt":
-                eps = rewrite_entry_points(zf.read(info).decode("utf-8"), names, drop_scripts=out.renamed)
+                eps = rewrite_entry_points(reader.read(info).decode("utf-8"), names, drop_scripts=out.renamed)
                 dropped.extend(f"{s} (would overwrite the primary's)" for s in eps.dropped_scripts)
                 writer.write(target, eps.text.encode("utf-8"), executable)
             elif member == dist_info + "top_level.txt":
-                writer.write(target, rewrite_top_level(zf.read(info).decode("utf-8"), names).encode("utf-8"))
+                writer.write(target, rewrite_top_level(reader.read(info).decode("utf-8"), names).encode("utf-8"))
             elif member in to_rewrite and member.endswith(".pth"):
-                data = zf.read(info)
+                data = reader.read(info)
                 new = rewrite_pth(data, names)
                 if new != data:
                     files.append(FileOutcome(member, "rewritten"))
                 writer.write(target, new, executable)
-            elif member in to_rewrite or _is_script(member, source, zf, names):
-                result = rewrite_source(zf.read(info), names)
+            elif member in to_rewrite or _is_script(member, source, reader, names):
+                result = rewrite_source(reader.read(info), names)
                 if _record_source_result(out, member, result, options, files, problems, warnings):
                     writer.write(target, result.data, executable)
                 else:
                     copy(target, info, executable)
             elif member.endswith(EXTENSION_SUFFIXES):
-                data = zf.read(info)
+                data = reader.read(info)
                 if not (out.renamed or names.mentions(data)):
                     copy(target, info, executable)
                     continue
@@ -507,11 +507,11 @@ def _pure_source(source: WheelInfo, member: str) -> str | None:
     return candidate if candidate in source.members else None
 
 
-def _is_script(member: str, source: WheelInfo, zf: zipfile.ZipFile, names: NameMap) -> bool:
+def _is_script(member: str, source: WheelInfo, reader: MemberReader, names: NameMap) -> bool:
     """Python scripts in ``.data/scripts`` (``#!python``) are rewritten like modules."""
     if not member.startswith(f"{source.data_dir}/scripts/"):
         return False
-    data = zf.read(member)
+    data = reader.read(member)
     return data.startswith(b"#!python") and names.mentions(data)
 
 
@@ -562,8 +562,15 @@ def apply_plan(
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".mvpy-staging-", dir=out_dir))
-    pool: Executor | None = None
+    pools: list[Executor] = []
     stack = contextlib.ExitStack()
+
+    def pool() -> Executor:
+        """The worker processes, started when a wheel first needs them."""
+        if not pools:
+            pools.append(stack.enter_context(ProcessPoolExecutor(options.workers)))
+        return pools[0]
+
     try:
         results: list[OutputResult] = []
         problems: list[Problem] = []
@@ -581,9 +588,7 @@ def apply_plan(
                 shutil.copyfile(hit, staging / out.filename)
                 result = OutputResult.from_cache(out, "", known)
             else:
-                if pool is None and options.workers > 1 and len(out.files_to_rewrite) >= _PARALLEL_MIN:
-                    pool = stack.enter_context(ProcessPoolExecutor(options.workers))
-                result, found = _apply_output(out, staging, options, pool)
+                result, found = _apply_output(out, staging, options, pool if options.workers > 1 else None)
                 problems += found
                 if cached is not None and not found:
                     cached.put_file("outputs", key, staging / out.filename)

@@ -29,6 +29,7 @@ import codecs
 import keyword
 import re
 from collections.abc import Sequence
+from typing import Optional
 
 import libcst as cst
 
@@ -37,7 +38,8 @@ from .source_lines import MaskedSource, mask
 
 __all__ = ["rewrite_statements"]
 
-Outcome = tuple[bytes | None, int, list[Diagnostic]]
+# The reference's outcome: new bytes (None: unchanged), changes made, diagnostics.
+Outcome = tuple[Optional[bytes], int, list[Diagnostic]]  # a run-time alias: no "X | None" on 3.9
 
 _TABLE = (*_MODULE_CALLS, *_DIST_CALLS, "sys.modules")
 # Names that can start a call, subscript or comparison the rewriter acts on when not aliased.

@@ -36,15 +36,19 @@ _T = TypeVar("_T")
 class NameMap:
     """What to rename: top-level import names and distribution names (canonical) to new ones."""
 
-    __slots__ = ("_needle", "dists", "imports")
+    __slots__ = ("_needle", "_quick", "dists", "imports")
 
     def __init__(self, imports: Mapping[str, str], dists: Mapping[str, str] | None = None) -> None:
         self.imports: dict[str, str] = dict(imports)
         self.dists: dict[str, str] = {canonicalize_name(k): v for k, v in (dists or {}).items()}
         words = [re.escape(n) for n in sorted(self.imports)]
         words += ["[-_.]+".join(map(re.escape, re.split(r"[-_.]+", d))) for d in sorted(self.dists)]
-        pattern = rb"(?<![\w])(?:" + "|".join(words).encode() + rb")(?![\w])" if words else rb"(?!)"
+        # Names start and end with word characters: \b is "not inside a longer name".
+        pattern = rb"\b(?:" + "|".join(words).encode() + rb")\b" if words else rb"(?!)"
         self._needle = re.compile(pattern, re.IGNORECASE if self.dists else 0)
+        # A cheaper first test: some part of some name, in the lower-cased file.
+        quick = {n.lower() for n in self.imports} | {re.split(r"[-_.]+", d)[0] for d in self.dists}
+        self._quick = tuple(sorted(w.encode() for w in quick))
 
     def __bool__(self) -> bool:
         return bool(self.imports or self.dists)
@@ -54,6 +58,9 @@ class NameMap:
 
     def mentions(self, data: bytes) -> bool:
         """The pre-filter: could this file need a rewrite? (Never a false negative.)"""
+        lowered = data.lower()
+        if not any(word in lowered for word in self._quick):
+            return False
         return self._needle.search(data) is not None
 
     def new_module(self, dotted: str) -> str | None:

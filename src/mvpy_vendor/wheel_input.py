@@ -28,6 +28,7 @@ from packaging.version import InvalidVersion, Version
 
 from .cache import Cache, cache_key
 from .errors import ConfigError, Problem, WheelProblems
+from .zip_reader import MemberReader
 
 __all__ = [
     "EXTENSION_SUFFIXES",
@@ -47,6 +48,8 @@ EXTENSION_SUFFIXES = (".so", ".pyd")
 _SIGNATURE_FILES = ("RECORD.jws", "RECORD.p7s")
 _WEAK_HASHES = {"md5", "sha1", "sha224"}
 _CHUNK = 1 << 20
+# What reading a damaged or unsupported member can raise.
+_UNREADABLE = (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError, zlib.error)
 
 
 @dataclass(frozen=True)
@@ -178,21 +181,20 @@ def _member_problems(wheel: str, infos: Sequence[zipfile.ZipInfo]) -> list[Probl
     return problems
 
 
-def _hash_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, algorithm: str) -> tuple[str, int]:
+def _hash_member(reader: MemberReader, info: zipfile.ZipInfo, algorithm: str) -> tuple[str, int]:
     h = hashlib.new(algorithm)
     size = 0
-    with zf.open(info) as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-            size += len(chunk)
+    for chunk in reader.chunks(info):
+        h.update(chunk)
+        size += len(chunk)
     return base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode("ascii"), size
 
 
 def _record_problems(
-    wheel: str, zf: zipfile.ZipFile, record_name: str, files: dict[str, zipfile.ZipInfo]
+    wheel: str, reader: MemberReader, record_name: str, files: dict[str, zipfile.ZipInfo]
 ) -> list[Problem]:
     problems: list[Problem] = []
-    text = zf.read(record_name).decode("utf-8", errors="replace")
+    text = reader.read(record_name).decode("utf-8", errors="replace")
     listed: set[str] = set()
     for lineno, row in enumerate(csv.reader(io.StringIO(text)), 1):
         if not row:
@@ -219,8 +221,8 @@ def _record_problems(
             problems.append(Problem(wheel, "encrypted member", path))
             continue
         try:
-            actual, size = _hash_member(zf, info, algorithm)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, zlib.error) as exc:
+            actual, size = _hash_member(reader, info, algorithm)
+        except _UNREADABLE as exc:
             problems.append(Problem(wheel, f"cannot read: {exc}", path))
             continue
         if actual != expected:
@@ -233,9 +235,9 @@ def _record_problems(
     return problems
 
 
-def record_hashes(zf: zipfile.ZipFile, dist_info: str) -> dict[str, str]:
+def record_hashes(reader: MemberReader, dist_info: str) -> dict[str, str]:
     """The ``sha256=...`` RECORD hashes of a validated wheel's members (others are left out)."""
-    text = zf.read(f"{dist_info}/RECORD").decode("utf-8")
+    text = reader.read(f"{dist_info}/RECORD").decode("utf-8")
     return {row[0]: row[1] for row in csv.reader(io.StringIO(text)) if len(row) == 3 and row[1].startswith("sha256=")}
 
 
@@ -246,11 +248,11 @@ def _read_one(path: Path, sha256: str) -> tuple[WheelInfo | None, list[Problem]]
     except (InvalidWheelFilename, InvalidVersion) as exc:
         return None, [Problem(wheel, f"invalid wheel file name: {exc}")]
     try:
-        zf = zipfile.ZipFile(path)
+        reader = MemberReader(path)
     except (zipfile.BadZipFile, OSError) as exc:
         return None, [Problem(wheel, f"not a readable zip archive: {exc}")]
-    with zf:
-        infos = zf.infolist()
+    with reader:
+        infos = reader.infolist()
         problems = _member_problems(wheel, infos)
         files = {i.filename: i for i in infos if not i.is_dir()}
         dist_infos = sorted(
@@ -267,10 +269,11 @@ def _read_one(path: Path, sha256: str) -> tuple[WheelInfo | None, list[Problem]]
         if problems:
             return None, problems
         try:
-            problems += _record_problems(wheel, zf, f"{dist_info}/RECORD", files)
-        except zipfile.BadZipFile as exc:
+            problems += _record_problems(wheel, reader, f"{dist_info}/RECORD", files)
+            metadata = HeaderParser().parsestr(reader.read(f"{dist_info}/METADATA").decode("utf-8", errors="replace"))
+        except _UNREADABLE as exc:
             problems.append(Problem(wheel, f"corrupt zip member: {exc}"))
-        metadata = HeaderParser().parsestr(zf.read(f"{dist_info}/METADATA").decode("utf-8", errors="replace"))
+            return None, problems
     display_name = metadata.get("Name", "")
     meta_version = metadata.get("Version", "")
     if canonicalize_name(display_name) != name:

@@ -14,6 +14,7 @@ import os
 import struct
 import time
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -35,9 +36,6 @@ _MASK32, _MASK16 = 0xFFFFFFFF, 0xFFFF  # what the classic fields then hold
 
 def _field(value: int, limit: int, mask: int) -> int:
     return mask if value >= limit else value
-
-
-_CHUNK = 1 << 20
 
 
 def zip_date_time() -> tuple[int, int, int, int, int, int]:
@@ -69,7 +67,6 @@ def compress(data: bytes) -> Compressed:
 class SourceMember:
     """A member of a validated source zip, to be copied as it is stored."""
 
-    offset: int  # of its local file header
     method: int
     crc: int
     compress_size: int
@@ -112,22 +109,14 @@ class WheelWriter:
         self._emit(member.data)
         self._finish(name, entry, member.record_hash)
 
-    def copy(self, name: str, source: BinaryIO, member: SourceMember, executable: bool = False) -> None:
-        """Copy ``member`` of the zip open as ``source``, as stored, under ``name``."""
-        source.seek(member.offset)
-        header = source.read(30)
-        if len(header) != 30 or header[:4] != b"PK\x03\x04":
-            raise ValueError(f"{name}: no local file header at offset {member.offset}")
-        name_length, extra_length = struct.unpack("<HH", header[26:30])
-        source.seek(member.offset + 30 + name_length + extra_length)
+    def copy(self, name: str, member: SourceMember, stored: Iterable[bytes], executable: bool = False) -> None:
+        """Copy a member of another zip under ``name``, from its ``stored`` (compressed) bytes."""
         entry = self._start(name, member.method, member.crc, member.compress_size, member.size, executable)
-        left = member.compress_size
-        while left:
-            chunk = source.read(min(left, _CHUNK))
-            if not chunk:
-                raise ValueError(f"{name}: compressed data ends early")
+        start = self._offset
+        for chunk in stored:
             self._emit(chunk)
-            left -= len(chunk)
+        if self._offset - start != member.compress_size:
+            raise ValueError(f"{name}: {self._offset - start} stored bytes, expected {member.compress_size}")
         self._finish(name, entry, member.record_hash)
 
     def _start(self, name: str, method: int, crc: int, compress_size: int, size: int, executable: bool) -> _Entry:
