@@ -80,7 +80,8 @@ def real_wheel_cache() -> Path:
 
 
 def download(dest: Path, *args: str) -> None:
-    """``pip download`` into ``dest``; skip the test, with pip's reason, if the registry is unreachable."""
+    """``pip download`` into ``dest``; skip the test, with pip's reason, if the registry is unreachable
+    or has no such wheel for this Python (django 5 on Python 3.9, say)."""
     dest.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "-d", str(dest), *args],
@@ -90,7 +91,7 @@ def download(dest: Path, *args: str) -> None:
     )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["pip download failed"])[-1]
-        pytest.skip(f"registry not reachable for {' '.join(args)}: {last}")
+        pytest.skip(f"cannot download {' '.join(args)} for this Python from the registry: {last}")
 
 
 def pick(directory: Path, *names: str) -> list[Path]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +90,34 @@ def test_usage_and_config_errors_exit_2(wheels: Path, tmp_path: Path, args: list
     assert message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) <= 2
     assert not (tmp_path / "o").exists()
+
+
+def _build_on(tmp_path: Path, wheels: Path, terminal: bool) -> bytes:
+    """Run a build with stderr on a real pseudo-terminal (or a pipe); return what stderr got."""
+    args = [sys.executable, "-m", "mvpy_vendor", "build", "--wheels", *map(str, pick(wheels, *FOO_SET))]
+    args += ["--out", str(tmp_path / ("tty" if terminal else "pipe")), "--no-cache"]
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    if not terminal:
+        return subprocess.run(args, capture_output=True, env=env, check=True).stderr
+    main_end, child_end = pty.openpty()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=child_end, env=env)
+    os.close(child_end)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main_end, 4096)
+        except OSError:  # the child closed its end
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main_end)
+    assert proc.wait() == 0
+    return seen
+
+
+def test_progress_is_shown_on_a_terminal_only(wheels: Path, tmp_path: Path) -> None:
+    shown = _build_on(tmp_path, wheels, terminal=True)
+    assert b"\r\x1b[K[0/4] " in shown and b"\r\x1b[K[3/4] " in shown
+    assert b"mv_foo_1_0_0-1.0.0-py3-none-any.whl" in shown
+    assert _build_on(tmp_path, wheels, terminal=False) == b""

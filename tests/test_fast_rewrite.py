@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from mvpy_vendor import fast_rewrite
-from mvpy_vendor.rewrite_source import NameMap, rewrite_source
+from mvpy_vendor.rewrite_source import NameMap, rewrite_source, stop_worker_thread
 from mvpy_vendor.source_lines import mask
 
 from .conftest import download, real_wheel_cache
@@ -338,6 +338,7 @@ def test_every_python_file_of_real_wheels_matches_the_reference(spec: str, corpu
         files = [(n, zf.read(n)) for n in zf.namelist() if n.endswith(".py")]
     maps = [_map(CORPUS[spec])] + ([] if spec.startswith("sympy") else [_map(STRESS)])
     items = [(member, data, names) for names in maps for member, data in files]
+    stop_worker_thread()  # fork only a single-threaded process
     with ProcessPoolExecutor(os.cpu_count() or 1) as pool:
         mismatches = [m for m in pool.map(_compare, items, chunksize=4) if m]
     assert len(files) > 50

@@ -30,7 +30,7 @@ from .native import NativeError, NativeModule, inspect_native, module_name_of, p
 from .plan import Output, Plan, make_plan, requirements_txt
 from .resolve import Index, default_roots, resolve_worlds, target_environment
 from .rewrite_metadata import rewrite_entry_points, rewrite_metadata, rewrite_pth, rewrite_top_level
-from .rewrite_source import Diagnostic, NameMap, SourceResult, rewrite_source
+from .rewrite_source import Diagnostic, NameMap, SourceResult, rewrite_source, stop_worker_thread
 from .wheel_input import (
     EXTENSION_SUFFIXES,
     WheelInfo,
@@ -389,13 +389,15 @@ def _apply_output(
             if member == dist_info + "METADATA":
                 text = reader.read(info).decode("utf-8")
                 new_name = out.display_name if out.renamed else None
-                writer.write(target, rewrite_metadata(text, new_name, dict(out.requires_map)).encode("utf-8"))
+                metadata = rewrite_metadata(text, new_name, dict(out.requires_map)).encode("utf-8")
+                writer.write(target, metadata, executable)
             elif member == dist_info + "entry_points.txt":
                 eps = rewrite_entry_points(reader.read(info).decode("utf-8"), names, drop_scripts=out.renamed)
                 dropped.extend(f"{s} (would overwrite the primary's)" for s in eps.dropped_scripts)
                 writer.write(target, eps.text.encode("utf-8"), executable)
             elif member == dist_info + "top_level.txt":
-                writer.write(target, rewrite_top_level(reader.read(info).decode("utf-8"), names).encode("utf-8"))
+                top_level = rewrite_top_level(reader.read(info).decode("utf-8"), names).encode("utf-8")
+                writer.write(target, top_level, executable)
             elif member in to_rewrite and member.endswith(".pth"):
                 data = reader.read(info)
                 new = rewrite_pth(data, names)
@@ -568,6 +570,7 @@ def apply_plan(
     def pool() -> Executor:
         """The worker processes, started when a wheel first needs them."""
         if not pools:
+            stop_worker_thread()  # fork only a single-threaded process
             pools.append(stack.enter_context(ProcessPoolExecutor(options.workers)))
         return pools[0]
 

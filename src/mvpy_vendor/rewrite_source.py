@@ -28,6 +28,7 @@ __all__ = [
     "SourceResult",
     "rewrite_module_reference",
     "rewrite_source",
+    "stop_worker_thread",
 ]
 
 _T = TypeVar("_T")
@@ -469,6 +470,19 @@ def _forget_worker() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_worker)
+
+
+def stop_worker_thread() -> None:
+    """Stop the large-stack thread (it starts again when needed).
+
+    Call before forking worker processes: forking a process that has other threads risks a
+    child deadlocked on a lock one of them held (Python 3.12+ warns of it).
+    """
+    global _worker
+    with _worker_lock:
+        worker, _worker = _worker, None
+    if worker is not None:
+        worker.shutdown(wait=True)
 
 
 def _setup_worker() -> None:
