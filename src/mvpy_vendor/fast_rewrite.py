@@ -26,6 +26,7 @@ syntax error in them is not reported (Python reports it when the file is importe
 from __future__ import annotations
 
 import codecs
+import functools
 import keyword
 import re
 from collections.abc import Sequence
@@ -101,16 +102,9 @@ def _has_keyword(*texts: bytes | None) -> bool:
     return any(not _KEYWORDS.isdisjoint(re.findall(_ID, t)) for t in texts if t)
 
 
-_patterns: dict[int, tuple[NameMap, _Patterns]] = {}
-
-
+@functools.lru_cache(maxsize=2)  # by identity: a build rewrites a wheel's files with one map
 def _patterns_for(names: NameMap) -> _Patterns:
-    known = _patterns.get(id(names))
-    if known is None or known[0] is not names:
-        known = (names, _Patterns(names))
-        _patterns.clear()  # one map at a time is the common case; keep memory flat
-        _patterns[id(names)] = known
-    return known[1]
+    return _Patterns(names)
 
 
 def _utf8(data: bytes) -> bool:
