@@ -88,3 +88,42 @@ def test_paths_that_are_not_wheels_are_usage_errors(tmp_path: Path) -> None:
 )
 def test_import_names(member: str, expected: str | None) -> None:
     assert import_name_of(member) == expected
+
+
+def _damaged(wheel: Path, dst: Path, member_suffix: str, damage: str) -> tuple[Path, str]:
+    """``wheel`` with one member damaged at the byte level, as a hostile or broken zip would be."""
+    data = bytearray(wheel.read_bytes())
+    with zipfile.ZipFile(wheel) as zf:
+        info = next(i for i in zf.infolist() if i.filename.endswith(member_suffix))
+    name = info.filename.encode()
+    local = info.header_offset
+    central = data.find(b"PK\x01\x02")
+    while data[central + 46 : central + 46 + len(name)] != name:
+        central = data.find(b"PK\x01\x02", central + 1)
+    if damage == "encrypted":  # the "encrypted" flag, in both headers
+        data[local + 6] |= 0x1
+        data[central + 8] |= 0x1
+    elif damage == "renamed locally":  # the local header names another file than the directory
+        data[local + 30] ^= 0x20
+    elif damage == "truncated stream":  # the deflate stream says it ends before its data does
+        start = local + 30 + len(name) + int.from_bytes(data[local + 28 : local + 30], "little")
+        data[start : start + info.compress_size] = bytes([0x03, 0x00]) + bytes(info.compress_size - 2)
+    dst.mkdir(parents=True, exist_ok=True)
+    (dst / wheel.name).write_bytes(bytes(data))
+    return dst / wheel.name, info.filename
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("encrypted", "encrypted member"),
+        ("renamed locally", "cannot read: its local file header names 'Slow_package/__init__.py'"),
+        ("truncated stream", "cannot read: 0 bytes, where the central directory says"),
+    ],
+)
+def test_damaged_members_are_problems_not_crashes(wheels: Path, tmp_path: Path, damage: str, message: str) -> None:
+    (slow,) = pick(wheels, "slow_package")
+    broken, member = _damaged(slow, tmp_path / "in", "slow_package/__init__.py", damage)
+    with pytest.raises(WheelProblems) as problem:
+        read_wheels([broken])
+    assert str(problem.value).startswith(f"{slow.name}: {member}: " + message.format(member=member))

@@ -12,7 +12,6 @@ import pytest
 
 from mvpy_vendor import wheel_output
 from mvpy_vendor.build import ApplyOptions, BuildRequest, build
-from mvpy_vendor.errors import WheelProblems
 from mvpy_vendor.wheel_input import read_wheels, record_hash
 from mvpy_vendor.wheel_output import SourceMember, WheelWriter
 from mvpy_vendor.zip_reader import MemberReader
@@ -114,21 +113,3 @@ def test_record_in_another_algorithm_is_rehashed_for_copies(wheels: Path, tmp_pa
     run = subprocess.run([str(python), "-m", "myapp"], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "foo2 says hi to myapp" in run.stdout
-
-
-def test_encrypted_member_is_a_problem_not_a_crash(wheels: Path, tmp_path: Path) -> None:
-    (foo,) = pick(wheels, "slow_package")
-    data = bytearray(foo.read_bytes())
-    with zipfile.ZipFile(foo) as zf:
-        info = next(i for i in zf.infolist() if i.filename.endswith("__init__.py"))
-    name = info.filename.encode()
-    data[info.header_offset + 6] |= 0x1  # the "encrypted" flag, in the local header
-    central = data.find(b"PK\x01\x02")
-    while data[central + 46 : central + 46 + len(name)] != name:
-        central = data.find(b"PK\x01\x02", central + 1)
-    data[central + 8] |= 0x1  # and in the central directory
-    broken = tmp_path / foo.name
-    broken.write_bytes(bytes(data))
-    with pytest.raises(WheelProblems) as problem:
-        read_wheels([broken])
-    assert f"{foo.name}: {info.filename}: encrypted member" in str(problem.value)

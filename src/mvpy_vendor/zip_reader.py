@@ -3,7 +3,8 @@
 Wheels hold thousands of small members; ``ZipFile.open`` costs more per member than inflating
 a small one. This reader takes the central directory from :mod:`zipfile` and reads stored and
 deflated members itself (others through ``zipfile``), checking each local header against the
-central directory and each member's length. Callers check content by hash (RECORD).
+central directory and each member's length. Callers check content by hash (RECORD). A damaged
+member raises ``zipfile.BadZipFile`` saying what is wrong; the caller names the member.
 """
 
 from __future__ import annotations
@@ -72,11 +73,11 @@ class MemberReader:
         fh.seek(info.header_offset)
         header = fh.read(30)
         if len(header) != 30 or header[:4] != b"PK\x03\x04":
-            raise zipfile.BadZipFile(f"{info.filename}: bad local file header")
+            raise zipfile.BadZipFile("bad local file header")
         name_length, extra_length = struct.unpack("<HH", header[26:30])
         name = fh.read(name_length)
         if name != info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", errors="replace"):
-            raise zipfile.BadZipFile(f"{info.filename}: local file header names {name!r}")
+            raise zipfile.BadZipFile(f"its local file header names {name.decode('utf-8', 'replace')!r}")
         return int(info.header_offset + 30 + name_length + extra_length)
 
     def stored(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
@@ -87,14 +88,14 @@ class MemberReader:
         while left:
             chunk = fh.read(min(left, _CHUNK))
             if not chunk:
-                raise zipfile.BadZipFile(f"{info.filename}: data ends early")
+                raise zipfile.BadZipFile("its data ends early")
             left -= len(chunk)
             yield chunk
 
     def chunks(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
         """``info``'s uncompressed bytes, in chunks."""
         if info.flag_bits & 0x1:
-            raise zipfile.BadZipFile(f"{info.filename}: encrypted")
+            raise zipfile.BadZipFile("encrypted")
         size = 0
         if info.compress_type == _STORED:
             for chunk in self.stored(info):
@@ -110,14 +111,14 @@ class MemberReader:
             size += len(out)
             yield out
             if not inflater.eof:
-                raise zipfile.BadZipFile(f"{info.filename}: deflate stream ends early")
+                raise zipfile.BadZipFile("its deflate stream ends early")
         else:
             with self.zip.open(info) as fh:
                 while chunk := fh.read(_CHUNK):
                     size += len(chunk)
                     yield chunk
         if size != info.file_size:
-            raise zipfile.BadZipFile(f"{info.filename}: {size} bytes, the directory says {info.file_size}")
+            raise zipfile.BadZipFile(f"{size} bytes, where the central directory says {info.file_size}")
 
     def read(self, info: zipfile.ZipInfo | str) -> bytes:
         if isinstance(info, str):
