@@ -30,17 +30,14 @@ import functools
 import keyword
 import re
 from collections.abc import Sequence
-from typing import Optional
 
 import libcst as cst
 
-from .rewrite_source import _DIST_CALLS, _MODULE_CALLS, Diagnostic, NameMap, _Aliases, _rewrite_module
+from .rewrite_source import _DIST_CALLS, _MODULE_CALLS, Diagnostic, NameMap, Outcome, _Aliases, _rewrite_module
 from .source_lines import MaskedSource, mask
 
 __all__ = ["rewrite_statements"]
 
-# The reference's outcome: new bytes (None: unchanged), changes made, diagnostics.
-Outcome = tuple[Optional[bytes], int, list[Diagnostic]]  # a run-time alias: no "X | None" on 3.9
 
 _TABLE = (*_MODULE_CALLS, *_DIST_CALLS, "sys.modules")
 # Names that can start a call, subscript or comparison the rewriter acts on when not aliased.

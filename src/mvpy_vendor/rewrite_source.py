@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Literal, Optional, TypeVar
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -78,6 +78,10 @@ class Diagnostic:
 
     def to_json(self) -> dict[str, object]:
         return {"line": self.line, "message": self.message}
+
+
+# A rewrite's outcome: the new bytes (None: unchanged), the changes made, the diagnostics.
+Outcome = tuple[Optional[bytes], int, list[Diagnostic]]  # a run-time alias: no "X | None" on 3.9
 
 
 @dataclass(frozen=True)
@@ -510,7 +514,7 @@ def _on_deep_stack(fn: Callable[[], _T]) -> _T:
     return worker.submit(fn).result()
 
 
-def _transform_whole(data: bytes, names: NameMap) -> tuple[bytes | None, int, list[Diagnostic]]:
+def _transform_whole(data: bytes, names: NameMap) -> Outcome:
     """The reference: parse the whole file with libcst, rewrite, generate the whole file."""
     module = cst.parse_module(data)
     aliases = _Aliases()
@@ -518,9 +522,7 @@ def _transform_whole(data: bytes, names: NameMap) -> tuple[bytes | None, int, li
     return _rewrite_module(module, names, aliases.aliases, 0)
 
 
-def _rewrite_module(
-    module: cst.Module, names: NameMap, aliases: Mapping[str, str], line_offset: int
-) -> tuple[bytes | None, int, list[Diagnostic]]:
+def _rewrite_module(module: cst.Module, names: NameMap, aliases: Mapping[str, str], line_offset: int) -> Outcome:
     rewriter = _Rewriter(names, aliases)
     positions: list[Mapping[cst.CSTNode, CodeRange]] = []
 
@@ -551,7 +553,7 @@ def rewrite_source(data: bytes, names: NameMap, *, whole_file: bool = False) -> 
         return SourceResult("unchanged", data)
     from .fast_rewrite import rewrite_statements
 
-    def run() -> tuple[bytes | None, int, list[Diagnostic]]:
+    def run() -> Outcome:
         fast = None if whole_file else rewrite_statements(data, names)
         return fast if fast is not None else _transform_whole(data, names)
 
