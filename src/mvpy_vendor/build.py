@@ -386,6 +386,7 @@ def _apply_output(
                 else:
                     copy(target, info, executable)
                 continue
+            script = None if member in to_rewrite else _script(member, source, reader, names)
             if member == dist_info + "METADATA":
                 text = reader.read(info).decode("utf-8")
                 new_name = out.display_name if out.renamed else None
@@ -404,8 +405,8 @@ def _apply_output(
                 if new != data:
                     files.append(FileOutcome(member, "rewritten"))
                 writer.write(target, new, executable)
-            elif member in to_rewrite or _is_script(member, source, reader, names):
-                result = rewrite_source(reader.read(info), names)
+            elif member in to_rewrite or script is not None:
+                result = rewrite_source(script if script is not None else reader.read(info), names)
                 if _record_source_result(out, member, result, options, files, problems, warnings):
                     writer.write(target, result.data, executable)
                 else:
@@ -509,12 +510,15 @@ def _pure_source(source: WheelInfo, member: str) -> str | None:
     return candidate if candidate in source.members else None
 
 
-def _is_script(member: str, source: WheelInfo, reader: MemberReader, names: NameMap) -> bool:
-    """Python scripts in ``.data/scripts`` (``#!python``) are rewritten like modules."""
+def _script(member: str, source: WheelInfo, reader: MemberReader, names: NameMap) -> bytes | None:
+    """A Python script in ``.data/scripts`` (``#!python``) mentioning a renamed name: its bytes.
+
+    Such scripts are rewritten like modules.
+    """
     if not member.startswith(f"{source.data_dir}/scripts/"):
-        return False
+        return None
     data = reader.read(member)
-    return data.startswith(b"#!python") and names.mentions(data)
+    return data if data.startswith(b"#!python") and names.mentions(data) else None
 
 
 def _provenance(out: Output) -> bytes:
