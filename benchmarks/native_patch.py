@@ -25,8 +25,9 @@ from functools import partial
 from pathlib import Path
 
 from mvpy_vendor.naming import renamed_import_name
-from mvpy_vendor.native import inspect_native, module_name_of, patch_native
-from mvpy_vendor.wheel_input import EXTENSION_SUFFIXES, read_wheels
+from mvpy_vendor.native import inspect_native, patch_native
+from mvpy_vendor.wheel.layout import EXTENSION_SUFFIXES, module_name_of
+from mvpy_vendor.wheel.validate import read_wheels
 
 WHEELS = ["ujson==5.10.0", "msgpack==1.0.8", "markupsafe==2.1.5", "orjson==3.10.18"]
 

@@ -24,6 +24,7 @@ Not part of the test suite: compare the JSON across commits.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -86,9 +87,11 @@ def _floor(wheel: Path, out: Path) -> None:
 
 def _ours(wheel: Path, out_dir: Path, imports: dict[str, str], dists: dict[str, str], renamed: bool, jobs: int) -> int:
     # The applier for one output, as `build` runs it (private API: this is a benchmark).
-    from mvpy_vendor.build import ApplyOptions, _apply_output, _files_to_rewrite
-    from mvpy_vendor.plan import Output
-    from mvpy_vendor.wheel_input import read_wheels
+    from mvpy_vendor.apply import _write_output
+    from mvpy_vendor.options import ApplyOptions
+    from mvpy_vendor.planning.members import plan_members
+    from mvpy_vendor.planning.plan import Output
+    from mvpy_vendor.wheel.validate import read_wheels
 
     (info,) = read_wheels([wheel])
     name = dists[info.name] if renamed else info.name
@@ -101,10 +104,10 @@ def _ours(wheel: Path, out_dir: Path, imports: dict[str, str], dists: dict[str, 
         import_map=tuple(sorted(imports.items())),
         dist_map=tuple(sorted(dists.items())),
     )
-    output = Output(**{**output.__dict__, "files_to_rewrite": _files_to_rewrite(output)})
+    output = dataclasses.replace(output, members=plan_members(output, ApplyOptions()))
     pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
     try:
-        result, problems = _apply_output(output, out_dir, ApplyOptions(), (lambda: pool) if pool else None)
+        result, problems = _write_output(output, out_dir / output.filename, (lambda: pool) if pool else None)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -117,7 +120,7 @@ REBUILD = ["sympy==1.14.0", "sympy==1.13.3", "mpmath==1.3.0"]
 
 
 def _run_rebuild(jobs: int) -> dict[str, object]:
-    from mvpy_vendor.build import ApplyOptions, BuildRequest, build
+    from mvpy_vendor import ApplyOptions, BuildRequest, build
     from mvpy_vendor.cache import Cache
 
     wheels = [_wheel(spec) for spec in REBUILD]
@@ -142,7 +145,7 @@ def _run_rebuild(jobs: int) -> dict[str, object]:
     return {
         "case": "cache-rebuild",
         "wheel": " + ".join(w.name for w in wheels),
-        "python_files": sum(1 for w in cold.inputs for m in w.members if m.endswith(".py")),
+        "python_files": sum(1 for w in cold.plan.inputs for m in w.members if m.endswith(".py")),
         "files_rewritten": sum(r.rewritten for r in warm.outputs),
         "floor_s": round(floor, 3),
         "cold_s": round(cold_s, 3),
@@ -163,7 +166,7 @@ def _peak_mb() -> float:
 def _import_time() -> float:
     """Importing the tool (libcst above all): paid once per run, not per wheel, so timed apart."""
     start = time.perf_counter()
-    import mvpy_vendor.build  # noqa: F401
+    import mvpy_vendor.apply  # noqa: F401
 
     return round(time.perf_counter() - start, 3)
 

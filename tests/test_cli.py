@@ -53,7 +53,15 @@ def test_plan_only_writes_nothing(wheels: Path, tmp_path: Path, capsys: pytest.C
     assert not out.exists()
     renamed = [o for o in plan["outputs"] if o["action"] == "rename"]
     assert [o["distribution"] for o in renamed] == ["mv-foo-1-0-0"]
-    assert renamed[0]["files_to_rewrite"] == ["foo/__init__.py", "foo/cli.py", "foo/sub/__init__.py", "foo/sub/deep.py"]
+    # Every member's fate is in the plan: what is rewritten, where it goes, what is dropped and why.
+    members = {m["member"]: m for m in renamed[0]["members"]}
+    rewritten = sorted(m for m, plan in members.items() if plan["action"] == "rewrite")
+    assert rewritten == ["foo/__init__.py", "foo/cli.py", "foo/sub/__init__.py", "foo/sub/deep.py"]
+    assert members["foo/cli.py"]["target"] == "_mv_foo_1_0_0/cli.py"
+    assert members["foo-1.0.0.dist-info/RECORD"]["action"] == "regenerate"
+    entry_points = members["foo-1.0.0.dist-info/entry_points.txt"]
+    assert entry_points["target"] == "mv_foo_1_0_0-1.0.0.dist-info/entry_points.txt"
+    assert entry_points["drops"] == ["console_scripts: foo (would overwrite the primary's)"]
     unused = {i["wheel"] for i in plan["ignored"]}
     assert "transport-2.1.0-py3-none-any.whl" in unused
 
@@ -76,7 +84,7 @@ def test_hostile_wheel_is_rejected_and_nothing_written(wheels: Path, tmp_path: P
         (["build", "--wheels", "x.whl"], "--out is required"),
         (["build", "--wheels", "nope.whl", "--out", "o"], "nope.whl: no such file or directory"),
         (["build", "--wheels", "WHEELS", "--out", "o", "--primary", "foo"], "--primary 'foo': expected NAME==VERSION"),
-        (["build", "--wheels", "WHEELS", "--out", "o", "--primary", "foo==9"], "--primary foo==9: no such wheel"),
+        (["build", "--wheels", "WHEELS", "--out", "o", "--primary", "foo==9"], "--primary 'foo==9': no such wheel"),
         (["build", "--wheels", "WHEELS", "--out", "o", "--require", "myapp>5"], "requires myapp>5, which no given"),
         (["build", "--wheels", "WHEELS", "--out", "o", "--require", "my app"], "--require 'my app'"),
         (["verify", "WHEELS"], "no mvpy-vendor-report.json"),

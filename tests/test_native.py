@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from mvpy_vendor.build import ApplyOptions, BuildRequest, build
+from mvpy_vendor import ApplyOptions, BuildRequest, build
 from mvpy_vendor.cli import main
 from mvpy_vendor.errors import WheelProblems
-from mvpy_vendor.native import inspect_native, module_name_of, patch_native
+from mvpy_vendor.native import inspect_native, patch_native
+from mvpy_vendor.wheel.layout import module_name_of
 
 from .conftest import C_SET, CY_SET, install_wheelhouse, pick, rewrite_wheel
 
@@ -118,7 +119,7 @@ def test_hostile_binary_in_a_renamed_copy_stops_the_build(wheels: Path, tmp_path
 
 def test_native_policy_error_and_prefer_source(wheels: Path, tmp_path: Path) -> None:
     inputs = pick(wheels, *C_SET)
-    with pytest.raises(WheelProblems, match=r"needs patching and --native is 'error'"):
+    with pytest.raises(WheelProblems, match=r"needs patching and the native policy is 'error' \(native\)"):
         build(BuildRequest(wheels=inputs, options=ApplyOptions(native_policy="error")), tmp_path / "a")
     result = build(BuildRequest(wheels=inputs, options=ApplyOptions(native_policy="prefer-source")), tmp_path / "b")
     cpkg = next(r for r in result.outputs if r.output.name == "mv-cpkg-1-0")

@@ -12,9 +12,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from mvpy_vendor.errors import ConfigError
-from mvpy_vendor.plan import Plan, Role, make_plan, output_for
-from mvpy_vendor.resolve import Index, default_roots, resolve_worlds, target_environment
-from mvpy_vendor.wheel_input import WheelInfo
+from mvpy_vendor.planning.plan import Plan, Role, make_plan, output_for
+from mvpy_vendor.planning.resolve import Index, default_roots, resolve_worlds, target_environment
+from mvpy_vendor.wheel.validate import WheelInfo
 
 
 def whl(name: str, version: str, *requires: str, tag: str = "py3-none-any", imports: tuple[str, ...] = ()) -> WheelInfo:
@@ -136,7 +136,7 @@ def test_unsatisfiable_requirement_names_requirer_and_requirement() -> None:
         plan_of([whl("foo", "2.0.0"), whl("slow-package", "0.1.0", "foo<1")])
     with pytest.raises(ConfigError, match=r"the roots requires nothing, which no given wheel satisfies"):
         plan_of([whl("foo", "2.0.0")], roots=["nothing"])
-    with pytest.raises(ConfigError, match=r"--primary foo==3: no such wheel"):
+    with pytest.raises(ConfigError, match=r"primary 'foo==3': no such wheel"):
         plan_of([whl("foo", "2.0.0")], primaries={"foo": "3"})
 
 

@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 
 __all__ = ["Cache", "cache_key", "default_cache_dir"]
 
@@ -44,8 +44,9 @@ def default_cache_dir() -> Path:
 @functools.lru_cache(maxsize=1)
 def _fingerprint() -> str:
     digest = hashlib.sha256(__version__.encode())
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    root = Path(__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     for dist in _SHAPING:
         try:
             digest.update(f"{dist}=={metadata.version(dist)}".encode())

@@ -1,0 +1,312 @@
+"""Execute a plan: write every output wheel, ``requirements.txt`` and the report; decide nothing.
+
+Each member is handled as its :class:`~.planning.plan.MemberPlan` says, from a reader of the
+source wheel into a writer of the output; each yields a :class:`~.outcome.MemberOutcome`. Every
+problem of every output is collected, and the build fails once at the end. Everything is written
+into a staging directory first: ``out_dir`` is touched only when every wheel is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+from ._version import __version__
+from .cache import Cache, cache_key
+from .errors import Code, NativeError, Problem, Severity, WheelProblems
+from .native import patch_native
+from .options import ApplyOptions
+from .outcome import MemberOutcome, Status
+from .planning.members import name_map
+from .planning.plan import Action, MemberPlan, Output, Plan, requirements_txt
+from .progress import SILENT, Reporter
+from .report import PROVENANCE_NAME, REPORT_NAME, BuildResult, OutputResult
+from .rewrite.metadata import rewrite_entry_points, rewrite_metadata, rewrite_pth, rewrite_top_level
+from .rewrite.names import NameMap
+from .rewrite.source import SourceResult, rewrite_source
+from .rewrite.stack import stop_worker_thread
+from .wheel.layout import is_python
+from .wheel.reader import MemberReader
+from .wheel.records import file_sha256, record_hash, sha256_hashes
+from .wheel.writer import Compressed, SourceMember, WheelWriter, compress
+
+__all__ = ["apply_plan"]
+
+# Below this much source to rewrite, starting workers and shipping files to them costs more than
+# the fast path takes on its own.
+_PARALLEL_MIN_BYTES = 4 << 20
+
+_Pool = Callable[[], Executor]
+
+
+def _rewrite_and_compress(data: bytes, names: NameMap) -> tuple[SourceResult, Compressed | None]:
+    """A worker's job for one file: rewrite it and, if it changed, deflate it too.
+
+    The result goes back without its bytes (the compressed form carries them), and an
+    unchanged file's bytes need not travel at all: the writer copies it from the source wheel.
+    """
+    result = rewrite_source(data, names)
+    packed = compress(result.data) if result.status is Status.REWRITTEN else None
+    return replace(result, data=b""), packed
+
+
+def _rewrite_in_parallel(
+    out: Output, names: NameMap, reader: MemberReader, pool: _Pool | None
+) -> dict[str, tuple[SourceResult, Compressed | None]]:
+    """Rewrite (and deflate) a large wheel's Python files in worker processes, ahead of writing.
+
+    Nothing is done (the files are then rewritten one by one as they are written) without a
+    pool, or for less source than is worth starting the workers for.
+    """
+    members = [
+        m.member for m in out.members if m.action is Action.REWRITE and is_python(m.member, out.source.dist_info)
+    ]
+    if pool is None or sum(reader.getinfo(m).file_size for m in members) < _PARALLEL_MIN_BYTES:
+        return {}
+    sources = [reader.read(m) for m in members]
+    results = pool().map(_rewrite_and_compress, sources, [names] * len(sources), chunksize=8)
+    return dict(zip(members, results))
+
+
+def _source_outcome(out: Output, member: str, result: SourceResult) -> MemberOutcome:
+    """One Python file's outcome; an unparsable file fails the build unless the plan allows copying it."""
+    problem = None
+    if result.status is Status.FAILED:
+        problem = Problem(out.source.filename, result.error or "", member, result.error_line, Code.REWRITE_FAILED)
+    elif result.status is Status.UNPARSABLE and not out.allow_unparsable:
+        problem = Problem(out.source.filename, result.error or "", member, result.error_line, Code.UNPARSABLE)
+    elif result.status is Status.UNPARSABLE:
+        problem = Problem(
+            out.source.filename,
+            f"{result.error}; copied unchanged",
+            member,
+            code=Code.COPIED_UNPARSABLE,
+            severity=Severity.WARNING,
+            setting="allow-unparsable",
+        )
+    return MemberOutcome(member, result.status, result.changes, result.diagnostics, result.error or "", problem)
+
+
+class _OutputWriter:
+    """Writes one output wheel, member by member, as planned."""
+
+    def __init__(self, out: Output, reader: MemberReader, writer: WheelWriter) -> None:
+        self.out = out
+        self.reader = reader
+        self.writer = writer
+        self.names = name_map(out)
+        self.hashes = sha256_hashes(reader.read(f"{out.source.dist_info}/RECORD"))
+        self.outcomes: list[MemberOutcome] = []
+        self.warnings: list[Problem] = []
+        self.problems: list[Problem] = []
+
+    def copy(self, plan: MemberPlan, info: zipfile.ZipInfo, executable: bool) -> None:
+        """Copy a member as it is stored; RECORD keeps its validated hash."""
+        assert plan.target is not None
+        known = self.hashes.get(info.filename)
+        if known is None:  # RECORD used another algorithm: hash it now
+            known = record_hash(self.reader.read(info))
+        stored = SourceMember(info.compress_type, info.CRC, info.compress_size, info.file_size, known)
+        self.writer.copy(plan.target, stored, self.reader.stored(info), executable)
+
+    def note(self, outcome: MemberOutcome) -> None:
+        self.outcomes.append(outcome)
+        problem = outcome.problem
+        if problem is not None:
+            (self.warnings if problem.severity is Severity.WARNING else self.problems).append(problem)
+
+    def source(
+        self,
+        plan: MemberPlan,
+        info: zipfile.ZipInfo,
+        executable: bool,
+        done: tuple[SourceResult, Compressed | None] | None,
+    ) -> None:
+        assert plan.target is not None
+        if done is not None:  # rewritten (and deflated) by a worker
+            result, packed = done
+        else:
+            result, packed = rewrite_source(self.reader.read(info), self.names), None
+        outcome = _source_outcome(self.out, plan.member, result)
+        self.note(outcome)
+        if result.status is not Status.REWRITTEN:
+            self.copy(plan, info, executable)
+        elif packed is not None:
+            self.writer.write_compressed(plan.target, packed, executable)
+        else:
+            self.writer.write(plan.target, result.data, executable)
+
+    def metadata(self, plan: MemberPlan, info: zipfile.ZipInfo, executable: bool) -> None:
+        assert plan.target is not None
+        out, text = self.out, self.reader.read(info).decode("utf-8")
+        name = plan.member.rpartition("/")[2]
+        if name == "METADATA":
+            new = rewrite_metadata(text, out.display_name if out.renamed else None, dict(out.requires_map))
+        elif name == "entry_points.txt":
+            new = rewrite_entry_points(text, self.names, drop_scripts=out.renamed).text
+        else:
+            new = rewrite_top_level(text, self.names)
+        self.writer.write(plan.target, new.encode("utf-8"), executable)
+
+    def native(self, plan: MemberPlan, info: zipfile.ZipInfo, executable: bool) -> None:
+        assert plan.target is not None
+        try:
+            patched = patch_native(self.reader.read(info), plan.member, self.names.imports, plan.init_rename)
+        except NativeError as exc:
+            problem = Problem(self.out.source.filename, exc.message, plan.member, code=Code.NATIVE_PATCH_FAILED)
+            self.problems.append(problem)
+            self.copy(plan, info, executable)
+            return
+        self.note(MemberOutcome(plan.member, Status.PATCHED, reason=plan.reason, problem=plan.problem))
+        self.writer.write(plan.target, patched, executable)
+
+    def member(self, plan: MemberPlan, done: tuple[SourceResult, Compressed | None] | None) -> None:
+        action = plan.action
+        if action in (Action.DROP, Action.REGENERATE):
+            return
+        if action is Action.REFUSE:
+            assert plan.problem is not None
+            self.problems.append(plan.problem)
+            return
+        if action is Action.DEACCELERATE:
+            self.outcomes.append(MemberOutcome(plan.member, Status.DEACCELERATED, reason=plan.reason))
+            return
+        info = self.reader.getinfo(plan.member)
+        executable = bool((info.external_attr >> 16) & 0o111)
+        if action is Action.COPY:
+            if plan.problem is not None:
+                self.warnings.append(plan.problem)
+            self.copy(plan, info, executable)
+        elif action is Action.REWRITE:
+            self.source(plan, info, executable, done)
+        elif action is Action.REWRITE_PTH:
+            assert plan.target is not None
+            data = self.reader.read(info)
+            new = rewrite_pth(data, self.names)
+            if new != data:
+                self.outcomes.append(MemberOutcome(plan.member, Status.REWRITTEN))
+            self.writer.write(plan.target, new, executable)
+        elif action is Action.METADATA:
+            self.metadata(plan, info, executable)
+        else:
+            self.native(plan, info, executable)
+
+
+def _write_output(out: Output, path: Path, pool: _Pool | None) -> tuple[OutputResult, list[Problem]]:
+    """Write one output wheel. Members that do not change are copied as stored, never inflated."""
+    provenance = f"{out.dist_info}/{PROVENANCE_NAME}"
+    with MemberReader(out.source.path) as reader, WheelWriter(path, out.dist_info) as writer:
+        job = _OutputWriter(out, reader, writer)
+        prefetched = _rewrite_in_parallel(out, job.names, reader, pool)
+        pending_provenance = True
+        for plan in out.members:
+            if (
+                pending_provenance
+                and plan.target is not None
+                and plan.target > provenance
+                and plan.target.startswith(out.dist_info + "/")
+            ):
+                writer.write(provenance, _provenance(out))
+                pending_provenance = False
+            job.member(plan, prefetched.pop(plan.member, None))
+        if pending_provenance:
+            writer.write(provenance, _provenance(out))
+    natives = tuple(m.native for m in out.members if m.native is not None)
+    result = OutputResult(out, "", tuple(job.outcomes), out.dropped, tuple(job.warnings), natives)
+    return result, job.problems
+
+
+def _provenance(out: Output) -> bytes:
+    data = {
+        "tool": {"name": "mvpy-vendor", "version": __version__},
+        "original": {
+            "name": out.source.display_name,
+            "version": str(out.source.version),
+            "wheel": out.source.filename,
+            "sha256": out.source.sha256,
+        },
+        "import_map": dict(out.import_map),
+        "dist_map": dict(out.dist_map),
+        "requires_map": dict(out.requires_map),
+    }
+    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _output_key(out: Output) -> str:
+    """Everything that decides an output wheel's bytes: the plan of it says all of it."""
+    return cache_key("output", out.to_json(), os.environ.get("SOURCE_DATE_EPOCH", ""))
+
+
+def apply_plan(
+    plan: Plan,
+    out_dir: Path,
+    options: ApplyOptions | None = None,
+    *,
+    reporter: Reporter = SILENT,
+    cache: Cache | None = None,
+) -> BuildResult:
+    """Write every output wheel, ``requirements.txt`` and the report into ``out_dir``.
+
+    Only ``options.jobs`` is read here: everything else was decided when the plan was made.
+    Everything is written into a staging directory first; ``out_dir`` is touched only once every
+    wheel has been written, so a failed run leaves it as it was.
+    """
+    workers = (options or ApplyOptions()).workers
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".mvpy-staging-", dir=out_dir))
+    pools: list[Executor] = []
+    stack = contextlib.ExitStack()
+
+    def pool() -> Executor:
+        """The worker processes, started when a wheel first needs them."""
+        if not pools:
+            stop_worker_thread()  # fork only a single-threaded process
+            pools.append(stack.enter_context(ProcessPoolExecutor(workers)))
+        return pools[0]
+
+    try:
+        results: list[OutputResult] = []
+        problems: list[Problem] = []
+        for i, out in enumerate(plan.outputs):
+            reporter.progress(i, len(plan.outputs), out.filename)
+            target = staging / out.filename
+            cached = cache if out.action != "copy" else None
+            key = _output_key(out) if cached is not None else ""
+            hit = cached.get_file("outputs", key) if cached is not None else None
+            known = cached.get_json("outcomes", key) if cached is not None and hit is not None else None
+            if out.action == "copy":
+                shutil.copyfile(out.source.path, target)
+                result = OutputResult(out, "")
+            elif hit is not None and known is not None:
+                shutil.copyfile(hit, target)
+                result = OutputResult.from_cache(out, known)
+            else:
+                result, found = _write_output(out, target, pool if workers > 1 else None)
+                problems += found
+                if cached is not None and not found:
+                    cached.put_file("outputs", key, target)
+                    cached.put_json("outcomes", key, result.outcome_json())
+            results.append(replace(result, sha256=file_sha256(target)))
+        reporter.progress(len(plan.outputs), len(plan.outputs), "")
+        if problems:
+            raise WheelProblems(problems)
+        built = BuildResult(plan, tuple(results), out_dir)
+        (staging / "requirements.txt").write_text(requirements_txt(plan), encoding="utf-8")
+        (staging / REPORT_NAME).write_text(json.dumps(built.to_json(), indent=2) + "\n", encoding="utf-8")
+        for item in sorted(staging.iterdir()):
+            item.replace(out_dir / item.name)
+        return built
+    finally:
+        stack.close()
+        shutil.rmtree(staging, ignore_errors=True)
+        if created and not any(out_dir.iterdir()):
+            out_dir.rmdir()

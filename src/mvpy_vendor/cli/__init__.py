@@ -1,0 +1,139 @@
+"""Command line: ``main(argv) -> int``; one module per command, and the console, the only place that prints."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from mvpy_vendor._version import __version__
+from mvpy_vendor.errors import MvpyError
+
+from . import build, inspect, verify
+from .console import Console, flag
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mvpy-vendor",
+        description="Install and import two incompatible versions of one library in one process.",
+    )
+    parser.add_argument("--version", action="version", version=f"mvpy-vendor {__version__}")
+    # -q/-v are accepted before or after the command; SUPPRESS keeps one from resetting the other.
+    common = argparse.ArgumentParser(add_help=False)
+    noise = common.add_mutually_exclusive_group()
+    noise.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
+    noise.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="print every diagnostic")
+    for action in common._actions:
+        parser._add_action(action)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    b = sub.add_parser(
+        "build", parents=[common], help="rewrite a set of wheels so that every version they need installs side by side"
+    )
+    b.add_argument("--wheels", nargs="+", required=True, metavar="PATH", help="wheel files or directories of wheels")
+    b.add_argument("--out", metavar="DIR", help="the output wheelhouse (required unless --plan-only)")
+    b.add_argument(
+        "--require",
+        action="append",
+        default=[],
+        metavar="REQ",
+        help="a root of the main world (default: what nothing in the set depends on)",
+    )
+    b.add_argument(
+        "--primary",
+        action="append",
+        default=[],
+        metavar="NAME==VER",
+        help="the version of NAME that keeps its name in the main world",
+    )
+    b.add_argument(
+        "--jobs",
+        type=build.positive,
+        default=None,
+        metavar="N",
+        help="worker processes for rewriting large wheels (default: the number of CPUs)",
+    )
+    b.add_argument("--no-cache", action="store_true", help="neither read nor write the build cache")
+    b.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="the build cache (default: MVPY_VENDOR_CACHE_DIR, else the user cache directory)",
+    )
+    b.add_argument("--plan-only", action="store_true", help="print the plan as JSON and write nothing")
+    b.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
+    b.add_argument("--verify", action="store_true", help="run 'verify' on the result")
+    b.add_argument(
+        "--allow-unparsable",
+        action="store_true",
+        help="copy files that cannot be parsed but mention a renamed name, with a warning",
+    )
+    b.add_argument(
+        "--native",
+        choices=build.POLICIES,
+        default="patch",
+        help="compiled modules that name a renamed module: patch them (default), drop them for the "
+        "pure-Python source the wheel ships (prefer-source), or stop (error)",
+    )
+    b.add_argument(
+        "--native-for",
+        action="append",
+        default=[],
+        metavar="DIST=POLICY",
+        help="--native for one distribution only",
+    )
+    b.add_argument(
+        "--accept-native-leak",
+        action="append",
+        default=[],
+        metavar="DIST",
+        help="keep DIST's compiled modules even where some names cannot be patched (they may reach "
+        "the other version); patch what can be, and warn",
+    )
+    b.set_defaults(func=build.run)
+
+    i = sub.add_parser(
+        "inspect", parents=[common], help="show the compiled modules of a wheel and what renaming it needs"
+    )
+    i.add_argument("wheel", metavar="WHEEL")
+    i.add_argument("--json", action="store_true", help="print JSON")
+    i.set_defaults(func=inspect.run)
+
+    v = sub.add_parser(
+        "verify", parents=[common], help="install a wheelhouse in a fresh environment and check isolation"
+    )
+    v.add_argument("wheelhouse", metavar="DIR")
+    v.set_defaults(func=verify.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "build" and not args.out and not args.plan_only:
+        parser.error("build: --out is required (unless --plan-only)")
+    quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
+    if quiet and verbose:
+        parser.error("-q and -v cannot be used together")
+    console = Console(-1 if quiet else 1 if verbose else 0)
+    try:
+        code: int = args.func(args, console)
+    except MvpyError as exc:
+        console.end_steps()
+        console.error(exc.render(flag))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (``mvpy-vendor inspect W | head``): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

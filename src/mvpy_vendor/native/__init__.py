@@ -1,0 +1,71 @@
+"""Compiled extension modules: find the names baked into them, and patch them as one batch.
+
+What a renamed copy's compiled module must change:
+* the exported ``PyInit_<name>`` symbol, when the last component of the module's name changes;
+* every NUL-terminated string that names a renamed module (``m_name``, ``tp_name``, exception
+  names, ``PyImport_ImportModule("foo.bar")`` arguments). Strings cannot grow in place, so the
+  renamed strings go into a segment or section added to the binary, and every reference is
+  repointed: pointers (ELF ``R_X86_64_RELATIVE`` addends, PE base-relocated DIR64 pointers,
+  Mach-O rebased pointers) and code (x86-64 RIP-relative operands, arm64 ``adrp``/``add``
+  pairs), found by disassembling executable sections.
+
+Patched: ELF x86-64, PE x64, thin Mach-O arm64 and x86-64 (without chained fixups). Anything
+else is inspected and reported as not patchable, as is any name referenced in a way that
+cannot be followed. LIEF and capstone are imported only when a compiled module is looked at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from mvpy_vendor.errors import NativeError
+
+from . import elf, macho, pe
+from ._binary import Inspection, embedded, format_of, init_kind, packed_cython_strings
+from .model import PACKED_TABLE, NativeModule, Occurrence
+
+__all__ = ["NativeModule", "Occurrence", "inspect_native", "patch_native"]
+
+
+class _Format(Protocol):
+    def inspect(self, data: bytes, member: str, names: Mapping[str, str]) -> Inspection: ...
+
+    def patch(self, data: bytes, member: str, names: Mapping[str, str], init: tuple[str, str] | None) -> bytes: ...
+
+
+_FORMATS: dict[str, _Format] = {"ELF": elf, "Mach-O": macho, "PE": pe}
+
+
+def inspect_native(data: bytes, member: str, names: Mapping[str, str]) -> NativeModule:
+    """Inspect one compiled module for the renamed ``names`` (old top-level name -> new)."""
+    fmt = format_of(data)
+    if fmt == "unknown":
+        return NativeModule(member, fmt, "?", (), "unknown", problems=("not a compiled module in a known format",))
+    try:
+        found = _FORMATS[fmt].inspect(data, member, names)
+    except NativeError as exc:
+        return NativeModule(member, fmt, "?", (), "unknown", problems=(exc.message.split(": ", 1)[-1],))
+    view, arch, exported, imported = found.view, found.arch, found.exported, found.imported
+    problems = list(found.problems)
+    inits = tuple(sorted(n for n in exported if n.startswith("PyInit_")))
+    if not inits:
+        problems.insert(0, "exports no PyInit_ function: not a Python extension module")
+    if not view.analyzable and not problems:
+        problems.append(f"code references cannot be followed in {fmt} for {arch}")
+    occurrences = view.occurrences() + embedded(data, names)
+    if packed_cython_strings(data):
+        # Cython 3.1+ keeps every string constant (module names in imports included) in one
+        # packed, possibly compressed, table with lengths compiled in: nothing in it can be
+        # found reliably or grown in place.
+        occurrences.append(Occurrence(PACKED_TABLE, "packed", 0))
+    return NativeModule(member, fmt, arch, inits, init_kind(imported), tuple(occurrences), tuple(problems))
+
+
+def patch_native(data: bytes, member: str, names: Mapping[str, str], init_rename: tuple[str, str] | None) -> bytes:
+    """Apply every patch to one binary in one batch: renamed strings added, every reference
+    repointed, ``PyInit_`` renamed. The caller has checked :func:`inspect_native`'s verdict."""
+    fmt = format_of(data)
+    if fmt not in _FORMATS:
+        raise NativeError(f"{member}: not a compiled module in a known format")
+    return _FORMATS[fmt].patch(data, member, names, init_rename)

@@ -1,0 +1,95 @@
+"""What inspecting a compiled module finds: the names baked into it and what refers to each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["PACKED_TABLE", "InitKind", "Kind", "NativeModule", "Occurrence"]
+
+Kind = Literal["relocated", "code", "unreferenced", "unknown", "packed", "embedded"]
+InitKind = Literal["single-phase", "multi-phase", "unknown"]
+PACKED_TABLE = "(Cython string table)"
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One NUL-terminated string naming a renamed module, and what refers to it."""
+
+    text: str
+    kind: Kind
+    references: int
+
+    @property
+    def patchable(self) -> bool:
+        return self.kind in ("relocated", "code", "unreferenced")
+
+    @property
+    def blocks(self) -> bool:
+        """Does this occurrence keep the module from being made leak-free? A name inside a
+        longer string (prose, a file name, or a length-prefixed Rust ``&str``) is not patched and
+        cannot be told apart from an import target statically: reported, not blocking, and left
+        to ``verify``, which catches imports made with it."""
+        return not self.patchable and self.kind != "embedded"
+
+    @property
+    def why_not(self) -> str:
+        if self.kind == "packed":
+            return "built with Cython 3.1+, whose packed string table (module names in imports) cannot be patched"
+        if self.kind == "embedded":
+            return f"{self.text!r} holds the name inside a longer string; it is not patched"
+        return f"{self.text!r} is referenced in a way that cannot be followed here (format or architecture)"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "kind": self.kind,
+            "references": self.references,
+            "patchable": self.patchable,
+            "blocks": self.blocks,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Occurrence:
+        return cls(data["text"], data["kind"], data["references"])
+
+
+@dataclass(frozen=True)
+class NativeModule:
+    """What inspection found in one compiled module."""
+
+    member: str
+    format: str
+    arch: str
+    init_symbols: tuple[str, ...]
+    init_kind: InitKind
+    occurrences: tuple[Occurrence, ...] = ()
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def patchable(self) -> bool:
+        return not self.problems and not any(o.blocks for o in self.occurrences)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "member": self.member,
+            "format": self.format,
+            "arch": self.arch,
+            "init_symbols": list(self.init_symbols),
+            "init": self.init_kind,
+            "occurrences": [o.to_json() for o in self.occurrences],
+            "problems": list(self.problems),
+            "patchable": self.patchable,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NativeModule:
+        return cls(
+            data["member"],
+            data["format"],
+            data["arch"],
+            tuple(data["init_symbols"]),
+            data["init"],
+            tuple(Occurrence.from_json(o) for o in data["occurrences"]),
+            tuple(data["problems"]),
+        )

@@ -1,0 +1,75 @@
+"""What happened to one member of one wheel: the one outcome type that the rewriter, the
+appliers, the report and the front ends all speak."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import Problem
+
+__all__ = ["Diagnostic", "MemberOutcome", "Status"]
+
+
+class Status(str, enum.Enum):
+    REWRITTEN = "rewritten"
+    UNCHANGED = "unchanged"
+    #: not valid Python 3 or not decodable: failed, or copied unchanged where allowed
+    UNPARSABLE = "unparsable"
+    FAILED = "failed"
+    PATCHED = "patched"
+    #: a compiled module dropped for the pure-Python source shipped beside it
+    DEACCELERATED = "de-accelerated"
+
+    @property
+    def changed(self) -> bool:
+        return self in (Status.REWRITTEN, Status.PATCHED)
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """Something the rewriter saw and could not do (a dynamic import target), at ``line``."""
+
+    line: int
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "message": self.message}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Diagnostic:
+        return cls(int(data["line"]), str(data["message"]))
+
+
+@dataclass(frozen=True)
+class MemberOutcome:
+    """One member's outcome: its ``status``, what changed, what was noticed, and why."""
+
+    member: str
+    status: Status
+    changes: int = 0
+    diagnostics: tuple[Diagnostic, ...] = ()
+    reason: str = ""
+    #: the error or warning this member raised, if any
+    problem: Problem | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"member": self.member, "status": self.status.value}
+        if self.changes:
+            data["changes"] = self.changes
+        if self.diagnostics:
+            data["diagnostics"] = [d.to_json() for d in self.diagnostics]
+        if self.reason:
+            data["reason"] = self.reason
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MemberOutcome:
+        return cls(
+            str(data["member"]),
+            Status(data["status"]),
+            int(data.get("changes", 0)),
+            tuple(Diagnostic.from_json(d) for d in data.get("diagnostics", ())),
+            str(data.get("reason", "")),
+        )

@@ -1,0 +1,222 @@
+"""Decide what happens to every member of an output wheel: copy, rewrite, patch, de-accelerate, drop.
+
+This is the part of planning that reads the source wheel's bytes: which files mention a renamed
+name (the pre-filter), which scripts are Python, which console scripts an entry-points file
+declares, and what inspecting each compiled module finds, turned into an action by the native
+policy. The result is cached by everything that decides it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Optional
+
+from mvpy_vendor.cache import Cache, cache_key
+from mvpy_vendor.errors import Code, Problem, Severity
+from mvpy_vendor.naming import filename_component
+from mvpy_vendor.native import inspect_native
+from mvpy_vendor.options import ApplyOptions, NativePolicy
+from mvpy_vendor.rewrite.metadata import rewrite_entry_points
+from mvpy_vendor.rewrite.names import NameMap
+from mvpy_vendor.wheel.layout import (
+    EXTENSION_SUFFIXES,
+    installed_path,
+    is_python,
+    is_script,
+    member_order,
+    module_name_of,
+)
+from mvpy_vendor.wheel.layout import pure_source as shipped_source
+from mvpy_vendor.wheel.reader import MemberReader
+from mvpy_vendor.wheel.records import SIGNATURE_FILES
+
+from .plan import Action, MemberPlan, Output
+
+__all__ = ["name_map", "plan_members"]
+
+_OVERWRITES = "(would overwrite the primary's)"
+# makes one member plan of a compiled module: action, reason, problem
+_PlanFn = Callable[[Action, str, Optional[Problem]], MemberPlan]  # a run-time alias: no "X | None" on 3.9
+
+
+def name_map(out: Output) -> NameMap:
+    return NameMap(dict(out.import_map), dict(out.dist_map))
+
+
+class _Targets:
+    """Where each member of a source wheel goes in its output wheel (None: dropped)."""
+
+    def __init__(self, out: Output) -> None:
+        self.out = out
+        self.source = out.source
+        self.own = out.own_imports
+        self.dist_info = out.dist_info
+        self.data_dir = self.dist_info[: -len(".dist-info")] + ".data"
+
+    def _site_path(self, path: str) -> str:
+        """Rename a path relative to site-packages (root of a wheel, or purelib/platlib)."""
+        first, sep, rest = path.partition("/")
+        if first in self.own:
+            return self.own[first] + sep + rest
+        if first.endswith("-stubs") and first[: -len("-stubs")] in self.own:
+            return self.own[first[: -len("-stubs")]] + "-stubs" + sep + rest
+        if not sep:
+            stem, dot, suffix = first.partition(".")
+            if stem in self.own:
+                return self.own[stem] + dot + suffix
+            if first.endswith(".pth") and self.out.renamed:
+                return f"{filename_component(self.out.name)}-{first}"
+        return path
+
+    def target(self, member: str) -> str | None:
+        first, _, rest = member.partition("/")
+        if first == self.source.dist_info:
+            return f"{self.dist_info}/{rest}"
+        if first == self.source.data_dir:
+            scheme, _, inner = rest.partition("/")
+            if scheme in ("purelib", "platlib"):
+                inner = self._site_path(inner)
+            elif scheme == "scripts" and self.out.renamed:
+                return None
+            return f"{self.data_dir}/{scheme}/{inner}"
+        return self._site_path(member)
+
+
+def _native(out: Output, member: str, target: str, data: bytes, names: NameMap, options: ApplyOptions) -> MemberPlan:
+    """Patch, drop for its source, or refuse one compiled module, as the native policy says."""
+    source = out.source
+    dist = source.name
+    policy, setting = options.policy(dist), options.policy_setting(dist)
+    old_module = module_name_of(installed_path(member, source.data_dir))
+    new_module = names.new_module(old_module) or old_module
+    old_last, new_last = old_module.rpartition(".")[2], new_module.rpartition(".")[2]
+    module = inspect_native(data, member, names.imports)
+    pure = shipped_source(source.members, member)
+
+    def plan(action: Action, reason: str, problem: Problem | None) -> MemberPlan:
+        init = (old_last, new_last) if action is Action.PATCH and old_last != new_last else None
+        written = None if action is Action.DEACCELERATE else target
+        return MemberPlan(member, action, written, reason, problem, module, init)
+
+    def problem(code: Code, reason: str, severity: Severity = Severity.ERROR, setting: str | None = None) -> Problem:
+        return Problem(source.filename, reason, member, code=code, severity=severity, setting=setting)
+
+    if not module.occurrences and old_last == new_last:
+        return plan(Action.COPY, "compiled module names no renamed module", None)
+    if pure and (policy is NativePolicy.PREFER_SOURCE or (policy is NativePolicy.PATCH and not module.patchable)):
+        return plan(Action.DEACCELERATE, f"dropped; {pure} is used instead", None)
+    if policy is NativePolicy.ERROR:
+        reason = "compiled module needs patching and the native policy is 'error'"
+        return _refused(out, plan, problem(Code.NATIVE_REFUSED, reason, setting=setting))
+    reasons = list(module.problems) + [o.why_not for o in module.occurrences if o.blocks]
+    accept = options.accepts_leak(dist)
+    if reasons and not (accept and not module.problems):
+        hint = "" if pure else "; no pure-Python source of this module is shipped to fall back on"
+        found = problem(Code.NATIVE_UNPATCHABLE, "cannot be patched: " + "; ".join(reasons) + hint)
+        return _refused(out, plan, found)
+    patchable = [o for o in module.occurrences if o.patchable]
+    reason = f"{len(patchable)} strings repointed" + (f", PyInit_{old_last} renamed" if old_last != new_last else "")
+    warning = None
+    if module.format == "Mach-O":
+        reason += "; code signature removed: ad-hoc re-sign it on macOS (codesign --force --sign - FILE)"
+        warning = problem(Code.NATIVE_RESIGN, reason, Severity.WARNING)
+    if reasons:
+        reason += "; LEAK ACCEPTED: " + "; ".join(reasons)
+        warning = problem(Code.NATIVE_LEAK_ACCEPTED, reason, Severity.WARNING, "accept-native-leak")
+    return plan(Action.PATCH, reason, warning)
+
+
+def _refused(out: Output, plan: _PlanFn, found: Problem) -> MemberPlan:
+    """A renamed copy cannot ship a compiled module that keeps the old names; a consumer keeps it, warned."""
+    if out.renamed:
+        return plan(Action.REFUSE, found.reason, found)
+    warning = Problem(
+        found.wheel,
+        found.reason + "; imports made from C are not rewritten",
+        found.member,
+        code=Code.NATIVE_NOT_REWRITTEN,
+        severity=Severity.WARNING,
+    )
+    return plan(Action.COPY, warning.reason, warning)
+
+
+def _decide(
+    out: Output, member: str, target: str, reader: MemberReader, names: NameMap, options: ApplyOptions
+) -> MemberPlan:
+    source = out.source
+    meta = source.dist_info + "/"
+    if member == meta + "RECORD":
+        return MemberPlan(member, Action.REGENERATE, None, "RECORD is written anew")
+    if member in (meta + name for name in SIGNATURE_FILES):
+        why = f"signature {member} (no longer valid)"
+        return MemberPlan(member, Action.DROP, None, "no longer valid", drops=(why,))
+    if member == meta + "METADATA":
+        return MemberPlan(member, Action.METADATA, target, "name and requirements")
+    if member == meta + "entry_points.txt":
+        text = reader.read(member).decode("utf-8")
+        drops = rewrite_entry_points(text, names, drop_scripts=True).dropped_scripts if out.renamed else ()
+        return MemberPlan(
+            member, Action.METADATA, target, "object references", drops=tuple(f"{d} {_OVERWRITES}" for d in drops)
+        )
+    if member == meta + "top_level.txt":
+        return MemberPlan(member, Action.METADATA, target, "import names")
+    python = is_python(member, source.dist_info)
+    if python or member.endswith(".pth"):
+        if names.mentions(reader.read(member)):
+            action = Action.REWRITE if python else Action.REWRITE_PTH
+            return MemberPlan(member, action, target, "mentions a renamed name")
+        return MemberPlan(member, Action.COPY, target)
+    data = reader.read(member) if is_script(member, source.data_dir) or member.endswith(EXTENSION_SUFFIXES) else b""
+    if is_script(member, source.data_dir) and data.startswith(b"#!python") and names.mentions(data):
+        return MemberPlan(member, Action.REWRITE, target, "Python script mentioning a renamed name")
+    if member.endswith(EXTENSION_SUFFIXES) and (out.renamed or names.mentions(data)):
+        return _native(out, member, target, data, names, options)
+    return MemberPlan(member, Action.COPY, target)
+
+
+def _members_key(out: Output, options: ApplyOptions) -> str:
+    dist = out.source.name
+    return cache_key(
+        "members",
+        out.source.sha256,
+        out.renamed,
+        out.name,
+        out.import_map,
+        out.dist_map,
+        options.policy(dist).value,
+        options.policy_setting(dist),
+        options.accepts_leak(dist),
+    )
+
+
+def plan_members(out: Output, options: ApplyOptions, cache: Cache | None = None) -> tuple[MemberPlan, ...]:
+    """Every member's plan for ``out``, in the order the output is written."""
+    key = _members_key(out, options)
+    known = cache.get_json("members", key) if cache is not None else None
+    if known is not None:
+        return tuple(MemberPlan.from_json(m) for m in known)
+    names = name_map(out)
+    targets = _Targets(out)
+    planned: list[MemberPlan] = []
+    with MemberReader(out.source.path) as reader:
+        for member in out.source.members:
+            target = targets.target(member)
+            if target is None:
+                planned.append(MemberPlan(member, Action.DROP, None, "script", drops=(_script_drop(member),)))
+            else:
+                planned.append(_decide(out, member, target, reader, names, options))
+    planned.sort(key=lambda m: _position(m, out.dist_info))
+    if cache is not None:
+        cache.put_json("members", key, [m.to_json() for m in planned])
+    return tuple(planned)
+
+
+def _script_drop(member: str) -> str:
+    return f"script {member.rsplit('/', 1)[-1]} {_OVERWRITES}"
+
+
+def _position(m: MemberPlan, dist_info: str) -> tuple[int, int, str]:
+    """Written members in the output's order; members not written first, in source order."""
+    if m.target is None:
+        return (0, 0, "")
+    return (1, *member_order(m.target, dist_info))

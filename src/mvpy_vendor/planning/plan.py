@@ -1,0 +1,494 @@
+"""The plan: every world, every output wheel, every name mapping and every member's fate.
+
+``make_plan`` is pure: it takes validated wheel descriptions and resolved worlds and returns a
+frozen :class:`Plan` whose outputs have their name maps. What happens to each member of each
+output (:class:`MemberPlan`) needs the wheels' bytes and is decided by
+:mod:`mvpy_vendor.planning.members`; after that nothing is left to decide, only to execute.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from mvpy_vendor._version import __version__
+from mvpy_vendor.errors import ConfigError, Problem, Severity
+from mvpy_vendor.naming import dist_info_dir, filename_component, renamed_dist_name, renamed_import_name
+from mvpy_vendor.native.model import NativeModule
+from mvpy_vendor.wheel.validate import WheelInfo
+
+from .resolve import ROOT, World
+
+__all__ = [
+    "Action",
+    "MemberPlan",
+    "Output",
+    "Placement",
+    "Plan",
+    "Role",
+    "make_plan",
+    "output_for",
+    "requirements_txt",
+]
+
+
+class Role(str, enum.Enum):
+    PRIMARY = "primary"
+    SHARED = "shared"
+    RENAMED = "renamed copy"
+    CONSUMER = "rewritten consumer"
+
+
+class Action(str, enum.Enum):
+    """What is done with one member of a source wheel."""
+
+    #: copied as it is stored (never inflated or deflated again)
+    COPY = "copy"
+    #: Python source (a module, a stub, a ``#!python`` script) rewritten
+    REWRITE = "rewrite"
+    #: a ``.pth`` file: its ``import`` lines rewritten as Python, its paths moved
+    REWRITE_PTH = "rewrite-pth"
+    #: METADATA, ``entry_points.txt`` or ``top_level.txt`` rewritten
+    METADATA = "metadata"
+    #: a compiled module patched (strings repointed, ``PyInit_`` renamed)
+    PATCH = "patch"
+    #: a compiled module dropped; the pure-Python source shipped beside it is used
+    DEACCELERATE = "de-accelerate"
+    #: not written (see the reason)
+    DROP = "drop"
+    #: RECORD, written anew for the output
+    REGENERATE = "regenerate"
+    #: cannot be made safe: the build fails with the member plan's problem
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True)
+class MemberPlan:
+    """What will happen to one member, where it goes, and why."""
+
+    member: str
+    action: Action
+    #: its name in the output wheel (None: not written)
+    target: str | None
+    reason: str = ""
+    #: an error (``REFUSE``) or a warning that comes with doing it
+    problem: Problem | None = None
+    #: what inspecting a compiled module found
+    native: NativeModule | None = None
+    #: ``PyInit_`` old and new suffix, for a compiled module whose last name component changes
+    init_rename: tuple[str, str] | None = None
+    #: what handling it leaves out of the output (the member itself, or console scripts it declares)
+    drops: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"member": self.member, "action": self.action.value}
+        if self.target != self.member:
+            data["target"] = self.target
+        if self.reason:
+            data["reason"] = self.reason
+        if self.problem is not None:
+            data["problem"] = self.problem.to_json()
+        if self.native is not None:
+            data["native"] = self.native.to_json()
+        if self.init_rename is not None:
+            data["init_rename"] = list(self.init_rename)
+        if self.drops:
+            data["drops"] = list(self.drops)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MemberPlan:
+        init = data.get("init_rename")
+        return cls(
+            member=data["member"],
+            action=Action(data["action"]),
+            target=data.get("target", data["member"]),
+            reason=data.get("reason", ""),
+            problem=Problem.from_json(data["problem"]) if "problem" in data else None,
+            native=NativeModule.from_json(data["native"]) if "native" in data else None,
+            init_rename=(str(init[0]), str(init[1])) if init else None,
+            drops=tuple(data.get("drops", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Output:
+    """One wheel of the output wheelhouse and how to make it from its source wheel."""
+
+    source: WheelInfo
+    name: NormalizedName
+    display_name: str
+    renamed: bool
+    worlds: tuple[int, ...]
+    #: old top-level import name -> new, for every name this wheel's code may import
+    import_map: tuple[tuple[str, str], ...] = ()
+    #: old distribution name (canonical) -> new distribution name, for metadata lookups
+    dist_map: tuple[tuple[str, str], ...] = ()
+    #: Requires-Dist (as written, in force) -> what replaces it
+    requires_map: tuple[tuple[str, str], ...] = ()
+    note: str = ""
+    #: appended to renamed names when two different private copies would clash
+    suffix: str = ""
+    #: what happens to every member (empty for an output copied whole), in the order written
+    members: tuple[MemberPlan, ...] = ()
+    #: a file that mentions a renamed name but cannot be parsed is copied with a warning (else: an error)
+    allow_unparsable: bool = False
+
+    @property
+    def version(self) -> Version:
+        return self.source.version
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}=={self.version}"
+
+    @property
+    def own_imports(self) -> dict[str, str]:
+        """How this wheel's own top-level names are renamed (empty unless renamed)."""
+        mapping = dict(self.import_map)
+        return {n: mapping[n] for n in self.source.import_names if n in mapping}
+
+    @property
+    def top_level(self) -> tuple[str, ...]:
+        """The top-level import names this output installs."""
+        own = self.own_imports
+        return tuple(sorted(own.get(n, n) for n in self.source.import_names))
+
+    @property
+    def action(self) -> str:
+        if self.renamed:
+            return "rename"
+        if self.import_map or self.requires_map:
+            return "rewrite"
+        return "copy"
+
+    @property
+    def dist_info(self) -> str:
+        """The output's ``.dist-info`` directory."""
+        return dist_info_dir(self.name, self.version) if self.renamed else self.source.dist_info
+
+    @property
+    def dropped(self) -> tuple[str, ...]:
+        """What is left out of the output, and why (scripts, entry points, signatures)."""
+        return tuple(d for m in self.members for d in m.drops)
+
+    @property
+    def filename(self) -> str:
+        tail = self.source.filename[: -len(".whl")].split("-")[-3:]
+        build = [str(self.source.build_tag[0]) + self.source.build_tag[1]] if self.source.build_tag else []
+        return "-".join([filename_component(self.name), str(self.version), *build, *tail]) + ".whl"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "distribution": self.display_name,
+            "version": str(self.version),
+            "wheel": self.filename,
+            "action": self.action,
+            "source": {
+                "wheel": self.source.filename,
+                "distribution": self.source.display_name,
+                "sha256": self.source.sha256,
+            },
+            "worlds": list(self.worlds),
+            "top_level": list(self.top_level),
+            "import_map": dict(self.import_map),
+            "dist_map": dict(self.dist_map),
+            "requires_map": dict(self.requires_map),
+            "note": self.note,
+            "allow_unparsable": self.allow_unparsable,
+            "members": [m.to_json() for m in self.members],
+        }
+
+
+@dataclass(frozen=True)
+class Placement:
+    """How one member of one world is provided."""
+
+    world: int
+    name: NormalizedName
+    version: Version
+    role: Role
+    output: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "world": self.world,
+            "distribution": self.name,
+            "version": str(self.version),
+            "role": self.role.value,
+            "output": self.output,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    worlds: tuple[World, ...]
+    placements: tuple[Placement, ...]
+    outputs: tuple[Output, ...]
+    ignored: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = field(default=())
+    #: every validated input wheel
+    inputs: tuple[WheelInfo, ...] = ()
+
+    def output(self, key: str) -> Output:
+        for out in self.outputs:
+            if out.key == key:
+                return out
+        raise KeyError(key)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tool": {"name": "mvpy-vendor", "version": __version__},
+            "worlds": [
+                {
+                    "index": w.index,
+                    "roots": [str(e.requirement) for e in w.roots],
+                    "members": {n: str(m.version) for n, m in w.members.items()},
+                    "links": dict(sorted(w.links.items())),
+                    "evicted": dict(sorted(w.evicted_because.items())),
+                }
+                for w in self.worlds
+            ],
+            "placements": [p.to_json() for p in self.placements],
+            "outputs": [o.to_json() for o in self.outputs],
+            "ignored": [{"wheel": w, "reason": r} for w, r in self.ignored],
+            "notes": list(self.notes),
+        }
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """The errors planning found (compiled modules that cannot be made safe), in output order."""
+        return tuple(
+            m.problem
+            for o in self.outputs
+            for m in o.members
+            if m.problem is not None and m.problem.severity is Severity.ERROR
+        )
+
+
+Binding = tuple[int, NormalizedName]
+
+
+class _Graph:
+    """Bindings between worlds: which (world, member) a requirement inside a world lands on."""
+
+    def __init__(self, worlds: Sequence[World]) -> None:
+        self.worlds = worlds
+        self._closures: dict[tuple[Binding, bool], frozenset[Binding]] = {}
+
+    def bind(self, world: int, name: NormalizedName) -> Binding | None:
+        w = self.worlds[world]
+        if name in w.members:
+            return (world, name)
+        if name in w.links:
+            return (w.links[name], name)
+        return None
+
+    def deps(self, binding: Binding) -> list[tuple[str, Binding]]:
+        world, name = binding
+        found = []
+        for edge in self.worlds[world].member_requirements(name):
+            target = self.bind(world, edge.name)
+            if target is not None:
+                found.append((str(edge.requirement), target))
+        return found
+
+    def closure(self, start: Binding, *, local: bool = False) -> frozenset[Binding]:
+        """Every binding reachable from ``start``, not including it.
+
+        ``local``: do not follow links out of ``start``'s world (the linked root is included,
+        what it needs in its own world is not): the names a member's code can see.
+        """
+        key = (start, local)
+        cached = self._closures.get(key)
+        if cached is not None:
+            return cached
+        seen: set[Binding] = set()
+        stack = [start]
+        while stack:
+            for _, target in self.deps(stack.pop()):
+                if target not in seen:
+                    seen.add(target)
+                    if not local or target[0] == start[0]:
+                        stack.append(target)
+        seen.discard(start)
+        result = frozenset(seen)
+        self._closures[key] = result
+        return result
+
+    def wheel(self, binding: Binding) -> WheelInfo:
+        return self.worlds[binding[0]].members[binding[1]]
+
+    def versions(self, bindings: frozenset[Binding]) -> frozenset[tuple[NormalizedName, Version]]:
+        return frozenset((n, self.wheel((w, n)).version) for w, n in bindings)
+
+
+def make_plan(
+    worlds: Sequence[World],
+    all_wheels: Sequence[WheelInfo],
+    ignored: Sequence[tuple[WheelInfo, str]] = (),
+) -> Plan:
+    """Decide every output wheel and every name mapping for resolved ``worlds``."""
+    graph = _Graph(worlds)
+    main = worlds[0]
+    notes: list[str] = []
+    taken_dists = {w.name for w in all_wheels}
+    taken_imports = {n for w in all_wheels for n in w.import_names}
+
+    # Pass 1: who provides each (world, member).
+    outputs: dict[str, Output] = {}
+    provider: dict[Binding, str] = {}
+    roles: dict[Binding, Role] = {}
+    real_names: set[NormalizedName] = set()
+    by_identity: dict[tuple[NormalizedName, Version, frozenset[tuple[NormalizedName, Version]]], str] = {}
+
+    def add(out: Output, binding: Binding, role: Role) -> None:
+        outputs[out.key] = out
+        provider[binding] = out.key
+        roles[binding] = role
+
+    for name, wheel in main.members.items():
+        add(Output(wheel, wheel.name, wheel.display_name, False, (0,)), (0, name), Role.PRIMARY)
+        real_names.add(name)
+    for world in worlds[1:]:
+        root_names = {e.name for e in world.roots if e.requirer == ROOT}
+        for name, wheel in world.members.items():
+            binding = (world.index, name)
+            closure = graph.versions(graph.closure(binding))
+            identity = (name, wheel.version, closure)
+            main_wheel = main.members.get(name)
+            if (
+                main_wheel is not None
+                and main_wheel.version == wheel.version
+                and graph.versions(graph.closure((0, name))) == closure
+            ):
+                provider[binding] = provider[(0, name)]
+                roles[binding] = Role.SHARED
+                continue
+            if identity in by_identity:
+                key = by_identity[identity]
+                out = outputs[key]
+                outputs[key] = replace(out, worlds=(*out.worlds, world.index))
+                provider[binding] = key
+                roles[binding] = Role.RENAMED if out.renamed else Role.PRIMARY
+                continue
+            if name in root_names and name not in real_names:
+                out = Output(wheel, wheel.name, wheel.display_name, False, (world.index,))
+                real_names.add(name)
+                role = Role.PRIMARY
+            else:
+                out = _renamed_output(wheel, world.index, taken_dists, taken_imports, notes)
+                role = Role.RENAMED
+            by_identity[identity] = out.key
+            add(out, binding, role)
+
+    outputs = _with_name_maps(graph, outputs, provider)
+
+    placements = []
+    for binding, key in sorted(provider.items()):
+        role = roles[binding]
+        if role is Role.PRIMARY and outputs[key].action != "copy":
+            role = Role.CONSUMER
+        placements.append(Placement(binding[0], binding[1], graph.wheel(binding).version, role, key))
+    used = {o.source.path for o in outputs.values()} | {w.path for w, _ in ignored}
+    unused = [(w.filename, "not needed by any world") for w in all_wheels if w.path not in used]
+    return Plan(
+        worlds=tuple(worlds),
+        placements=tuple(placements),
+        outputs=tuple(sorted(outputs.values(), key=lambda o: o.key)),
+        ignored=tuple(sorted([(w.filename, why) for w, why in ignored] + unused)),
+        notes=tuple(notes),
+    )
+
+
+def _with_name_maps(graph: _Graph, outputs: dict[str, Output], provider: Mapping[Binding, str]) -> dict[str, Output]:
+    """Fill in every output's import, distribution and requirement maps.
+
+    An output sees the names bound in its own world: its own, and those of everything it
+    needs there (a linked world's root is seen, not what that root needs in its own world).
+    """
+    renames = {key: _renames_of(out) for key, out in outputs.items()}
+    result: dict[str, Output] = {}
+    for key, out in outputs.items():
+        home = out.worlds[0]
+        start = (home, out.source.name)
+        import_map: dict[str, str] = {}
+        owner: dict[str, str] = {}
+        dist_map: dict[str, str] = {}
+        for seen in [start, *sorted(graph.closure(start, local=True))]:
+            target = outputs[provider[seen]]
+            for old, new in renames[target.key].items():
+                if import_map.setdefault(old, new) != new:
+                    raise ConfigError(
+                        f"{out.source.filename}: import name {old!r} is provided by both "
+                        f"{owner[old]} and {target.key} in world {home}; a top-level name shared "
+                        "by two distributions (a namespace package) cannot be renamed"
+                    )
+                owner.setdefault(old, target.key)
+            if target.renamed:
+                dist_map[target.source.name] = target.display_name
+        requires_map: dict[str, str] = {}
+        for written, dep in graph.deps(start):
+            target = outputs[provider[dep]]
+            if target.name != dep[1]:
+                requires_map[written] = _pinned(written, target)
+        result[key] = replace(
+            out,
+            import_map=tuple(sorted(import_map.items())),
+            dist_map=tuple(sorted(dist_map.items())),
+            requires_map=tuple(sorted(requires_map.items())),
+        )
+    return result
+
+
+def _renames_of(out: Output) -> dict[str, str]:
+    if not out.renamed:
+        return {}
+    return {n: renamed_import_name(n, out.version, out.suffix) for n in out.source.import_names}
+
+
+def _renamed_output(
+    wheel: WheelInfo, world: int, taken_dists: set[NormalizedName], taken_imports: set[str], notes: list[str]
+) -> Output:
+    n = 1
+    while True:
+        suffix = "" if n == 1 else f"_{n}"
+        dist = renamed_dist_name(wheel.name, wheel.version, suffix)
+        imports = {renamed_import_name(i, wheel.version, suffix) for i in wheel.import_names}
+        if dist not in taken_dists and not imports & taken_imports:
+            break
+        n += 1
+    taken_dists.add(dist)
+    taken_imports.update(imports)
+    note = ""
+    if suffix:
+        note = f"{wheel} in world {world} differs from another private copy of the same version; named {dist}"
+        notes.append(note)
+    return Output(wheel, dist, dist, True, (world,), note=note, suffix=suffix)
+
+
+def _pinned(written: str, target: Output) -> str:
+    """``foo[x]<2; marker`` bound to a renamed copy becomes ``mv-foo-1-0-0[x]==1.0.0; marker``."""
+    req = Requirement(written)
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+    marker = f"; {req.marker}" if req.marker is not None else ""
+    return f"{target.display_name}{extras}=={target.version}{marker}"
+
+
+def requirements_txt(plan: Plan) -> str:
+    return "".join(f"{o.display_name}=={o.version}\n" for o in plan.outputs)
+
+
+def output_for(plan: Plan, world: int, name: str) -> Output:
+    """The output that provides ``name`` inside ``world`` (for callers and tests)."""
+    cname = canonicalize_name(name)
+    for p in plan.placements:
+        if p.world == world and p.name == cname:
+            return plan.output(p.output)
+    raise KeyError((world, name))

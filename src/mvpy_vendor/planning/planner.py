@@ -1,0 +1,62 @@
+"""Make the plan for a :class:`~mvpy_vendor.options.BuildRequest`: a frozen :class:`~.plan.Plan`
+that holds every decision (worlds, outputs, name maps, and what happens to every member)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from mvpy_vendor.errors import ConfigError
+from mvpy_vendor.options import BuildRequest
+from mvpy_vendor.wheel.validate import collect_wheel_paths, read_wheels
+
+from .members import plan_members
+from .plan import Plan, make_plan
+from .resolve import Index, default_roots, resolve_worlds, target_environment
+
+__all__ = ["plan_build"]
+
+
+def _parse_requires(texts: Sequence[str]) -> list[Requirement]:
+    reqs = []
+    for text in texts:
+        try:
+            reqs.append(Requirement(text))
+        except InvalidRequirement as exc:
+            raise ConfigError(str(exc).splitlines()[0], setting="require", value=text) from None
+    return reqs
+
+
+def _parse_primaries(texts: Sequence[str]) -> dict[NormalizedName, Version]:
+    pins = {}
+    for text in texts:
+        name, sep, version = text.partition("==")
+        try:
+            if not sep or not name.strip():
+                raise InvalidVersion(text)
+            pins[canonicalize_name(name.strip())] = Version(version.strip())
+        except InvalidVersion:
+            raise ConfigError("expected NAME==VERSION", setting="primary", value=text) from None
+    return pins
+
+
+def plan_build(request: BuildRequest) -> Plan:
+    """Read and validate the wheels, resolve the worlds and decide every output and member; write nothing."""
+    wheels = read_wheels(collect_wheel_paths(request.wheels), request.cache)
+    env = target_environment()
+    index = Index.build(wheels)
+    roots = _parse_requires(request.requires) or default_roots(index, env)
+    worlds = resolve_worlds(index, roots, _parse_primaries(request.primaries), env)
+    plan = make_plan(worlds, wheels, index.ignored)
+    options = request.options
+    outputs = tuple(
+        replace(out, members=plan_members(out, options, request.cache), allow_unparsable=options.allow_unparsable)
+        if out.action != "copy"
+        else out
+        for out in plan.outputs
+    )
+    return replace(plan, outputs=outputs, inputs=tuple(wheels))

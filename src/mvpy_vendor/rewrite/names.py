@@ -1,0 +1,54 @@
+"""What a rewrite renames: top-level import names and distribution names, and the pre-filter."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from packaging.utils import canonicalize_name
+
+__all__ = ["NameMap", "rewrite_module_reference"]
+
+
+class NameMap:
+    """What to rename: top-level import names and distribution names (canonical) to new ones."""
+
+    __slots__ = ("_needle", "_quick", "dists", "imports")
+
+    def __init__(self, imports: Mapping[str, str], dists: Mapping[str, str] | None = None) -> None:
+        self.imports: dict[str, str] = dict(imports)
+        self.dists: dict[str, str] = {canonicalize_name(k): v for k, v in (dists or {}).items()}
+        words = [re.escape(n) for n in sorted(self.imports)]
+        words += ["[-_.]+".join(map(re.escape, re.split(r"[-_.]+", d))) for d in sorted(self.dists)]
+        # Names start and end with word characters: \b is "not inside a longer name".
+        pattern = rb"\b(?:" + "|".join(words).encode() + rb")\b" if words else rb"(?!)"
+        self._needle = re.compile(pattern, re.IGNORECASE if self.dists else 0)
+        # A cheaper first test: some part of some name, in the lower-cased file.
+        quick = {n.lower() for n in self.imports} | {re.split(r"[-_.]+", d)[0] for d in self.dists}
+        self._quick = tuple(sorted(w.encode() for w in quick))
+
+    def __bool__(self) -> bool:
+        return bool(self.imports or self.dists)
+
+    def __repr__(self) -> str:
+        return f"NameMap({self.imports!r}, {self.dists!r})"
+
+    def mentions(self, data: bytes) -> bool:
+        """The pre-filter: could this file need a rewrite? (Never a false negative.)"""
+        lowered = data.lower()
+        if not any(word in lowered for word in self._quick):
+            return False
+        return self._needle.search(data) is not None
+
+    def new_module(self, dotted: str) -> str | None:
+        """``foo.bar`` -> ``_mv_foo_1_0_0.bar`` if ``foo`` is renamed, else None."""
+        first, sep, rest = dotted.partition(".")
+        new = self.imports.get(first)
+        return None if new is None else new + sep + rest
+
+
+def rewrite_module_reference(reference: str, names: NameMap, separators: Sequence[str] = (".", ":")) -> str:
+    """Rewrite an object reference like ``foo.cli:main`` (entry points, .pth paths)."""
+    cut = min((i for i in (reference.find(s) for s in separators) if i >= 0), default=len(reference))
+    new = names.imports.get(reference[:cut])
+    return reference if new is None else new + reference[cut:]

@@ -1,0 +1,341 @@
+"""The reference rewrite of one Python file: libcst parses the whole file, the transformer edits it.
+
+Every import statement of a renamed top-level name is rewritten so that it binds exactly the
+names it bound before, now to the renamed modules; string references to modules in the calls
+that take them (``importlib.import_module("foo.x")``, ``sys.modules["foo"]``, ...) and metadata
+lookups of renamed distributions are rewritten too. Everything else is preserved byte for byte.
+The fast path (:mod:`.fast`) is tested against this, file by file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+import libcst as cst
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import CodeRange, PositionProvider
+from packaging.utils import canonicalize_name
+
+from mvpy_vendor.outcome import Diagnostic
+
+from .names import NameMap
+from .tables import DIST_CALLS, MODULE_CALLS, SYS_MODULES_METHODS, Aliases
+
+__all__ = ["Outcome", "rewrite_module", "transform_whole"]
+
+# A rewrite's outcome: the new bytes (None: unchanged), the changes made, the diagnostics.
+Outcome = tuple[Optional[bytes], int, list[Diagnostic]]  # a run-time alias: no "X | None" on 3.9
+
+
+@dataclass
+class _Piece:
+    """One literal or dynamic piece of a string expression, left to right."""
+
+    node: cst.CSTNode | None  # SimpleString or FormattedStringText; None when dynamic
+    text: str  # raw text of the literal (without prefix and quotes)
+    expr: cst.BaseExpression | None = None  # the dynamic expression, when there is one
+
+
+def _pieces(expr: cst.BaseExpression) -> list[_Piece] | None:
+    """Flatten a string expression into pieces, or None if it is not a string expression."""
+    if isinstance(expr, cst.SimpleString):
+        if "b" in expr.prefix.lower():
+            return None
+        return [_Piece(expr, expr.value[len(expr.prefix) + len(expr.quote) : -len(expr.quote)])]
+    if isinstance(expr, cst.ConcatenatedString):
+        left, right = _pieces(expr.left), _pieces(expr.right)
+        return None if left is None or right is None else left + right
+    if isinstance(expr, cst.FormattedString):
+        found: list[_Piece] = []
+        for part in expr.parts:
+            if isinstance(part, cst.FormattedStringText):
+                found.append(_Piece(part, part.value))
+            elif isinstance(part, cst.FormattedStringExpression):
+                found.append(_Piece(None, "", part.expression))
+        return found
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+        left, right = _pieces(expr.left), _pieces(expr.right)
+        if left is None and right is None:
+            return None
+        return (left or [_Piece(None, "", expr.left)]) + (right or [_Piece(None, "", expr.right)])
+    return None
+
+
+_SELF_NAMES = {"__name__", "__package__", "__spec__.name", "__spec__.parent"}
+
+
+def _names_itself(expr: cst.BaseExpression | None) -> bool:
+    """``__name__`` and friends already carry the renamed name at run time."""
+    return expr is not None and get_full_name_for_node(expr) in _SELF_NAMES
+
+
+class _Rewriter(cst.CSTTransformer):
+    def __init__(self, names: NameMap, aliases: Mapping[str, str], line: Callable[[cst.CSTNode], int]) -> None:
+        super().__init__()
+        self.names = names
+        self.aliases = aliases
+        self.changes = 0
+        self.diagnostics: list[Diagnostic] = []
+        self._line = line
+
+    # ---- names ------------------------------------------------------------------------------
+
+    def _qualified(self, node: cst.BaseExpression) -> str | None:
+        full = get_full_name_for_node(node)
+        if full is None:
+            return None
+        first, sep, rest = full.partition(".")
+        return self.aliases.get(first, first) + sep + rest
+
+    def _renamed_dotted(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
+        """Replace the first component of a dotted name node, if it is renamed."""
+        if isinstance(node, cst.Name):
+            new = self.names.imports.get(node.value)
+            return None if new is None else node.with_changes(value=new)
+        if isinstance(node, cst.Attribute):
+            inner = self._renamed_dotted(node.value)
+            return None if inner is None else node.with_changes(value=inner)
+        return None
+
+    # ---- import statements ------------------------------------------------------------------
+
+    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
+        if updated.relative or updated.module is None:
+            return updated
+        module = self._renamed_dotted(updated.module)
+        if module is None:
+            return updated
+        self.changes += 1
+        assert isinstance(module, (cst.Name, cst.Attribute))
+        return updated.with_changes(module=module)
+
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        return updated.with_changes(body=self._rewrite_body(updated.body))
+
+    def leave_SimpleStatementSuite(
+        self, original: cst.SimpleStatementSuite, updated: cst.SimpleStatementSuite
+    ) -> cst.SimpleStatementSuite:
+        return updated.with_changes(body=self._rewrite_body(updated.body))
+
+    def _rewrite_body(self, body: Sequence[cst.BaseSmallStatement]) -> Sequence[cst.BaseSmallStatement]:
+        if not any(isinstance(s, cst.Import) for s in body):
+            return body
+        new: list[cst.BaseSmallStatement] = []
+        for stmt in body:
+            new.extend(self._rewrite_import(stmt) if isinstance(stmt, cst.Import) else [stmt])
+        return new
+
+    def _rewrite_import(self, stmt: cst.Import) -> list[cst.BaseSmallStatement]:
+        """``import a, foo.bar as b, foo.c`` -> ``import a, _mv.bar as b; foo = __import__("_mv.c")``."""
+        out: list[cst.BaseSmallStatement] = []
+        group: list[cst.ImportAlias] = []
+        changed = False
+
+        def flush() -> None:
+            if group:
+                group[-1] = group[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                out.append(stmt.with_changes(names=list(group), semicolon=cst.MaybeSentinel.DEFAULT))
+                group.clear()
+
+        for alias in stmt.names:
+            full = get_full_name_for_node(alias.name) or ""
+            first, dot, _ = full.partition(".")
+            new_first = self.names.imports.get(first)
+            if new_first is None:
+                group.append(alias)
+                continue
+            changed = True
+            self.changes += 1
+            renamed = self._renamed_dotted(alias.name)
+            assert isinstance(renamed, (cst.Name, cst.Attribute))
+            if alias.asname is not None:
+                group.append(alias.with_changes(name=renamed))
+            elif not dot:
+                group.append(
+                    alias.with_changes(
+                        name=renamed,
+                        asname=cst.AsName(
+                            name=cst.Name(first),
+                            whitespace_before_as=cst.SimpleWhitespace(" "),
+                            whitespace_after_as=cst.SimpleWhitespace(" "),
+                        ),
+                    )
+                )
+            else:
+                # ``import foo.bar`` binds ``foo`` and loads ``foo.bar``: exactly what
+                # ``foo = __import__("foo.bar")`` does, without binding any other name.
+                flush()
+                target = self.names.new_module(full)
+                out.append(
+                    cst.Assign(
+                        targets=[cst.AssignTarget(target=cst.Name(first))],
+                        value=cst.Call(
+                            func=cst.Name("__import__"),
+                            args=[cst.Arg(cst.SimpleString(f'"{target}"'))],
+                        ),
+                    )
+                )
+        if not changed:
+            return [stmt]
+        flush()
+        for i, small in enumerate(out[:-1]):
+            out[i] = small.with_changes(semicolon=cst.Semicolon(whitespace_after=cst.SimpleWhitespace(" ")))
+        out[-1] = out[-1].with_changes(semicolon=stmt.semicolon)
+        return out
+
+    # ---- strings ----------------------------------------------------------------------------
+
+    def _rewrite_string(
+        self,
+        expr: cst.BaseExpression,
+        line_node: cst.CSTNode,
+        what: str,
+        kind: Literal["module", "dist"],
+        separators: str,
+    ) -> cst.BaseExpression | None:
+        """Rewrite the module or distribution a string expression names; note what cannot be known."""
+        pieces = _pieces(expr)
+        if pieces is None:
+            if not _names_itself(expr):
+                self._note(line_node, f"{what}: target not known statically; left unchanged")
+            return None
+        prefix = ""
+        dynamic = False
+        for piece in pieces:
+            if piece.node is None:
+                dynamic = True
+                if not prefix and _names_itself(piece.expr):
+                    return None
+                break
+            prefix += piece.text
+        cut = min((i for i in (prefix.find(c) for c in separators) if i >= 0), default=-1)
+        first = prefix if cut < 0 else prefix[:cut]
+        if kind == "dist":
+            first = re.split(r"[\s<>=!~;\[(@]", prefix, maxsplit=1)[0]
+        complete = cut >= 0 or not dynamic or (kind == "dist" and first != prefix)
+        if not complete:
+            candidates = self.names.dists if kind == "dist" else self.names.imports
+            if not first or any(c.startswith(first) for c in candidates):
+                self._note(line_node, f"{what}: target not known statically; left unchanged")
+            return None
+        new = self.names.dists.get(canonicalize_name(first)) if kind == "dist" else self.names.imports.get(first)
+        if new is None:
+            return None
+        head = pieces[0]
+        if not head.text.startswith(first):
+            self._note(line_node, f"{what}: renamed name split across literals; left unchanged")
+            return None
+        self.changes += 1
+        assert head.node is not None
+        replacement = _replace_text(head, first, new)
+        return expr.visit(_Substitute({head.node: replacement}))  # type: ignore[return-value]
+
+    def _note(self, node: cst.CSTNode, message: str) -> None:
+        self.diagnostics.append(Diagnostic(self._line(node), message))
+
+    def _call_target(self, call: cst.Call) -> tuple[str, Literal["module", "dist"], tuple[str, ...]] | None:
+        qualified = self._qualified(call.func)
+        if qualified is None:
+            return None
+        if qualified in MODULE_CALLS:
+            return qualified, "module", MODULE_CALLS[qualified]
+        if qualified in DIST_CALLS:
+            return qualified, "dist", DIST_CALLS[qualified]
+        func = call.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in SYS_MODULES_METHODS
+            and self._qualified(func.value) == "sys.modules"
+        ):
+            return f"sys.modules.{func.attr.value}", "module", ("key",)
+        return None
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        target = self._call_target(updated)
+        if target is None:
+            return updated
+        qualified, kind, keywords = target
+        for i, arg in enumerate(updated.args):
+            positional = arg.keyword is None and arg.star == "" and i == 0
+            if positional or (arg.keyword is not None and arg.keyword.value in keywords):
+                separators = ".:" if qualified.endswith("resolve_name") else "."
+                new = self._rewrite_string(arg.value, original, qualified, kind, separators)
+                if new is None:
+                    return updated
+                args = list(updated.args)
+                args[i] = arg.with_changes(value=new)
+                return updated.with_changes(args=args)
+        return updated
+
+    def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
+        if self._qualified(updated.value) != "sys.modules" or len(updated.slice) != 1:
+            return updated
+        element = updated.slice[0]
+        if not isinstance(element.slice, cst.Index):
+            return updated
+        new = self._rewrite_string(element.slice.value, original, "sys.modules[...]", "module", ".")
+        if new is None:
+            return updated
+        index = element.slice.with_changes(value=new)
+        return updated.with_changes(slice=[element.with_changes(slice=index)])
+
+    def leave_Comparison(self, original: cst.Comparison, updated: cst.Comparison) -> cst.BaseExpression:
+        if len(updated.comparisons) != 1:
+            return updated
+        target = updated.comparisons[0]
+        if not isinstance(target.operator, (cst.In, cst.NotIn)):
+            return updated
+        if self._qualified(target.comparator) != "sys.modules":
+            return updated
+        new = self._rewrite_string(updated.left, original, "... in sys.modules", "module", ".")
+        return updated if new is None else updated.with_changes(left=new)
+
+
+class _Substitute(cst.CSTTransformer):
+    def __init__(self, mapping: Mapping[cst.CSTNode, cst.CSTNode]) -> None:
+        super().__init__()
+        self.mapping = mapping
+
+    def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode) -> cst.CSTNode:  # type: ignore[override]
+        return self.mapping.get(original, updated)
+
+
+def _replace_text(piece: _Piece, old: str, new: str) -> cst.CSTNode:
+    node = piece.node
+    text = new + piece.text[len(old) :]
+    if isinstance(node, cst.SimpleString):
+        head = node.value[: len(node.prefix) + len(node.quote)]
+        return node.with_changes(value=head + text + node.quote)
+    assert isinstance(node, cst.FormattedStringText)
+    return node.with_changes(value=text)
+
+
+def transform_whole(data: bytes, names: NameMap) -> Outcome:
+    """The reference: parse the whole file with libcst, rewrite, generate the whole file."""
+    module = cst.parse_module(data)
+    aliases = Aliases()
+    module.visit(aliases)
+    return rewrite_module(module, names, aliases.aliases, 0)
+
+
+def rewrite_module(module: cst.Module, names: NameMap, aliases: Mapping[str, str], line_offset: int) -> Outcome:
+    positions: list[Mapping[cst.CSTNode, CodeRange]] = []
+
+    def line(node: cst.CSTNode) -> int:
+        # Positions cost a whole extra pass; only diagnostics need them.
+        if not positions:
+            wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
+            positions.append(wrapper.resolve(PositionProvider))
+        pos = positions[0].get(node)
+        return pos.start.line + line_offset if pos is not None else 0
+
+    rewriter = _Rewriter(names, aliases, line)
+    new = module.visit(rewriter)
+    if rewriter.changes == 0:
+        return None, 0, rewriter.diagnostics
+    return new.bytes, rewriter.changes, rewriter.diagnostics

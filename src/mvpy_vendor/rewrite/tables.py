@@ -1,0 +1,85 @@
+"""The calls the rewriter acts on, and the local aliases of them: shared by the reference and the fast path."""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.helpers import get_full_name_for_node
+
+__all__ = ["DIST_CALLS", "MODULE_CALLS", "SYS_MODULES_METHODS", "Aliases"]
+
+# Calls whose first argument (or the named keyword) is a module name.
+MODULE_CALLS = {
+    "__import__": ("name",),
+    "builtins.__import__": ("name",),
+    "importlib.__import__": ("name",),
+    "importlib.import_module": ("name",),
+    "importlib.util.find_spec": ("name",),
+    "importlib.find_loader": ("name",),
+    "pkgutil.find_loader": ("fullname",),
+    "pkgutil.get_loader": ("module_or_name",),
+    "pkgutil.get_data": ("package",),
+    "pkgutil.resolve_name": ("name",),
+    "unittest.mock.patch": ("target",),
+    "unittest.mock.patch.multiple": ("target",),
+    "mock.patch": ("target",),
+    "mock.patch.multiple": ("target",),
+    "mocker.patch": ("target",),
+    **{
+        f"{mod}.{fn}": ("package", "anchor")
+        for mod in ("importlib.resources", "importlib_resources")
+        for fn in (
+            "files",
+            "open_binary",
+            "open_text",
+            "read_binary",
+            "read_text",
+            "path",
+            "contents",
+            "is_resource",
+        )
+    },
+    **{
+        f"pkg_resources.resource_{fn}": ("package_or_requirement",)
+        for fn in ("string", "stream", "filename", "exists", "listdir", "isdir")
+    },
+}
+# Calls whose first argument is a distribution name.
+DIST_CALLS = {
+    **{
+        f"{mod}.{fn}": ("distribution_name",)
+        for mod in ("importlib.metadata", "importlib_metadata")
+        for fn in ("version", "distribution", "metadata", "files", "requires")
+    },
+    "importlib.metadata.Distribution.from_name": ("name",),
+    "importlib_metadata.Distribution.from_name": ("name",),
+    "pkg_resources.get_distribution": ("dist",),
+    "pkg_resources.require": ("requirements",),
+}
+SYS_MODULES_METHODS = {"get", "pop", "setdefault", "__contains__", "__getitem__"}
+
+
+class Aliases(cst.CSTVisitor):
+    """Flow-insensitive map of local names to the modules and objects they were imported as."""
+
+    def __init__(self) -> None:
+        self.aliases: dict[str, str] = {}
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            full = get_full_name_for_node(alias.name) or ""
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.aliases[alias.asname.name.value] = full
+            else:
+                first = full.partition(".")[0]
+                self.aliases.setdefault(first, first)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return
+        module = get_full_name_for_node(node.module) or ""
+        for alias in node.names:
+            name = get_full_name_for_node(alias.name) or ""
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            self.aliases[local] = f"{module}.{name}"

@@ -1,0 +1,1 @@
+"""Wheels as files: RECORD and hashing, member layout, reading, validating and writing."""

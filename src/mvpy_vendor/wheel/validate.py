@@ -1,0 +1,287 @@
+"""Validate input wheels before anything is planned or written, collecting every problem first."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+import zipfile
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from email.parser import HeaderParser
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.tags import Tag, parse_tag
+from packaging.utils import (
+    BuildTag,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from mvpy_vendor.cache import Cache, cache_key
+from mvpy_vendor.errors import ConfigError, Problem, WheelProblems
+
+from .layout import import_name_of, installed_path
+from .reader import MemberReader
+from .records import SIGNATURE_FILES, WEAK_HASHES, file_sha256, hash_chunks, record_rows
+
+__all__ = [
+    "WheelInfo",
+    "collect_wheel_paths",
+    "read_wheels",
+]
+
+# What reading a damaged or unsupported member can raise.
+_UNREADABLE = (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError, zlib.error)
+
+
+@dataclass(frozen=True)
+class WheelInfo:
+    """What the planner needs to know about one validated input wheel."""
+
+    path: Path
+    name: NormalizedName
+    display_name: str
+    version: Version
+    build_tag: BuildTag
+    tags: frozenset[Tag]
+    sha256: str
+    dist_info: str
+    data_dir: str
+    requires: tuple[Requirement, ...]
+    import_names: tuple[str, ...]
+    members: tuple[str, ...]
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+    @property
+    def key(self) -> tuple[NormalizedName, Version]:
+        return (self.name, self.version)
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}"
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything but the path (for the cache)."""
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "version": str(self.version),
+            "build_tag": list(self.build_tag),
+            "tags": sorted(str(t) for t in self.tags),
+            "sha256": self.sha256,
+            "dist_info": self.dist_info,
+            "data_dir": self.data_dir,
+            "requires": [str(r) for r in self.requires],
+            "import_names": list(self.import_names),
+            "members": list(self.members),
+        }
+
+    @classmethod
+    def from_json(cls, path: Path, data: dict[str, Any]) -> WheelInfo:
+        tags = frozenset(t for text in data["tags"] for t in parse_tag(text))
+        build = data["build_tag"]
+        return cls(
+            path=path,
+            name=canonicalize_name(data["name"]),
+            display_name=data["display_name"],
+            version=Version(data["version"]),
+            build_tag=(int(build[0]), str(build[1])) if build else (),
+            tags=tags,
+            sha256=data["sha256"],
+            dist_info=data["dist_info"],
+            data_dir=data["data_dir"],
+            requires=tuple(Requirement(r) for r in data["requires"]),
+            import_names=tuple(data["import_names"]),
+            members=tuple(data["members"]),
+        )
+
+
+def collect_wheel_paths(paths: Iterable[Path]) -> list[Path]:
+    """Expand directories to the wheels they contain; reject anything that is not a wheel."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix == ".whl" and p.is_file()))
+        elif path.is_file() and path.suffix == ".whl":
+            found.append(path)
+        elif not path.exists():
+            raise ConfigError(f"{path}: no such file or directory")
+        else:
+            raise ConfigError(f"{path}: not a wheel (.whl) file or a directory of wheels")
+    if not found:
+        raise ConfigError("no wheels found in " + ", ".join(str(p) for p in paths))
+    return found
+
+
+def _member_problems(wheel: str, infos: Sequence[zipfile.ZipInfo]) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for info in infos:
+        name = info.filename
+        parts = PurePosixPath(name).parts
+        if name in seen:
+            problems.append(Problem(wheel, "duplicate member", name))
+        seen.add(name)
+        if name.startswith("/") or "\\" in name or ".." in parts or (parts and ":" in parts[0]) or "\x00" in name:
+            problems.append(Problem(wheel, "member name leaves the wheel's root", name))
+        if stat.S_ISLNK(info.external_attr >> 16):
+            problems.append(Problem(wheel, "symbolic links are not allowed in wheels", name))
+    return problems
+
+
+def _record_problems(
+    wheel: str, reader: MemberReader, record_name: str, files: dict[str, zipfile.ZipInfo]
+) -> list[Problem]:
+    problems: list[Problem] = []
+    listed: set[str] = set()
+    for lineno, row in enumerate(record_rows(reader.read(record_name)), 1):
+        if not row:
+            continue
+        if len(row) != 3:
+            problems.append(Problem(wheel, f"malformed RECORD line {lineno}", record_name))
+            continue
+        path, hash_spec, size_text = row
+        listed.add(path)
+        if path == record_name or path.endswith(SIGNATURE_FILES):
+            continue
+        info = files.get(path)
+        if info is None:
+            problems.append(Problem(wheel, "listed in RECORD but not in the wheel", path))
+            continue
+        if not hash_spec:
+            problems.append(Problem(wheel, "RECORD gives no hash", path))
+            continue
+        algorithm, _, expected = hash_spec.partition("=")
+        if algorithm in WEAK_HASHES or algorithm not in hashlib.algorithms_guaranteed:
+            problems.append(Problem(wheel, f"RECORD uses unsupported hash {algorithm!r}", path))
+            continue
+        if info.flag_bits & 0x1:
+            problems.append(Problem(wheel, "encrypted member", path))
+            continue
+        try:
+            actual, size = hash_chunks(reader.chunks(info), algorithm)
+        except _UNREADABLE as exc:
+            problems.append(Problem(wheel, f"cannot read: {exc}", path))
+            continue
+        if actual != expected:
+            problems.append(Problem(wheel, "hash does not match RECORD", path))
+        elif size_text and size_text != str(size):
+            problems.append(Problem(wheel, f"size {size} does not match RECORD ({size_text})", path))
+    for path in files:
+        if path not in listed and path != record_name and not path.endswith(SIGNATURE_FILES):
+            problems.append(Problem(wheel, "not mentioned in RECORD", path))
+    return problems
+
+
+def _read_one(path: Path, sha256: str) -> tuple[WheelInfo | None, list[Problem]]:
+    wheel = path.name
+    try:
+        name, version, build_tag, tags = parse_wheel_filename(wheel)
+    except (InvalidWheelFilename, InvalidVersion) as exc:
+        return None, [Problem(wheel, f"invalid wheel file name: {exc}")]
+    try:
+        reader = MemberReader(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        return None, [Problem(wheel, f"not a readable zip archive: {exc}")]
+    with reader:
+        infos = reader.infolist()
+        problems = _member_problems(wheel, infos)
+        files = {i.filename: i for i in infos if not i.is_dir()}
+        dist_infos = sorted(
+            {n.split("/", 1)[0] for n in files if n.split("/", 1)[0].endswith(".dist-info") and "/" in n}
+        )
+        if len(dist_infos) != 1:
+            found = ", ".join(dist_infos) or "none"
+            problems.append(Problem(wheel, f"expected exactly one .dist-info directory, found {found}"))
+            return None, problems
+        dist_info = dist_infos[0]
+        for required in ("METADATA", "WHEEL", "RECORD"):
+            if f"{dist_info}/{required}" not in files:
+                problems.append(Problem(wheel, "missing", f"{dist_info}/{required}"))
+        if problems:
+            return None, problems
+        try:
+            problems += _record_problems(wheel, reader, f"{dist_info}/RECORD", files)
+            metadata = HeaderParser().parsestr(reader.read(f"{dist_info}/METADATA").decode("utf-8", errors="replace"))
+        except _UNREADABLE as exc:
+            problems.append(Problem(wheel, f"corrupt zip member: {exc}"))
+            return None, problems
+    display_name = metadata.get("Name", "")
+    meta_version = metadata.get("Version", "")
+    if canonicalize_name(display_name) != name:
+        problems.append(
+            Problem(wheel, f"METADATA Name {display_name!r} does not match the file name", f"{dist_info}/METADATA")
+        )
+    try:
+        if Version(meta_version) != version:
+            problems.append(
+                Problem(
+                    wheel, f"METADATA Version {meta_version!r} does not match the file name", f"{dist_info}/METADATA"
+                )
+            )
+    except InvalidVersion:
+        problems.append(Problem(wheel, f"invalid METADATA Version {meta_version!r}", f"{dist_info}/METADATA"))
+    requires: list[Requirement] = []
+    for text in metadata.get_all("Requires-Dist") or []:
+        try:
+            requires.append(Requirement(text))
+        except InvalidRequirement as exc:
+            problems.append(
+                Problem(wheel, f"invalid Requires-Dist {text!r}: {str(exc).splitlines()[0]}", f"{dist_info}/METADATA")
+            )
+    data_dir = dist_info[: -len(".dist-info")] + ".data"
+    import_names = sorted(
+        {n for member in files if (n := import_name_of(installed_path(member, data_dir))) is not None}
+    )
+    if problems:
+        return None, problems
+    return (
+        WheelInfo(
+            path=path,
+            name=name,
+            display_name=display_name,
+            version=version,
+            build_tag=build_tag,
+            tags=frozenset(tags),
+            sha256=sha256,
+            dist_info=dist_info,
+            data_dir=data_dir,
+            requires=tuple(requires),
+            import_names=tuple(import_names),
+            members=tuple(sorted(files)),
+        ),
+        [],
+    )
+
+
+def read_wheels(paths: Sequence[Path], cache: Cache | None = None) -> list[WheelInfo]:
+    """Validate every wheel; raise one :class:`WheelProblems` naming every problem in every wheel.
+
+    With a ``cache``, a wheel already validated (same file name, same sha256) is not read again.
+    """
+    infos: list[WheelInfo] = []
+    problems: list[Problem] = []
+    for path in paths:
+        sha256 = file_sha256(path)
+        key = cache_key("wheel", path.name, sha256)
+        known = cache.get_json("wheels", key) if cache is not None else None
+        if known is not None:
+            infos.append(WheelInfo.from_json(path, known))
+            continue
+        info, found = _read_one(path, sha256)
+        problems += found
+        if info is not None:
+            infos.append(info)
+            if cache is not None:
+                cache.put_json("wheels", key, info.to_json())
+    if problems:
+        raise WheelProblems(problems)
+    return infos

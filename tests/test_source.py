@@ -1,0 +1,297 @@
+"""Before/after tests for every rewrite rule, and execution tests of what the rewritten code binds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mvpy_vendor.rewrite.names import NameMap
+from mvpy_vendor.rewrite.source import rewrite_source
+
+NAMES = NameMap({"foo": "_mv_foo_1_0_0"}, {"foo": "mv-foo-1-0-0"})
+
+
+def rw(source: str, names: NameMap = NAMES) -> str:
+    return rewrite_source(textwrap.dedent(source).encode(), names).data.decode()
+
+
+CASES = [
+    # import statements
+    ("import foo\n", "import _mv_foo_1_0_0 as foo\n"),
+    ("import foo as f\n", "import _mv_foo_1_0_0 as f\n"),
+    ("import foo.bar\n", 'foo = __import__("_mv_foo_1_0_0.bar")\n'),
+    ("import foo.bar as fb\n", "import _mv_foo_1_0_0.bar as fb\n"),
+    ("from foo import x\n", "from _mv_foo_1_0_0 import x\n"),
+    ("from foo.bar import x as y\n", "from _mv_foo_1_0_0.bar import x as y\n"),
+    ("from foo import *\n", "from _mv_foo_1_0_0 import *\n"),
+    ("from foo import (a,\n    b)  # keep\n", "from _mv_foo_1_0_0 import (a,\n    b)  # keep\n"),
+    ("import os, foo, sys\n", "import os, _mv_foo_1_0_0 as foo, sys\n"),
+    (
+        "import os, foo.bar, foo.baz as z, sys  # note\n",
+        'import os; foo = __import__("_mv_foo_1_0_0.bar"); import _mv_foo_1_0_0.baz as z, sys  # note\n',
+    ),
+    ("def f():\n    import foo.sub\n", 'def f():\n    foo = __import__("_mv_foo_1_0_0.sub")\n'),
+    (
+        "try:\n    import foo\nexcept ImportError:\n    foo = None\n",
+        "try:\n    import _mv_foo_1_0_0 as foo\nexcept ImportError:\n    foo = None\n",
+    ),
+    ("try: import foo\nexcept ImportError: pass\n", "try: import _mv_foo_1_0_0 as foo\nexcept ImportError: pass\n"),
+    (
+        "if TYPE_CHECKING:\n    from foo.types import T\n",
+        "if TYPE_CHECKING:\n    from _mv_foo_1_0_0.types import T\n",
+    ),
+    # left alone
+    ("from . import foo\nfrom .foo import x\nfrom ..foo.bar import y\n", None),
+    ("import foobar\nimport food.foo\nfrom foo_extra import x\n", None),
+    ('"""foo docs: import foo"""\n# import foo\nx = "foo.bar"\n', None),
+    # string references in calls
+    (
+        'import importlib\nimportlib.import_module("foo.x")\n',
+        'import importlib\nimportlib.import_module("_mv_foo_1_0_0.x")\n',
+    ),
+    (
+        "from importlib import import_module as im\nim('foo')\n",
+        "from importlib import import_module as im\nim('_mv_foo_1_0_0')\n",
+    ),
+    ('__import__("foo.bar", fromlist=["x"])\n', '__import__("_mv_foo_1_0_0.bar", fromlist=["x"])\n'),
+    (
+        'import importlib.util\nimportlib.util.find_spec("foo")\n',
+        'import importlib.util\nimportlib.util.find_spec("_mv_foo_1_0_0")\n',
+    ),
+    (
+        'import pkgutil\npkgutil.resolve_name("foo.bar:obj")\npkgutil.resolve_name("foo:obj")\n',
+        'import pkgutil\npkgutil.resolve_name("_mv_foo_1_0_0.bar:obj")\npkgutil.resolve_name("_mv_foo_1_0_0:obj")\n',
+    ),
+    (
+        'from importlib.resources import files\nfiles("foo.data")\n',
+        'from importlib.resources import files\nfiles("_mv_foo_1_0_0.data")\n',
+    ),
+    (
+        'import importlib.resources as r\nr.files(anchor="foo")\n',
+        'import importlib.resources as r\nr.files(anchor="_mv_foo_1_0_0")\n',
+    ),
+    (
+        'import pkgutil\npkgutil.get_data("foo", "a.txt")\n',
+        'import pkgutil\npkgutil.get_data("_mv_foo_1_0_0", "a.txt")\n',
+    ),
+    (
+        'import pkg_resources\npkg_resources.resource_filename("foo", "a.txt")\n',
+        'import pkg_resources\npkg_resources.resource_filename("_mv_foo_1_0_0", "a.txt")\n',
+    ),
+    (
+        'from unittest import mock\n@mock.patch("foo.bar.baz")\ndef t(m): pass\n',
+        'from unittest import mock\n@mock.patch("_mv_foo_1_0_0.bar.baz")\ndef t(m): pass\n',
+    ),
+    (
+        'from unittest.mock import patch\nwith patch(target="foo.x"): pass\n',
+        'from unittest.mock import patch\nwith patch(target="_mv_foo_1_0_0.x"): pass\n',
+    ),
+    ('import sys\nsys.modules["foo.bar"]\n', 'import sys\nsys.modules["_mv_foo_1_0_0.bar"]\n'),
+    ('import sys\nsys.modules.get("foo")\n', 'import sys\nsys.modules.get("_mv_foo_1_0_0")\n'),
+    ('import sys\ndel sys.modules["foo"]\n', 'import sys\ndel sys.modules["_mv_foo_1_0_0"]\n'),
+    (
+        'import sys\nif "foo" in sys.modules and "foo.x" not in sys.modules: pass\n',
+        'import sys\nif "_mv_foo_1_0_0" in sys.modules and "_mv_foo_1_0_0.x" not in sys.modules: pass\n',
+    ),
+    ('from sys import modules\nmodules["foo"]\n', 'from sys import modules\nmodules["_mv_foo_1_0_0"]\n'),
+    (
+        'import importlib\nimportlib.import_module(f"foo.{name}")\n',
+        'import importlib\nimportlib.import_module(f"_mv_foo_1_0_0.{name}")\n',
+    ),
+    (
+        'import importlib\nimportlib.import_module("foo." + name)\n',
+        'import importlib\nimportlib.import_module("_mv_foo_1_0_0." + name)\n',
+    ),
+    (
+        'import importlib\nimportlib.import_module("foo" ".x")\n',
+        'import importlib\nimportlib.import_module("_mv_foo_1_0_0" ".x")\n',
+    ),
+    (
+        "import importlib\nimportlib.import_module(r'foo.x')\n",
+        "import importlib\nimportlib.import_module(r'_mv_foo_1_0_0.x')\n",
+    ),
+    # metadata lookups of a renamed distribution
+    (
+        'from importlib.metadata import version\n__version__ = version("foo")\n',
+        'from importlib.metadata import version\n__version__ = version("mv-foo-1-0-0")\n',
+    ),
+    (
+        'import importlib.metadata\nimportlib.metadata.distribution("Foo")\nimportlib.metadata.metadata("foo")\n',
+        'import importlib.metadata\nimportlib.metadata.distribution("mv-foo-1-0-0")\n'
+        'importlib.metadata.metadata("mv-foo-1-0-0")\n',
+    ),
+    (
+        'import pkg_resources\npkg_resources.get_distribution("foo").version\n',
+        'import pkg_resources\npkg_resources.get_distribution("mv-foo-1-0-0").version\n',
+    ),
+    ('from importlib.metadata import version\nversion("other")\n', None),
+    ('def version(x): pass\nversion("foo")\n', None),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), CASES, ids=[c[0].splitlines()[-1][:40] for c in CASES])
+def test_before_after(before: str, after: str | None) -> None:
+    assert rw(before) == (before if after is None else after)
+
+
+def test_dynamic_targets_are_reported_with_their_line() -> None:
+    source = b"import importlib\nimport foo\nimportlib.import_module(name)\nimportlib.import_module(f'{x}.y')\n"
+    result = rewrite_source(source, NAMES)
+    assert [(d.line, "not known statically" in d.message) for d in result.diagnostics] == [(3, True), (4, True)]
+    assert b"importlib.import_module(name)" in result.data
+
+
+def test_self_references_are_not_reported() -> None:
+    source = b"import importlib, sys\nimport foo\nimportlib.import_module(__name__ + '.x')\nsys.modules[__name__]\n"
+    assert rewrite_source(source, NAMES).diagnostics == ()
+
+
+def test_prefix_of_a_renamed_name_is_ambiguous_and_reported() -> None:
+    result = rewrite_source(b"import importlib\nimportlib.import_module('fo' + x)  # foo\n", NAMES)
+    assert len(result.diagnostics) == 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "# -*- coding: utf-8 -*-\r\nimport foo\r\nx = 'é'\r\n".encode(),
+        "\ufeffimport foo  # bom\n".encode(),
+        "# -*- coding: latin-1 -*-\nimport foo\ns = 'é'\n".encode("latin-1"),
+        b"import foo\n\n\n# trailing comment without newline",
+        b"if True:\n\timport foo\n",
+    ],
+    ids=["crlf", "bom", "latin1", "no-final-newline", "tabs"],
+)
+def test_everything_else_is_preserved_byte_for_byte(raw: bytes) -> None:
+    result = rewrite_source(raw, NAMES)
+    assert result.status == "rewritten"
+    assert result.data == raw.replace(b"import foo", b"import _mv_foo_1_0_0 as foo")
+
+
+def test_files_that_do_not_mention_a_renamed_name_are_not_parsed() -> None:
+    broken = b"print 'python 2'\n"
+    result = rewrite_source(broken, NAMES)
+    assert result.status == "unchanged" and result.data is broken
+
+
+def test_unchanged_rewrite_returns_the_original_bytes() -> None:
+    source = b"# mentions foo in a comment only\nx = 1\n"
+    result = rewrite_source(source, NAMES)
+    assert result.status == "unchanged" and result.data is source
+
+
+def test_unparsable_file_mentioning_a_name_is_an_error_with_its_line() -> None:
+    # The whole-file reference parses every statement (the fast path only those it changes).
+    result = rewrite_source(b"import foo\nprint 'x'\n", NAMES, whole_file=True)
+    assert result.status == "unparsable"
+    assert result.error_line == 2
+    assert result.data == b"import foo\nprint 'x'\n"
+
+
+def test_long_expression_chain_is_rewritten() -> None:
+    # 1500 terms overflow libcst at Python's default recursion limit (1000) on the main thread;
+    # CPython compiles it, so real wheels can hold such files (sympy does).
+    source = b"import foo\nx = " + b" + ".join([b"a"] * 1500) + b"\n"
+    compile(source, "chain.py", "exec")
+    result = rewrite_source(source, NAMES)
+    assert result.status == "rewritten"
+    assert result.data == source.replace(b"import foo", b"import _mv_foo_1_0_0 as foo")
+
+
+# ---- execution: the rewritten module binds the same names, to the renamed modules -------------
+
+PACKAGE = {
+    "__init__.py": "VALUE = 'v'\n__all__ = ['VALUE', 'helper']\ndef helper(): return 'h'\n",
+    "bar.py": "x = 1\n",
+    "baz/__init__.py": "",
+    "baz/deep.py": "y = 2\n",
+    "data.txt": "payload\n",
+}
+
+CONSUMER = """\
+import importlib
+import importlib.util
+import sys
+import foo
+import foo as f
+import foo.bar
+import foo.baz.deep as deep
+from foo import helper
+from foo.bar import x as renamed_x
+from foo import *
+import os, foo.baz, json
+from importlib.resources import files
+try:
+    import foo.missing_module
+except ImportError:
+    missing = True
+def lazy():
+    import foo.bar
+    return foo.bar
+lazy_bar = lazy()
+dynamic = importlib.import_module("foo.baz.deep")
+spec_name = importlib.util.find_spec("foo.bar").name
+data = files("foo").joinpath("data.txt").read_text()
+registered = "foo.bar" in sys.modules and sys.modules["foo.bar"] is foo.bar
+"""
+
+PROBE = """\
+import json, sys, types
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import consumer
+def describe(v):
+    if isinstance(v, types.ModuleType):
+        return ["module", v.__name__.replace(sys.argv[3], "foo")]
+    if callable(v):
+        return ["callable", v.__module__.replace(sys.argv[3], "foo"), v.__qualname__]
+    return ["value", repr(v).replace(sys.argv[3], "foo")]
+names = {k: describe(v) for k, v in vars(consumer).items() if not k.startswith("__")}
+json.dump({"names": names, "unrenamed_loaded": sorted(m for m in sys.modules if m.split(".")[0] == "foo")}, sys.stdout)
+"""
+
+
+def _write_tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def _run_probe(tmp: Path, packages: Path, code_dir: Path, new_name: str) -> dict[str, object]:
+    probe = tmp / "probe.py"
+    probe.write_text(PROBE, encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-I", str(probe), str(code_dir), str(packages), new_name],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+def test_rewritten_module_binds_the_same_names_to_renamed_modules(tmp_path: Path) -> None:
+    original = tmp_path / "original"
+    _write_tree(original / "foo", PACKAGE)
+    _write_tree(original / "code", {"consumer.py": CONSUMER})
+    renamed = tmp_path / "renamed"
+    _write_tree(renamed / "_mv_foo_1_0_0", PACKAGE)
+    # A poisoned unrenamed ``foo`` on the path: importing it would be a leak.
+    _write_tree(renamed / "foo", {"__init__.py": "raise ImportError('unrenamed foo imported')\n"})
+    new_source = rw(CONSUMER)
+    _write_tree(renamed / "code", {"consumer.py": new_source})
+
+    before = _run_probe(tmp_path, original, original / "code", "_never_")
+    after = _run_probe(tmp_path, renamed, renamed / "code", "_mv_foo_1_0_0")
+
+    assert after["unrenamed_loaded"] == []
+    assert before["names"] == after["names"]
+    names = after["names"]
+    assert isinstance(names, dict)
+    assert names["foo"] == ["module", "foo"] and names["deep"] == ["module", "foo.baz.deep"]
+    assert names["registered"] == ["value", "True"] and names["data"] == ["value", "'payload\\n'"]
+    assert "_mv_foo_1_0_0" not in names
