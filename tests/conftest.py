@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -106,3 +107,16 @@ TRANSPORT_SET = ("client", "transport", "legacy_tool", "modern_app")
 GIZMO_SET = ("gizmo", "gizmo_old_user", "gizmo_app")
 C_SET = ("cfoo", "cpkg", "c_old_user", "c_app")
 CY_SET = ("cypkg", "cy_old_user", "cy_app")
+
+
+EXT_SUFFIX = sysconfig.get_config_var("EXT_SUFFIX")
+
+
+def compile_extension(work: Path, module: str, source: str) -> bytes:
+    """A C extension module ``module`` built from ``source`` with gcc and this Python's headers: its bytes."""
+    work.mkdir(parents=True, exist_ok=True)
+    c_file, so_file = work / f"{module}.c", work / f"{module}{EXT_SUFFIX}"
+    c_file.write_text(source)
+    include = sysconfig.get_paths()["include"]
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O1", f"-I{include}", "-o", str(so_file), str(c_file)], check=True)
+    return so_file.read_bytes()

@@ -132,7 +132,7 @@ def test_verify_catches_leaks(foo_house: Path, tmp_path: Path, capsys: pytest.Ca
         house / "mv_foo_1_0_0-1.0.0-py3-none-any.whl",
         {"_mv_foo_1_0_0/hijack.py": b"import sys\nsys.modules['foo.hijack'] = sys.modules[__name__]\n"},
     )
-    assert main(["verify", str(house)]) == 1
+    assert main(["verify", "-v", str(house)]) == 1
     rows = _rows(capsys.readouterr().out)
     assert "pulls unrenamed slow-package foo importing slow-package loaded foo" in rows
     assert "leak mv-foo-1-0-0 foo.hijack registered (module __name__ '_mv_foo_1_0_0.hijack')" in rows
@@ -152,7 +152,7 @@ def test_submodule_failing_in_the_original_too_is_not_fatal(
     rewrite_wheel(inputs / "slow_package-0.1.0-py3-none-any.whl", {"slow_package/broken.py": dynamic})
     out = tmp_path / "out"
     _build(sorted(inputs.iterdir()), out)
-    assert main(["verify", str(out)]) == 1
+    assert main(["verify", "-v", str(out)]) == 1
     rows = _rows(capsys.readouterr().out)
     assert (
         "fails in original too mv-foo-1-0-0 _mv_foo_1_0_0.optional ModuleNotFoundError: No module named 'not_installed'"

@@ -106,6 +106,8 @@ def _parser() -> argparse.ArgumentParser:
         "verify", parents=[common], help="install a wheelhouse in a fresh environment and check isolation"
     )
     v.add_argument("wheelhouse", metavar="DIR")
+    v.add_argument("--json", action="store_true", help="print the findings as JSON")
+    verify.add_options(v)
     v.set_defaults(func=verify.run)
     return parser
 

@@ -106,7 +106,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
         + (f"; {total} diagnostics (see -v or the report)" if total else "")
     )
     if args.verify:
+        from mvpy_vendor.verify import VerifyOptions
+
         from .verify import report_verify
 
-        return report_verify(Path(args.out), console)
+        return report_verify(Path(args.out), console, VerifyOptions())
     return 0

@@ -165,13 +165,15 @@ def _decide(
         if names.mentions(reader.read(member)):
             action = Action.REWRITE if python else Action.REWRITE_PTH
             return MemberPlan(member, action, target, "mentions a renamed name")
-        return MemberPlan(member, Action.COPY, target)
+        return MemberPlan(member, Action.COPY, target, "mentions no renamed name")
     data = reader.read(member) if is_script(member, source.data_dir) or member.endswith(EXTENSION_SUFFIXES) else b""
     if is_script(member, source.data_dir) and data.startswith(b"#!python") and names.mentions(data):
         return MemberPlan(member, Action.REWRITE, target, "Python script mentioning a renamed name")
-    if member.endswith(EXTENSION_SUFFIXES) and (out.renamed or names.mentions(data)):
-        return _native(out, member, target, data, names, options)
-    return MemberPlan(member, Action.COPY, target)
+    if member.endswith(EXTENSION_SUFFIXES):
+        if out.renamed or names.mentions(data):
+            return _native(out, member, target, data, names, options)
+        return MemberPlan(member, Action.COPY, target, "compiled module names no renamed module")
+    return MemberPlan(member, Action.COPY, target, "not code that names a module")
 
 
 def _members_key(out: Output, options: ApplyOptions) -> str:
