@@ -51,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
         help="the version of NAME that keeps its name in the main world",
     )
     b.add_argument(
+        "--rename",
+        action="append",
+        default=[],
+        metavar="DIST",
+        help="rename DIST outside the main world even where nothing collides with it (default: only what collides)",
+    )
+    b.add_argument(
         "--jobs",
         type=build.positive,
         default=None,

@@ -48,6 +48,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         wheels=[Path(p) for p in args.wheels],
         requires=args.require,
         primaries=args.primary,
+        rename=args.rename,
         options=ApplyOptions(
             allow_unparsable=args.allow_unparsable,
             jobs=args.jobs,
