@@ -21,7 +21,7 @@ import pytest
 from mvpy_vendor.cli import main
 from mvpy_vendor.native import inspect_native, patch_native
 
-from .conftest import clean_env, download, install_wheelhouse, pick, real_wheel_cache
+from .conftest import clean_env, download, install_wheelhouse, make_wheel, pick, real_wheel_cache
 
 pytestmark = pytest.mark.slow
 
@@ -265,3 +265,53 @@ def test_foreign_binaries_are_patched(platform: str, foreign_ujson: dict[str, Pa
         assert "PyInit__mv_ujson_5_10_0" in exported and "PyInit_ujson" not in exported
         assert exported == sorted(exported)  # the loader binary-searches the name table
         assert binary.optional_header.checksum == 0
+
+
+SETUPTOOLS_OLD, SETUPTOOLS_NEW = "65.5.1", "80.9.0"
+
+
+@pytest.fixture(scope="session")
+def setuptools_wheels() -> Path:
+    cache = real_wheel_cache() / "setuptools"
+    for version in (SETUPTOOLS_OLD, SETUPTOOLS_NEW):
+        if not list(cache.glob(f"setuptools-{version}-*.whl")):
+            download(cache, "--no-deps", f"setuptools=={version}")
+    return cache
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="setuptools 65 names its vendored packages in strings ('setuptools._vendor' in setuptools/extern): "
+    "module paths held in strings are not relocated yet",
+)
+def test_a_renamed_setuptools_does_not_hook_distutils(setuptools_wheels: Path, tmp_path: Path) -> None:
+    """setuptools' start-up hook puts a finder for plain ``distutils`` on sys.meta_path: a renamed
+    copy must not install it, or ``import distutils`` would reach the old setuptools."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for wheel in setuptools_wheels.glob("*.whl"):
+        shutil.copy(wheel, inputs)
+    legacy = b"import setuptools\nVERSION = setuptools.__version__\n"
+    make_wheel(inputs, "legacy-build", "1.0", {"legacy_build/__init__.py": legacy}, (f"setuptools=={SETUPTOOLS_OLD}",))
+    modern = b"import setuptools, legacy_build\nVERSIONS = (setuptools.__version__, legacy_build.VERSION)\n"
+    make_wheel(inputs, "modern-app", "1.0", {"modern_app/__init__.py": modern}, ("setuptools>=70", "legacy-build"))
+    out = tmp_path / "out"
+    assert main(["build", "-q", "--wheels", str(inputs), "--out", str(out), "--require", "modern-app"]) == 0
+    report = json.loads((out / "mvpy-vendor-report.json").read_text())
+    renamed = next(o for o in report["outputs"] if o["action"] == "rename")
+    assert renamed["distribution"] == "mv-setuptools-65-5-1"
+    assert renamed["dropped"] == [
+        "start-up hook distutils-precedence.pth dropped: _distutils_hack installs an import hook "
+        "(sys.meta_path at _distutils_hack/__init__.py:203); a renamed copy must not hook imports"
+    ]
+    python = install_wheelhouse(out, tmp_path / "venv")
+    code = (
+        "import json, distutils, modern_app, setuptools;"
+        "print(json.dumps([modern_app.VERSIONS, distutils.__file__, setuptools.__file__]))"
+    )
+    proc = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True, env=clean_env())
+    versions, distutils_file, setuptools_file = json.loads(proc.stdout)
+    assert versions == [SETUPTOOLS_NEW, SETUPTOOLS_OLD]
+    # The primary's hook answers for distutils, from the primary's files.
+    assert distutils_file.startswith(str(Path(setuptools_file).parent))
+    assert main(["verify", str(out)]) == 0
