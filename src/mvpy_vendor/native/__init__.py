@@ -53,7 +53,8 @@ def inspect_native(data: bytes, member: str, names: Mapping[str, str]) -> Native
         problems.insert(0, "exports no PyInit_ function: not a Python extension module")
     if not view.analyzable and not problems:
         problems.append(f"code references cannot be followed in {fmt} for {arch}")
-    occurrences = view.occurrences() + embedded(data, names)
+    handled = {view.file_offset(address) for address in view.handled() if address not in view.strings}
+    occurrences = view.occurrences() + embedded(data, names, handled)
     if packed_cython_strings(data):
         # Cython 3.1+ keeps every string constant (module names in imports included) in one
         # packed, possibly compressed, table with lengths compiled in: nothing in it can be

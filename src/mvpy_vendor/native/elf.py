@@ -9,7 +9,7 @@ from typing import Any
 
 from mvpy_vendor.errors import NativeError
 
-from ._binary import Inspection, View, find_names, load_lief, renamed_blob
+from ._binary import Inspection, View, load_lief, renamed_blob
 from ._code import rip_references
 from .check import check_elf, unshifted_nobits
 
@@ -24,21 +24,40 @@ class ElfView(View):
         lief = load_lief()
         flags = lief.ELF.Section.FLAGS
         self.analyzable = binary.header.machine_type == lief.ELF.ARCH.X86_64
-        self.strings = find_names(
-            (
-                (s.virtual_address, bytes(s.content))
-                for s in binary.sections
-                if s.has(flags.ALLOC) and not s.has(flags.EXECINSTR) and s.type != lief.ELF.Section.TYPE.NOBITS
-            ),
+        comment = binary.get_section(".comment")
+        regions = [
+            (s.virtual_address, bytes(s.content))
+            for s in binary.sections
+            if s.has(flags.ALLOC) and not s.has(flags.EXECINSTR) and s.type != lief.ELF.Section.TYPE.NOBITS
+        ]
+        # the segment a previous patch added holds strings but no section
+        regions += [
+            (g.virtual_address, bytes(g.content))
+            for g in binary.segments
+            if g.type == lief.ELF.Segment.TYPE.LOAD and not g.has(lief.ELF.Segment.FLAGS.X) and not list(g.sections)
+        ]
+        self.scan(
+            regions,
             names,
+            rust=comment is not None and b"rustc version " in bytes(comment.content),
         )
+        if not self.starts:
+            return
         for reloc in binary.dynamic_relocations:
-            if reloc.type == lief.ELF.Relocation.TYPE.X86_64_RELATIVE and reloc.addend in self.strings:
+            self.slots.add(reloc.address)
+            if reloc.type == lief.ELF.Relocation.TYPE.X86_64_RELATIVE and reloc.addend in self.starts:
                 self.pointers.setdefault(reloc.addend, []).append(reloc)
-        if self.analyzable and self.strings:
+        if self.analyzable:
             for section in binary.sections:
                 if section.has(flags.EXECINSTR) and section.size:
-                    rip_references(bytes(section.content), section.virtual_address, self.strings, self.rip)
+                    content, base = bytes(section.content), section.virtual_address
+                    rip_references(content, base, self.starts, self.rip, self.rip_lengths)
+
+    def pointer_slot(self, where: Any) -> int:
+        return int(where.address)
+
+    def file_offset(self, address: int) -> int:
+        return int(self.binary.virtual_address_to_offset(address))
 
     def write_pointer(self, where: Any, new: int) -> None:
         where.addend = new
@@ -101,7 +120,7 @@ def patch(data: bytes, member: str, names: Mapping[str, str], init: tuple[str, s
     data = section_table_last(data)
     lief = load_lief()
     binary = parse(data, member)
-    blob, offsets = renamed_blob(ElfView(binary, names).strings.values(), names)
+    blob, offsets = renamed_blob((use.text for use in ElfView(binary, names).uses()), names)
     if blob:
         segment = lief.ELF.Segment()
         segment.type = lief.ELF.Segment.TYPE.LOAD

@@ -8,7 +8,7 @@ from typing import Any
 
 from mvpy_vendor.errors import NativeError
 
-from ._binary import Inspection, View, find_names, load_lief, renamed_blob, written
+from ._binary import Inspection, View, load_lief, renamed_blob, written
 from ._code import adrp_add_pairs, rip_references
 
 __all__ = ["inspect", "MachOView", "parse", "patch"]
@@ -35,10 +35,11 @@ class MachOView(View):
         ]
         # the segment a previous patch added holds strings but no sections
         regions += [(s.virtual_address, bytes(s.content)) for s in binary.segments if s.name == SEGMENT]
-        self.strings = find_names(regions, names)
+        self.scan(regions, names)
         for reloc in binary.relocations if self.strings and not self.chained else ():
             if not isinstance(reloc, lief.MachO.RelocationDyld) or reloc.size != 64:
                 continue
+            self.slots.add(reloc.address)
             raw = bytes(binary.get_content_from_virtual_address(reloc.address, 8))
             target = int.from_bytes(raw, "little") if len(raw) == 8 else -1
             if target in self.strings:
@@ -54,7 +55,8 @@ class MachOView(View):
                 self.opaque |= loaded
                 unclear_pages |= unclear
             else:
-                rip_references(bytes(section.content), section.virtual_address, self.strings, self.rip)
+                content, base = bytes(section.content), section.virtual_address
+                rip_references(content, base, self.strings, self.rip, self.rip_lengths)
         # A string on a page some adrp reaches for an unknown purpose, with no reference of its
         # own found, may still be referenced: it cannot be called unreferenced.
         self.opaque |= {
@@ -98,7 +100,7 @@ def patch(data: bytes, member: str, names: Mapping[str, str], init: tuple[str, s
     binary, archs = parse(data, member)
     if archs != 1:
         raise NativeError(f"{member}: only single-architecture Mach-O files are patched")
-    blob, offsets = renamed_blob(MachOView(binary, names).strings.values(), names)
+    blob, offsets = renamed_blob((use.text for use in MachOView(binary, names).uses()), names)
     if blob:
         segment = lief.MachO.SegmentCommand(SEGMENT, list(blob))
         segment.init_protection = 1  # read-only

@@ -8,7 +8,7 @@ from typing import Any
 
 from mvpy_vendor.errors import NativeError
 
-from ._binary import Inspection, View, find_names, load_lief, renamed_blob, written
+from ._binary import Inspection, View, load_lief, renamed_blob, written
 from ._code import rip_references
 
 __all__ = ["inspect", "PeView", "parse", "patch"]
@@ -24,7 +24,7 @@ class PeView(View):
         self.analyzable = binary.header.machine == lief.PE.Header.MACHINE_TYPES.AMD64
         self.imagebase = binary.optional_header.imagebase
         execute = lief.PE.Section.CHARACTERISTICS.MEM_EXECUTE
-        self.strings = find_names(
+        self.scan(
             (
                 (s.virtual_address, bytes(s.content))
                 for s in binary.sections
@@ -38,6 +38,7 @@ class PeView(View):
                 if entry.type != lief.PE.RelocationEntry.BASE_TYPES.DIR64:
                     continue
                 where = block.virtual_address + entry.position
+                self.slots.add(where)
                 raw = bytes(binary.get_content_from_virtual_address(where, 8, rva))
                 target = int.from_bytes(raw, "little") - self.imagebase if len(raw) == 8 else -1
                 if target in self.strings:
@@ -46,6 +47,12 @@ class PeView(View):
             for section in binary.sections:
                 if section.has_characteristic(execute) and section.size:
                     rip_references(bytes(section.content), section.virtual_address, self.strings, self.rip)
+
+    def read(self, address: int, size: int) -> bytes:
+        return bytes(self.binary.get_content_from_virtual_address(address, size, load_lief().Binary.VA_TYPES.RVA))
+
+    def file_offset(self, address: int) -> int:
+        return int(self.binary.rva_to_offset(address))
 
     def write_pointer(self, where: Any, new: int) -> None:
         value = (self.imagebase + new).to_bytes(8, "little")
@@ -75,7 +82,7 @@ def patch(data: bytes, member: str, names: Mapping[str, str], init: tuple[str, s
     lief = load_lief()
     binary = parse(data, member)
     view = PeView(binary, names)
-    blob, offsets = renamed_blob(view.strings.values(), names)
+    blob, offsets = renamed_blob((use.text for use in view.uses()), names)
     if blob:
         section = lief.PE.Section(".mvstr")
         section.content = list(blob)
