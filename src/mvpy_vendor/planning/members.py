@@ -206,7 +206,7 @@ def _import_hook(pth: bytes, out: Output, reader: MemberReader) -> str | None:
                 continue
             source = mask(reader.read(candidate))
             found = _HOOKS.search(source.code) if source is not None else None
-            if found is not None:
+            if source is not None and found is not None:
                 line = source.data.count(b"\n", 0, found.start()) + 1  # masking fills strings' newlines too
                 return f"{module} installs an import hook (sys.{found[0].decode()} at {candidate}:{line})"
     return None
