@@ -11,6 +11,7 @@ import io
 import json
 import shutil
 import subprocess
+import sys
 import sysconfig
 import zipfile
 from pathlib import Path
@@ -348,3 +349,44 @@ print(json.dumps({"check": yarl_app.check(), "pickled": [type(url).__module__, s
     assert seen["pickled"] == ["_mv_yarl_1_23_0", "http://example.com/a%20b"]
     # only the primary's modules, which yarl_app imported
     assert "yarl._quoting_py" not in seen["unrenamed"] and "yarl._quoting_c" in seen["unrenamed"]
+
+
+def test_experimental_cython_table_patch_renames_yarl_quoting_c(yarl_wheels: Path, tmp_path: Path) -> None:
+    """Not in the build path yet: yarl 1.23's ``_quoting_c`` (Cython 3.2, zlib table) with its
+    packed string table renamed too, loaded under the renamed name in a fresh interpreter."""
+    from mvpy_vendor.native import elf
+    from mvpy_vendor.native.cython_table import find_table, patch_packed
+
+    (wheel,) = yarl_wheels.glob("yarl-1.23.0-*.whl")
+    ext = sysconfig.get_config_var("EXT_SUFFIX")
+    member = f"yarl/_quoting_c{ext}"
+    with zipfile.ZipFile(wheel) as zf:
+        original = zf.read(member)
+    names = {"yarl": "_mv_yarl_1_23_0"}
+    table = find_table(elf.parse(original, member), member)
+    assert (len(table.strings), table.width, table.size) == (85, 8, 863)
+    assert [s for s in table.strings if s.startswith(b"yarl")] == [b"yarl._quoting_c"]
+    patched = patch_packed(original, member, names, None)
+    after = find_table(elf.parse(patched, member), member)
+    assert [s for s in after.strings if b"yarl" in s] == [b"_mv_yarl_1_23_0._quoting_c"]
+    # every NUL-terminated name is repointed as before; only the table marker is left
+    left = inspect_native(patched, member, names)
+    assert {o.kind for o in left.occurrences if o.blocks} == {"packed"}
+    assert all(o.references == 0 for o in left.occurrences if o.patchable)
+    package = tmp_path / "site" / "_mv_yarl_1_23_0"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / f"_quoting_c{ext}").write_bytes(patched)
+    code = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import _mv_yarl_1_23_0._quoting_c as c
+print(json.dumps([c.__name__, c._Quoter.__module__, c._Quoter()("a b/ц"), c._Unquoter()("%D1%86%20x"),
+                  sorted(k for k in sys.modules if k.startswith("yarl"))]))
+"""
+    seen = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "site")], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(seen) == [
+        "_mv_yarl_1_23_0._quoting_c", "_mv_yarl_1_23_0._quoting_c", "a%20b%2F%D1%86", "ц x", []
+    ]  # fmt: skip
