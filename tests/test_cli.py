@@ -7,6 +7,7 @@ import os
 import pty
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from mvpy_vendor import __version__
 from mvpy_vendor.cli import main
 
-from .conftest import FOO_SET, pick
+from .conftest import C_SET, FOO_SET, pick
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -39,6 +40,38 @@ def test_build_prints_a_summary_table(wheels: Path, tmp_path: Path, capsys: pyte
         "foo": "1.0.0",
         "slow-package": "0.1.0",
     }
+
+
+def test_summary_says_which_compiled_modules_were_replaced_by_python(
+    wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["build", "--wheels", *map(str, pick(wheels, *C_SET)), "--out", str(tmp_path / "out"), "--no-cache"]
+    assert main(args) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
+    assert notes == []  # everything patched
+    assert main([*args, "--native", "prefer-source"]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
+    assert notes == [
+        "note: mv-cpkg-1-0: 1 compiled module replaced by its Python source (slower): "
+        "cpkg/_native.cpython-311-x86_64-linux-gnu.so"
+    ]
+
+
+def test_many_replaced_modules_are_counted_and_the_first_listed(wheels: Path, tmp_path: Path) -> None:
+    from mvpy_vendor import ApplyOptions, BuildRequest, NativePolicy, apply_plan, plan_build
+    from mvpy_vendor.cli.build import _deaccelerated
+    from mvpy_vendor.outcome import MemberOutcome, Status
+
+    request = BuildRequest(wheels=pick(wheels, *C_SET), options=ApplyOptions(native_policy=NativePolicy.PREFER_SOURCE))
+    result = apply_plan(plan_build(request), tmp_path / "out")
+    cpkg = next(r for r in result.outputs if r.output.name == "mv-cpkg-1-0")
+    more = [MemberOutcome(f"cpkg/m{i}.so", Status.DEACCELERATED) for i in range(4)]
+    assert _deaccelerated(replace(cpkg, files=(*cpkg.files, *more))) == (
+        "5 compiled modules replaced by their Python source (slower): "
+        "cpkg/_native.cpython-311-x86_64-linux-gnu.so, cpkg/m0.so, cpkg/m1.so and 2 more (see the report)"
+    )
+    cfoo = next(r for r in result.outputs if r.output.name == "mv-cfoo-1-0")
+    assert _deaccelerated(cfoo) == ""
 
 
 def test_quiet_prints_nothing(wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -112,7 +112,8 @@ def test_hostile_binary_in_a_renamed_copy_stops_the_build(wheels: Path, tmp_path
         build(BuildRequest(wheels=[bad, *others]), out)
     assert str(info.value) == (
         f"{cfoo1.name}: cfoo{EXT}: cannot be patched: not a readable ELF file; "
-        "no pure-Python source of this module is shipped to fall back on"
+        "no pure-Python source of this module is shipped to fall back on, "
+        "and it is not an optional accelerator (no Python file of the wheel imports it)"
     )
     assert not out.exists()
 

@@ -11,6 +11,7 @@ import io
 import json
 import shutil
 import subprocess
+import sys
 import sysconfig
 import zipfile
 from pathlib import Path
@@ -360,3 +361,127 @@ def test_cryptography_rust_lengths(wheels: Path, tmp_path: Path) -> None:
     )
     proc = subprocess.run([str(python), "-c", alone], capture_output=True, text=True, check=True, env=env)
     assert proc.stdout.strip() == "[]"
+
+
+YARL = ("1.25.1", "1.23.0")  # both built with Cython 3.1+ (3.3 and 3.2): packed string tables
+
+
+@pytest.fixture(scope="session")
+def yarl_wheels() -> Path:
+    """yarl 1.25 and 1.23 with what they need (multidict, propcache, idna: the same versions)."""
+    cache = real_wheel_cache() / "yarl"
+    for version in YARL:
+        if not list(cache.glob(f"yarl-{version}-*.whl")):
+            download(cache, f"yarl=={version}")
+    return cache
+
+
+def test_yarl_renamed_runs_its_pure_python_fallback(
+    yarl_wheels: Path, wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """yarl's ``_quoting_c`` (Cython 3.1+) cannot be patched, ships no .py of its own, and every
+    import of it falls back to ``_quoting_py``: the renamed copy drops it and runs the fallback."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for wheel in [*yarl_wheels.glob("*.whl"), *pick(wheels, "yarl_old_user", "yarl_app")]:
+        shutil.copy(wheel, inputs)
+    out = tmp_path / "out"
+    assert main(["build", "--wheels", str(inputs), "--out", str(out), "--no-cache", "--verify"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    ext = sysconfig.get_config_var("EXT_SUFFIX")
+    assert f"note: mv-yarl-1-23-0: 1 compiled module replaced by its Python source (slower): yarl/_quoting_c{ext}" in (
+        printed
+    )
+    assert printed[-1].startswith("verify: OK: 7 distributions")
+    report = json.loads((out / "mvpy-vendor-report.json").read_text())
+    roles = {(p["distribution"], p["version"], p["role"]) for p in report["plan"]["placements"]}
+    assert {("yarl", "1.25.1", "primary"), ("yarl", "1.23.0", "renamed copy")} <= roles
+    # multidict, propcache and idna are the same versions in both worlds: shared, not renamed
+    assert {d for d, _, role in roles if role == "shared"} == {"multidict", "propcache", "idna"}
+    copy = next(o for o in report["outputs"] if o["distribution"] == "mv-yarl-1-23-0")
+    changed = {f["member"]: (f["status"], f.get("reason")) for f in copy["files"] if f["status"] != "unchanged"}
+    assert changed == {
+        f"yarl/_quoting_c{ext}": (
+            "de-accelerated",
+            "dropped; optional accelerator: every import of it (yarl/_quoting.py:17) falls back to pure Python",
+        ),
+        "yarl/_url.py": ("rewritten", None),  # obj.__module__ = "yarl"
+    }
+    (quoting_c,) = copy["compiled_modules"]
+    assert [o["kind"] for o in quoting_c["occurrences"] if o["blocks"]] == ["packed"]
+
+    python, env = install_wheelhouse(out, tmp_path / "venv"), clean_env()
+    code = """
+import json, pickle, sys
+import yarl_app, _mv_yarl_1_23_0 as old
+url = pickle.loads(pickle.dumps(old.URL("http://example.com/a b")))
+print(json.dumps({"check": yarl_app.check(), "pickled": [type(url).__module__, str(url)],
+                  "unrenamed": sorted(k for k in sys.modules if k.split(".")[0] == "yarl")}))
+"""
+    seen = json.loads(
+        subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    )
+    both = {"quoted": "http://example.com/a%20b/%D1%86?q=x+y%26z", "unquoted": ["/ц x", "x y&z"]}
+    assert seen["check"] == {
+        "app": {
+            **both,
+            "version": "1.25.1",
+            "module": "yarl",
+            "quoter": "yarl._quoting_c",
+            "query_to_pairs": [["a", " b"], ["c", ""]],
+            "max_fields": True,
+            "backslash_host": "rejected",
+        },
+        "library": {
+            **both,
+            "version": "1.23.0",
+            "module": "_mv_yarl_1_23_0",
+            "quoter": "_mv_yarl_1_23_0._quoting_py",
+            "query_to_pairs": False,
+            "backslash_host": "exa\\mple.com",
+        },
+    }
+    assert seen["pickled"] == ["_mv_yarl_1_23_0", "http://example.com/a%20b"]
+    # only the primary's modules, which yarl_app imported
+    assert "yarl._quoting_py" not in seen["unrenamed"] and "yarl._quoting_c" in seen["unrenamed"]
+
+
+def test_experimental_cython_table_patch_renames_yarl_quoting_c(yarl_wheels: Path, tmp_path: Path) -> None:
+    """Not in the build path yet: yarl 1.23's ``_quoting_c`` (Cython 3.2, zlib table) with its
+    packed string table renamed too, loaded under the renamed name in a fresh interpreter."""
+    from mvpy_vendor.native import elf
+    from mvpy_vendor.native.cython_table import find_table, patch_packed
+
+    (wheel,) = yarl_wheels.glob("yarl-1.23.0-*.whl")
+    ext = sysconfig.get_config_var("EXT_SUFFIX")
+    member = f"yarl/_quoting_c{ext}"
+    with zipfile.ZipFile(wheel) as zf:
+        original = zf.read(member)
+    names = {"yarl": "_mv_yarl_1_23_0"}
+    table = find_table(elf.parse(original, member), member)
+    assert (len(table.strings), table.width, table.size) == (85, 8, 863)
+    assert [s for s in table.strings if s.startswith(b"yarl")] == [b"yarl._quoting_c"]
+    patched = patch_packed(original, member, names, None)
+    after = find_table(elf.parse(patched, member), member)
+    assert [s for s in after.strings if b"yarl" in s] == [b"_mv_yarl_1_23_0._quoting_c"]
+    # every NUL-terminated name is repointed as before; only the table marker is left
+    left = inspect_native(patched, member, names)
+    assert {o.kind for o in left.occurrences if o.blocks} == {"packed"}
+    assert all(o.references == 0 for o in left.occurrences if o.patchable)
+    package = tmp_path / "site" / "_mv_yarl_1_23_0"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / f"_quoting_c{ext}").write_bytes(patched)
+    code = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import _mv_yarl_1_23_0._quoting_c as c
+print(json.dumps([c.__name__, c._Quoter.__module__, c._Quoter()("a b/ц"), c._Unquoter()("%D1%86%20x"),
+                  sorted(k for k in sys.modules if k.startswith("yarl"))]))
+"""
+    seen = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "site")], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(seen) == [
+        "_mv_yarl_1_23_0._quoting_c", "_mv_yarl_1_23_0._quoting_c", "a%20b%2F%D1%86", "ц x", []
+    ]  # fmt: skip

@@ -129,6 +129,17 @@ CASES = [
         'import pkg_resources\npkg_resources.get_distribution("foo").version\n',
         'import pkg_resources\npkg_resources.get_distribution("mv-foo-1-0-0").version\n',
     ),
+    # a literal assigned to __module__ (yarl's public classes are given "yarl")
+    (
+        'def public(obj):\n    obj.__module__ = "foo"\n    return obj\n',
+        'def public(obj):\n    obj.__module__ = "_mv_foo_1_0_0"\n    return obj\n',
+    ),
+    (
+        'class C:\n    __module__: str = "foo.sub"\nf.__module__ = g.__module__ = "foo"\n',
+        'class C:\n    __module__: str = "_mv_foo_1_0_0.sub"\nf.__module__ = g.__module__ = "_mv_foo_1_0_0"\n',
+    ),
+    ('obj.__module__ = __name__\nobj.__module__ = other.__module__\nobj.__module__ = f"foo{x}"\n', None),
+    ('obj.__module__ = "foobar"\nobj.__doc__ = "foo"\nx = obj.__module__ == "foo"\n', None),
     ('from importlib.metadata import version\nversion("other")\n', None),
     ('def version(x): pass\nversion("foo")\n', None),
 ]

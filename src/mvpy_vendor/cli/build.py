@@ -6,11 +6,16 @@ import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mvpy_vendor.errors import ConfigError
 from mvpy_vendor.options import NativePolicy
+from mvpy_vendor.outcome import Status
 
 from .console import Console, flag, table, write_atomic
+
+if TYPE_CHECKING:
+    from mvpy_vendor.report import OutputResult
 
 __all__ = ["POLICIES", "run"]
 
@@ -36,6 +41,17 @@ def _policies(texts: Sequence[str]) -> dict[str, NativePolicy]:
             raise ConfigError(expected, setting="native-for", value=text)
         found[dist] = NativePolicy(policy)
     return found
+
+
+def _deaccelerated(result: OutputResult, shown: int = 3) -> str:
+    """``1 compiled module replaced by its Python source (slower): pkg/_c...so``, or ''."""
+    dropped = [f.member for f in result.files if f.status is Status.DEACCELERATED]
+    if not dropped:
+        return ""
+    n = len(dropped)
+    listed = ", ".join(dropped[:shown]) + (f" and {n - shown} more (see the report)" if n > shown else "")
+    what = "1 compiled module replaced by its" if n == 1 else f"{n} compiled modules replaced by their"
+    return f"{what} Python source (slower): {listed}"
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -95,6 +111,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
             console.info(f"warning: {r.output.filename}: {w.render(flag, wheel=False)}")
         for dropped in r.dropped:
             console.detail(f"{r.output.filename}: dropped {dropped}")
+    for r in result.outputs:
+        slower = _deaccelerated(r)
+        if slower:
+            console.info(f"note: {r.output.display_name}: {slower}")
     for note in plan.notes:
         console.info(f"note: {note}")
     for wheel, why in plan.ignored:

@@ -32,6 +32,7 @@ from mvpy_vendor.wheel.layout import pure_source as shipped_source
 from mvpy_vendor.wheel.reader import MemberReader
 from mvpy_vendor.wheel.records import SIGNATURE_FILES
 
+from .accelerators import Accelerators
 from .plan import Action, MemberPlan, Output
 
 __all__ = ["name_map", "plan_members"]
@@ -84,8 +85,17 @@ class _Targets:
         return self._site_path(member)
 
 
-def _native(out: Output, member: str, target: str, data: bytes, names: NameMap, options: ApplyOptions) -> MemberPlan:
-    """Patch, drop for its source, or refuse one compiled module, as the native policy says."""
+def _native(
+    out: Output,
+    member: str,
+    target: str,
+    data: bytes,
+    names: NameMap,
+    options: ApplyOptions,
+    accelerators: Callable[[], Accelerators],
+) -> MemberPlan:
+    """Patch, drop for its source (shipped beside it, or the fallback every import of it has), or
+    refuse one compiled module, as the native policy says."""
     source = out.source
     dist = source.name
     policy, setting = options.policy(dist), options.policy_setting(dist)
@@ -110,10 +120,19 @@ def _native(out: Output, member: str, target: str, data: bytes, names: NameMap, 
     if policy is NativePolicy.ERROR:
         reason = "compiled module needs patching and the native policy is 'error'"
         return _refused(out, plan, problem(Code.NATIVE_REFUSED, reason, setting=setting))
+    optional = None
+    if not module.patchable:
+        # an optional accelerator: every import of it falls back to pure Python
+        optional = accelerators().check(member)
+        if optional.optional:
+            return plan(Action.DEACCELERATE, f"dropped; {optional.reason}", None)
     reasons = list(module.problems) + [o.why_not for o in module.occurrences if o.blocks]
     accept = options.accepts_leak(dist)
     if reasons and not (accept and not module.problems):
-        hint = "" if pure else "; no pure-Python source of this module is shipped to fall back on"
+        hint = ""
+        if not pure:
+            hint = "; no pure-Python source of this module is shipped to fall back on"
+            hint += f", and it is not an optional accelerator ({optional.why_not})" if optional else ""
         found = problem(Code.NATIVE_UNPATCHABLE, "cannot be patched: " + "; ".join(reasons) + hint)
         return _refused(out, plan, found)
     patchable = [o for o in module.occurrences if o.patchable]
@@ -143,7 +162,13 @@ def _refused(out: Output, plan: _PlanFn, found: Problem) -> MemberPlan:
 
 
 def _decide(
-    out: Output, member: str, target: str, reader: MemberReader, names: NameMap, options: ApplyOptions
+    out: Output,
+    member: str,
+    target: str,
+    reader: MemberReader,
+    names: NameMap,
+    options: ApplyOptions,
+    accelerators: Callable[[], Accelerators],
 ) -> MemberPlan:
     source = out.source
     meta = source.dist_info + "/"
@@ -178,7 +203,7 @@ def _decide(
         return MemberPlan(member, Action.REWRITE, target, "Python script mentioning a renamed name")
     if member.endswith(EXTENSION_SUFFIXES):
         if out.renamed or names.mentions(data):
-            return _native(out, member, target, data, names, options)
+            return _native(out, member, target, data, names, options, accelerators)
         return MemberPlan(member, Action.COPY, target, "compiled module names no renamed module")
     return MemberPlan(member, Action.COPY, target, "not code that names a module")
 
@@ -236,13 +261,22 @@ def plan_members(out: Output, options: ApplyOptions, cache: Cache | None = None)
     names = name_map(out)
     targets = _Targets(out)
     planned: list[MemberPlan] = []
-    with MemberReader(out.source.path) as reader:
-        for member in out.source.members:
+    source = out.source
+    with MemberReader(source.path) as reader:
+        found: list[Accelerators] = []
+
+        def accelerators() -> Accelerators:
+            """Made when a compiled module first needs it; keeps the files it parsed."""
+            if not found:
+                found.append(Accelerators(source.members, source.dist_info, source.data_dir, reader.read))
+            return found[0]
+
+        for member in source.members:
             target = targets.target(member)
             if target is None:
                 planned.append(MemberPlan(member, Action.DROP, None, "script", drops=(_script_drop(member),)))
             else:
-                planned.append(_decide(out, member, target, reader, names, options))
+                planned.append(_decide(out, member, target, reader, names, options, accelerators))
     planned.sort(key=lambda m: _position(m, out.dist_info))
     if cache is not None:
         cache.put_json("members", key, [m.to_json() for m in planned])

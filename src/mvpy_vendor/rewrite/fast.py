@@ -4,12 +4,13 @@ The whole-file libcst rewrite (:func:`.reference.transform_whole`) is the refere
 gives the same bytes, diagnostics and change count for work proportional to what changes:
 
 1. Strings and comments are masked (:mod:`.mask`); every code occurrence of a renamed
-   top-level name, of ``import`` and of the names that start a call the rewriter looks at
-   (``importlib``, ``mock``, ``modules``, ... and local aliases of them) is found by one
-   regular expression over the masked code.
+   top-level name, of ``import``, of ``__module__`` and of the names that start a call the
+   rewriter looks at (``importlib``, ``mock``, ``modules``, ... and local aliases of them) is
+   found by one regular expression over the masked code.
 2. The logical lines holding them are the only candidates: an import of a renamed module needs
    ``import`` and the name on one logical line; every rewritten or reported string sits in a
-   call, subscript or comparison that starts with one of those names.
+   call, subscript or comparison that starts with one of those names, or in an assignment to
+   ``__module__``.
 3. The aliases the reference collects from all imports matter only for names that can start
    such a call; the imports binding those names are parsed, in file order, to the same map.
 4. ``from NAME... import`` and single ``import NAME...`` lines are edited by splicing (the
@@ -47,6 +48,8 @@ _TABLE = (*MODULE_CALLS, *DIST_CALLS, "sys.modules")
 # Names that can start a call, subscript or comparison the rewriter acts on when not aliased.
 # ``sys`` itself is not one: ``sys.modules`` always has ``modules`` in it.
 _ROOTS = frozenset(name.partition(".")[0] for name in _TABLE) - {"sys"} | {"modules"}
+# ``obj.__module__ = "foo"`` is rewritten too; it starts no call, so it is a trigger of its own.
+_MODULE_ATTRIBUTE = "__module__"
 # Imports binding these decide the aliases the rewriter consults.
 _ALIAS_ROOTS = _ROOTS | {"sys"}
 _COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
@@ -89,7 +92,7 @@ class _Patterns:
     def __init__(self, names: NameMap) -> None:
         renamed = "|".join(re.escape(n) for n in sorted(names.imports, key=len, reverse=True))
         name = rb"(?P<name>" + renamed.encode() + rb")\b"
-        self.words = _words([*names.imports, "import", *_ALIAS_ROOTS])
+        self.words = _words([*names.imports, "import", _MODULE_ATTRIBUTE, *_ALIAS_ROOTS])
         self.from_import = re.compile(
             _S + rb"*from" + _S + rb"+" + name + _DOTTED + _S + rb"*import(?:" + _S + rb"+|(?=[(*]))" + _NAMES + _END
         )
@@ -271,7 +274,8 @@ def rewrite_statements(data: bytes, names: NameMap) -> Outcome | None:
     if aliases is None:
         return None
     renamed = {n.encode() for n in names.imports}
-    triggers = {w.encode() for w in _ROOTS} | {k.encode() for k, v in aliases.items() if _interesting(v)}
+    triggers = {w.encode() for w in (*_ROOTS, _MODULE_ATTRIBUTE)}
+    triggers |= {k.encode() for k, v in aliases.items() if _interesting(v)}
     pieces: list[bytes] = []
     diagnostics: list[Diagnostic] = []
     changes = 0

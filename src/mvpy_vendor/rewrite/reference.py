@@ -3,7 +3,8 @@
 Every import statement of a renamed top-level name is rewritten so that it binds exactly the
 names it bound before, now to the renamed modules; string references to modules in the calls
 that take them (``importlib.import_module("foo.x")``, ``sys.modules["foo"]``, ...) and metadata
-lookups of renamed distributions are rewritten too. Everything else is preserved byte for byte.
+lookups of renamed distributions are rewritten too, and so is a literal assigned to
+``__module__`` (``cls.__module__ = "foo"``). Everything else is preserved byte for byte.
 The fast path (:mod:`.fast`) is tested against this, file by file.
 """
 
@@ -294,6 +295,34 @@ class _Rewriter(cst.CSTTransformer):
             return updated
         new = self._rewrite_string(updated.left, original, "... in sys.modules", "module", ".")
         return updated if new is None else updated.with_changes(left=new)
+
+    # ---- __module__ ---------------------------------------------------------------------------
+
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
+        """``obj.__module__ = "foo"`` (yarl's public classes say so): the renamed module."""
+        if not any(_is_module_attribute(t.target) for t in updated.targets):
+            return updated
+        new = self._module_literal(updated.value, original)
+        return updated if new is None else updated.with_changes(value=new)
+
+    def leave_AnnAssign(self, original: cst.AnnAssign, updated: cst.AnnAssign) -> cst.AnnAssign:
+        if updated.value is None or not _is_module_attribute(updated.target):
+            return updated
+        new = self._module_literal(updated.value, original)
+        return updated if new is None else updated.with_changes(value=new)
+
+    def _module_literal(self, value: cst.BaseExpression, line_node: cst.CSTNode) -> cst.BaseExpression | None:
+        """Only a literal is acted on: anything else assigned to ``__module__`` is not a target."""
+        pieces = _pieces(value)
+        if pieces is None or any(p.node is None for p in pieces):
+            return None
+        return self._rewrite_string(value, line_node, "__module__", "module", ".")
+
+
+def _is_module_attribute(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.Attribute):
+        return node.attr.value == "__module__"
+    return isinstance(node, cst.Name) and node.value == "__module__"
 
 
 class _Substitute(cst.CSTTransformer):
