@@ -17,7 +17,6 @@ when needed). This package does not import the rewriter: it reads the build repo
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -31,7 +30,7 @@ from packaging.utils import canonicalize_name
 from mvpy_vendor.progress import SILENT, Reporter
 from mvpy_vendor.report import Report, ReportOutput
 
-from .environment import find_installer, run
+from .environment import find_installer, site_dirs
 from .findings import CRASHED, FAILED, LEAK, PROVENANCE, PULLS, Finding, Group, error_cause, group
 from .judge import Suspect, judge
 from .probe import ProbeResult, run_probe
@@ -102,11 +101,6 @@ class _House:
         return bool(tops) and all(t in self.owner and name not in self.forbidden.get(t, ()) for t in tops)
 
 
-_SITE_DIRS = (
-    "import json, sysconfig; print(json.dumps(sorted({sysconfig.get_paths()[k] for k in ('purelib', 'platlib')})))"
-)
-
-
 def _forbidden(out: ReportOutput) -> list[str]:
     return sorted(old for old, new in out.import_map.items() if old != new)
 
@@ -126,7 +120,7 @@ def verify_wheelhouse(
         python = installer.make_venv(work / "venv")
         reporter.step(f"installing the wheelhouse with {installer.kind}, offline")
         installer.install(python, ["--find-links", str(wheelhouse), "-r", str(wheelhouse / "requirements.txt")])
-        site_dirs = json.loads(run([str(python), "-I", "-c", _SITE_DIRS], "reading the environment's site dirs"))
+        sites = site_dirs(python)
         reporter.step("importing every module of every distribution")
         spec = {"modules": sorted(house.owner), "renamed": house.renamed, "owners": house.owners}
         alone = [o for o in house.outputs if _forbidden(o)]
@@ -135,7 +129,7 @@ def verify_wheelhouse(
         with ThreadPoolExecutor(max(2, os.cpu_count() or 1)) as pool:  # each probe is a process of its own
             running = pool.submit(run_probe, python, spec, work / "probe-all", options.timeout)
             separate = [
-                pool.submit(_alone, house, o, python, site_dirs, work / f"probe-{i}", options.timeout)
+                pool.submit(_alone, house, o, python, sites, work / f"probe-{i}", options.timeout)
                 for i, o in enumerate(alone)
             ]
             everything = running.result()

@@ -8,17 +8,19 @@ is the same whichever does it.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mvpy_vendor.errors import ConfigError, VerifyError
 
-__all__ = ["Installer", "clean_env", "find_installer", "run"]
+__all__ = ["Installer", "clean_env", "find_installer", "run", "site_dirs"]
 
 
 def clean_env() -> dict[str, str]:
@@ -81,6 +83,23 @@ class Installer:
         else:
             cmd = [str(python), "-m", "pip"]
         run([*cmd, "install", "--no-index", "--no-cache-dir", "--quiet", *args], "pip install")
+
+
+def site_dirs(python: Path) -> list[str]:
+    """Where the virtual environment of ``python`` (made by :class:`Installer`) keeps its packages.
+
+    Computed here for this interpreter's venv layout when those directories exist (saving a
+    process); asked of the environment's interpreter otherwise.
+    """
+    venv = python.parent.parent
+    scheme = "venv" if "venv" in sysconfig.get_scheme_names() else ("nt" if os.name == "nt" else "posix_prefix")
+    paths = sysconfig.get_paths(scheme, vars={"base": str(venv), "platbase": str(venv)})
+    found = sorted({paths["purelib"], paths["platlib"]})
+    if all(Path(d).is_dir() for d in found):
+        return found
+    code = "import json, sysconfig as s; print(json.dumps(sorted({s.get_paths()[k] for k in ('purelib', 'platlib')})))"
+    result: list[str] = json.loads(run([str(python), "-I", "-c", code], "reading the environment's site dirs"))
+    return result
 
 
 def find_installer(preference: str = "auto") -> Installer:
