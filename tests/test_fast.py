@@ -36,10 +36,11 @@ NAMES = NameMap({"foo": "_mv_foo_1_0_0", "bar": "_mv_bar_2"}, {"foo": "mv-foo-1-
 def assert_same(source: bytes, names: NameMap = NAMES) -> None:
     fast = rewrite_source(source, names)
     whole = rewrite_source(source, names, whole_file=True)
-    assert (fast.status, fast.changes, fast.diagnostics, fast.error_line) == (
+    assert (fast.status, fast.changes, fast.diagnostics, fast.strings, fast.error_line) == (
         whole.status,
         whole.changes,
         whole.diagnostics,
+        whole.strings,
         whole.error_line,
     )
     assert fast.data == whole.data
@@ -54,6 +55,7 @@ def test_every_rewriter_case_matches_the_reference(case: str) -> None:
     source = textwrap.dedent(case).encode()
     assert_same(source)
     assert_same(source, NameMap({"foo": "_mv_foo_1_0_0"}, {"foo": "mv-foo-1-0-0"}))
+    assert_same(source, NameMap({"foo": "_mv_foo_1_0_0"}, {"foo": "mv-foo-1-0-0"}, strings=False))
 
 
 TRICKY = {
@@ -193,6 +195,45 @@ TRICKY = {
         version("foo>=1")
     """,
     "tabs": "import foo\nif x:\n\timport foo.a\n\tif y:\n\t\tfrom foo import b\n",
+    "module paths in strings": '''
+        """Module docstring naming 'foo' and "foo.bar"."""
+        X = "foo.bar"  # "foo.in_comment"
+        Y = ['foo', "bar.x",
+             'foo.y', """foo.z""", b"foo", f"foo", "foo" "bar"]
+        Z = "foo"'foo'
+        W = ("a 'foo' b", 'x "foo" y', "'foo'", '"foo"')
+        def f(a: "foo.T" = "foo", *, b: 'bar' = ("foo.c")) -> "foo":
+            "foo"
+            return "foo.r"
+        @set_module("foo")
+        class A(module='bar.q'):
+            x: "foo.T" = "foo.t"
+        if name == "foo": pass
+        elif name == "foo.e": pass
+        else: name = "foo.f"
+        try: v = cast("foo.T", "foo")
+        except KeyError: v = "foo.g"
+        T = TypeVar("T", "foo", bound="foo.B")
+        getattr(m, "foo"); setattr(m, "foo", "foo.v")
+        with ctx("foo"), other(\\
+                "bar"): pass
+        lambda: "foo.l"
+        d = {"foo": 1,
+             # 'foo' in a comment in a bracket
+             "foo.k": "'foo'"}
+        def test(monkeypatch):
+            monkeypatch.setattr("foo.a.b", 1); monkeypatch.setattr(obj, "foo", "foo")
+            monkeypatch.setitem(sys.modules, "bar", None)
+        for p in ("foo", "bar.x"):
+            __import__(p)
+        async def g(): await h("foo")
+        x = \'\'\'foo\'\'\'; y = """
+        'foo'
+        """
+        s = 'foo\\'foo'
+        t = "foo\\
+        "
+    ''',
     "no final newline": "import importlib\nimport foo\nimportlib.import_module('foo')",
 }
 
@@ -308,20 +349,24 @@ def _reference_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _reference(data: bytes, names: NameMap, store: Path) -> tuple[str, str, int, list[list[object]]]:
-    """The whole-file rewrite's outcome (status, sha256 of the bytes, changes, diagnostics).
+def _reference(
+    data: bytes, names: NameMap, store: Path
+) -> tuple[str, str, int, list[list[object]], list[list[object]]]:
+    """The whole-file rewrite's outcome (status, sha256 of the bytes, changes, diagnostics, strings).
 
     Kept between runs by the file's hash, the map and the fingerprint of everything that decides
     it, so that a second run compares against libcst without parsing every file again.
     """
     key = hashlib.sha256(
-        json.dumps([_reference_fingerprint(), sorted(names.imports.items()), sorted(names.dists.items())]).encode()
+        json.dumps(
+            [_reference_fingerprint(), sorted(names.imports.items()), sorted(names.dists.items()), names.strings]
+        ).encode()
         + hashlib.sha256(data).digest()
     ).hexdigest()
     path = store / key[:2] / f"{key}.json"
     try:
         known = json.loads(path.read_text())
-        return known[0], known[1], known[2], known[3]
+        return known[0], known[1], known[2], known[3], known[4]
     except (OSError, ValueError, IndexError):
         pass
     whole = rewrite_source(data, names, whole_file=True)
@@ -330,6 +375,7 @@ def _reference(data: bytes, names: NameMap, store: Path) -> tuple[str, str, int,
         hashlib.sha256(whole.data).hexdigest(),
         whole.changes,
         [[d.line, d.message] for d in whole.diagnostics],
+        [[r.line, r.old, r.new] for r in whole.strings],
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -341,9 +387,10 @@ def _reference(data: bytes, names: NameMap, store: Path) -> tuple[str, str, int,
 def _compare(item: tuple[str, bytes, NameMap, Path]) -> str | None:
     member, data, names, store = item
     fast = rewrite_source(data, names)
-    status, sha256, changes, diagnostics = _reference(data, names, store)
+    status, sha256, changes, diagnostics, strings = _reference(data, names, store)
     same = (fast.status.value, hashlib.sha256(fast.data).hexdigest(), fast.changes) == (status, sha256, changes)
     same = same and [[d.line, d.message] for d in fast.diagnostics] == diagnostics
+    same = same and [[r.line, r.old, r.new] for r in fast.strings] == strings
     return None if same else f"{member}: fast {fast.status.value}/{fast.changes}, reference {status}/{changes}"
 
 

@@ -48,7 +48,7 @@ CASES = [
     # left alone
     ("from . import foo\nfrom .foo import x\nfrom ..foo.bar import y\n", None),
     ("import foobar\nimport food.foo\nfrom foo_extra import x\n", None),
-    ('"""foo docs: import foo"""\n# import foo\nx = "foo.bar"\n', None),
+    ('"""foo docs: import foo"""\n# import foo\nx = "foo bar"\ny = "a.foo"\nz = "foo.."\n', None),
     # string references in calls
     (
         'import importlib\nimportlib.import_module("foo.x")\n',
@@ -139,9 +139,75 @@ CASES = [
         'class C:\n    __module__: str = "_mv_foo_1_0_0.sub"\nf.__module__ = g.__module__ = "_mv_foo_1_0_0"\n',
     ),
     ('obj.__module__ = __name__\nobj.__module__ = other.__module__\nobj.__module__ = f"foo{x}"\n', None),
-    ('obj.__module__ = "foobar"\nobj.__doc__ = "foo"\nx = obj.__module__ == "foo"\n', None),
+    # any other literal whose whole value is the renamed name is relocated too; "foobar" is not it
+    (
+        'obj.__module__ = "foobar"\nobj.__doc__ = "foo"\nx = obj.__module__ == "foo"\n',
+        'obj.__module__ = "foobar"\nobj.__doc__ = "_mv_foo_1_0_0"\nx = obj.__module__ == "_mv_foo_1_0_0"\n',
+    ),
     ('from importlib.metadata import version\nversion("other")\n', None),
-    ('def version(x): pass\nversion("foo")\n', None),
+    # not a metadata lookup: the string rule relocates it as the module name it may be
+    ('def version(x): pass\nversion("foo")\n', 'def version(x): pass\nversion("_mv_foo_1_0_0")\n'),
+    # string literals whose whole value is a module path under a renamed name: relocated
+    (
+        '__import__("foo.dialects.%s" % (name,)).dialects\nimportlib.import_module("foo.{}.x".format(n))\n',
+        '__import__("_mv_foo_1_0_0.dialects.%s" % (name,)).dialects\n'
+        'importlib.import_module("_mv_foo_1_0_0.{}.x".format(n))\n',
+    ),
+    ('x = "foo.bar"\n', 'x = "_mv_foo_1_0_0.bar"\n'),
+    ('if name.startswith("foo."): pass\n', 'if name.startswith("_mv_foo_1_0_0."): pass\n'),
+    (
+        "x = 'foo'\ny = r'foo.a.b'\nz = u\"foo\"\n",
+        "x = '_mv_foo_1_0_0'\ny = r'_mv_foo_1_0_0.a.b'\nz = u\"_mv_foo_1_0_0\"\n",
+    ),
+    ('x = """foo.sub"""\n', 'x = """_mv_foo_1_0_0.sub"""\n'),
+    (
+        'util.preload_module("foo.sql.util")\npreloaded.import_prefix("foo.sql")\n',
+        'util.preload_module("_mv_foo_1_0_0.sql.util")\npreloaded.import_prefix("_mv_foo_1_0_0.sql")\n',
+    ),
+    ("add_newdoc('foo.core', 'thing', 'doc')\n", "add_newdoc('_mv_foo_1_0_0.core', 'thing', 'doc')\n"),
+    (
+        "@set_module('foo')\ndef f(): pass\nclass A(module='foo'): pass\n",
+        "@set_module('_mv_foo_1_0_0')\ndef f(): pass\nclass A(module='_mv_foo_1_0_0'): pass\n",
+    ),
+    (
+        "for name in ('foo', 'other', ['foo.x']):\n    __import__(name)\n",
+        "for name in ('_mv_foo_1_0_0', 'other', ['_mv_foo_1_0_0.x']):\n    __import__(name)\n",
+    ),
+    (
+        "VendorImporter(__name__, names, 'foo._vendor').install()\n",
+        "VendorImporter(__name__, names, '_mv_foo_1_0_0._vendor').install()\n",
+    ),
+    (
+        'd = {"foo": 1, "k": "foo.x"}\nif __name__ == "foo.m": pass\n',
+        'd = {"_mv_foo_1_0_0": 1, "k": "_mv_foo_1_0_0.x"}\nif __name__ == "_mv_foo_1_0_0.m": pass\n',
+    ),
+    ("x = f\"{'foo'}\"\n", "x = f\"{'_mv_foo_1_0_0'}\"\n"),
+    # ... and what is not: a docstring, bytes, f-strings, parts of a concatenation, annotations
+    # and forward references, attribute names, and paths that are not whole identifiers
+    ('def f():\n    "foo"\n"foo.bar"\n', None),
+    ('x = b"foo"\ny = f"foo"\nz = f"foo.{x}"\nw = "foo" ".x"\n', None),
+    ('def f(a: "foo.T") -> "foo.U": pass\nv: "foo.T" = 1\nw: list["foo"] = []\n', None),
+    ('x = cast("foo.T", y)\nT = TypeVar("T", bound="foo.Base")\nr = typing.ForwardRef("foo")\n', None),
+    ('getattr(m, "foo")\nhasattr(m, "foo")\nsetattr(m, "foo", 1)\n', None),
+    ('x = "foo-bar"\ny = "foo:main"\nz = "foo/x"\nw = "foo.x y"\nv = "foo.1"\n', None),
+    # pytest's monkeypatch names modules in strings like mock.patch
+    (
+        'def test(monkeypatch):\n    monkeypatch.setattr("foo.mod.attr", 1)\n    monkeypatch.delattr("foo.x")\n',
+        'def test(monkeypatch):\n    monkeypatch.setattr("_mv_foo_1_0_0.mod.attr", 1)\n'
+        '    monkeypatch.delattr("_mv_foo_1_0_0.x")\n',
+    ),
+    (
+        'import sys\ndef test(monkeypatch):\n    monkeypatch.setitem(sys.modules, "foo", None)\n'
+        '    monkeypatch.delitem(sys.modules, name="foo.x")\n    monkeypatch.setattr(obj, "foo", 1)\n'
+        '    monkeypatch.setitem(d, "foo", 1)\n',
+        'import sys\ndef test(monkeypatch):\n    monkeypatch.setitem(sys.modules, "_mv_foo_1_0_0", None)\n'
+        '    monkeypatch.delitem(sys.modules, name="_mv_foo_1_0_0.x")\n    monkeypatch.setattr(obj, "foo", 1)\n'
+        '    monkeypatch.setitem(d, "_mv_foo_1_0_0", 1)\n',
+    ),
+    (
+        'def test(monkeypatch):\n    monkeypatch.setattr(f"foo.{m}.attr", 1)\n',
+        'def test(monkeypatch):\n    monkeypatch.setattr(f"_mv_foo_1_0_0.{m}.attr", 1)\n',
+    ),
 ]
 
 
@@ -306,3 +372,109 @@ def test_rewritten_module_binds_the_same_names_to_renamed_modules(tmp_path: Path
     assert names["foo"] == ["module", "foo"] and names["deep"] == ["module", "foo.baz.deep"]
     assert names["registered"] == ["value", "True"] and names["data"] == ["value", "'payload\\n'"]
     assert "_mv_foo_1_0_0" not in names
+
+
+# A package that names its own modules in strings (as SQLAlchemy 1.4, setuptools and numpy do).
+STRING_PACKAGE = {
+    "__init__.py": "REGISTRY = set()\ndef preload(*names):\n    REGISTRY.update(names)\n    return lambda fn: fn\n",
+    "sub/__init__.py": "",
+    "sub/a.py": "A = 'a'\n",
+    "sub/b.py": "B = 'b'\n",
+    "core.py": (
+        "import sys\n"
+        "from foo import preload, REGISTRY\n"
+        "@preload('foo.sub.a', 'foo.sub.b')\n"
+        "def f(): pass\n"
+        "PREFIX = 'foo.'\n"
+        "loaded = {}\n"
+        "for name in sorted(REGISTRY):\n"
+        "    __import__(name, globals(), locals())\n"
+        "    loaded[name.split(PREFIX)[-1].replace('.', '_')] = sys.modules[name]\n"
+        "def set_module(module):\n"
+        "    def deco(fn):\n"
+        "        fn.__module__ = module\n"
+        "        return fn\n"
+        "    return deco\n"
+        "@set_module('foo')\n"
+        "def public(): pass\n"
+        "mods = [__import__(m, fromlist=['x']).__name__ for m in ('foo.sub.a', 'foo.sub.b')]\n"
+        "in_package = __name__.startswith('foo.')\n"
+        "doc = 'foo'.upper()\n"
+    ),
+}
+STRING_CONSUMER = """\
+import foo.core
+from foo.core import public, mods, in_package, doc
+from foo.core import loaded as __loaded
+keys = sorted(__loaded)
+sub_a = __loaded["sub_a"]
+"""
+
+
+def test_relocated_strings_let_a_renamed_copy_load_its_own_modules(tmp_path: Path) -> None:
+    original = tmp_path / "original"
+    _write_tree(original / "foo", STRING_PACKAGE)
+    _write_tree(original / "code", {"consumer.py": STRING_CONSUMER})
+    renamed = tmp_path / "renamed"
+    _write_tree(renamed / "_mv_foo_1_0_0", {k: rw(v) for k, v in STRING_PACKAGE.items()})
+    _write_tree(renamed / "foo", {"__init__.py": "raise ImportError('unrenamed foo imported')\n"})
+    _write_tree(renamed / "code", {"consumer.py": rw(STRING_CONSUMER)})
+
+    before = _run_probe(tmp_path, original, original / "code", "_never_")
+    after = _run_probe(tmp_path, renamed, renamed / "code", "_mv_foo_1_0_0")
+    assert after["unrenamed_loaded"] == []
+    names, was = after["names"], before["names"]
+    assert isinstance(names, dict) and isinstance(was, dict)
+    # Text equal to the renamed name is relocated too (documented; --keep-strings turns it off).
+    assert (was.pop("doc"), names.pop("doc")) == (["value", "'FOO'"], ["value", "'_MV_FOO_1_0_0'"])
+    assert was == names
+    assert names["mods"] == ["value", "['foo.sub.a', 'foo.sub.b']"]
+    assert names["keys"] == ["value", "['sub_a', 'sub_b']"] and names["sub_a"] == ["module", "foo.sub.a"]
+    assert names["public"] == ["callable", "foo", "public"] and names["in_package"] == ["value", "True"]
+
+
+def test_keep_strings_leaves_them_and_the_copy_reaches_for_the_original(tmp_path: Path) -> None:
+    kept = NameMap(NAMES.imports, NAMES.dists, strings=False)
+    source = STRING_PACKAGE["core.py"]
+    assert rw(source, kept) == source.replace("from foo import", "from _mv_foo_1_0_0 import")
+    result = rewrite_source(source.encode(), NAMES)
+    assert [(r.line, r.old, r.new) for r in result.strings] == [
+        (3, "foo.sub.a", "_mv_foo_1_0_0.sub.a"),
+        (3, "foo.sub.b", "_mv_foo_1_0_0.sub.b"),
+        (5, "foo.", "_mv_foo_1_0_0."),
+        (15, "foo", "_mv_foo_1_0_0"),
+        (17, "foo.sub.a", "_mv_foo_1_0_0.sub.a"),
+        (17, "foo.sub.b", "_mv_foo_1_0_0.sub.b"),
+        (18, "foo.", "_mv_foo_1_0_0."),
+        (19, "foo", "_mv_foo_1_0_0"),
+    ]
+    assert result.changes == len(result.strings) + 1  # and the import statement
+
+
+# The exact statements of numpy 1.26 that name numpy in strings.
+NUMPY = NameMap({"numpy": "_mv_numpy_1_26_4"})
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (
+            "add_newdoc('numpy.core', 'ndarray', ('T', 'doc'))\n",
+            "add_newdoc('_mv_numpy_1_26_4.core', 'ndarray', ('T', 'doc'))\n",
+        ),
+        (
+            'add_newdoc(\'numpy.core.multiarray\', \'array\',\n    """array(object)\n\n    docs""")\n',
+            'add_newdoc(\'_mv_numpy_1_26_4.core.multiarray\', \'array\',\n    """array(object)\n\n    docs""")\n',
+        ),
+        ("@set_module('numpy')\ndef f(): pass\n", "@set_module('_mv_numpy_1_26_4')\ndef f(): pass\n"),
+        (
+            "array_function_dispatch = functools.partial(\n    overrides.array_function_dispatch, module='numpy')\n",
+            "array_function_dispatch = functools.partial(\n"
+            "    overrides.array_function_dispatch, module='_mv_numpy_1_26_4')\n",
+        ),
+        ("def add_newdoc(place, obj, doc):\n    new = getattr(__import__(place, globals(), {}, [obj]), obj)\n", None),
+        ("_set_module('numpy.linalg')\n", "_set_module('_mv_numpy_1_26_4.linalg')\n"),
+    ],
+)
+def test_numpy_statements(before: str, after: str | None) -> None:
+    assert rw(before, NUMPY) == (before if after is None else after)

@@ -93,7 +93,9 @@ def _source_outcome(out: Output, member: str, result: SourceResult) -> MemberOut
             severity=Severity.WARNING,
             setting="allow-unparsable",
         )
-    return MemberOutcome(member, result.status, result.changes, result.diagnostics, result.error or "", problem)
+    return MemberOutcome(
+        member, result.status, result.changes, result.diagnostics, result.error or "", problem, result.strings
+    )
 
 
 class _OutputWriter:

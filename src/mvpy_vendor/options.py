@@ -41,6 +41,8 @@ class ApplyOptions:
     native_policy_for: Mapping[str, NativePolicy] = field(default_factory=dict)
     #: distributions whose compiled modules may keep names that cannot be patched (with a warning)
     accept_native_leaks: Sequence[str] = ()
+    #: distributions whose string literals naming renamed modules are kept as written (setting ``keep-strings``)
+    keep_strings: Sequence[str] = ()
 
     def policy(self, dist: str) -> NativePolicy:
         for name, policy in self.native_policy_for.items():
@@ -56,6 +58,9 @@ class ApplyOptions:
 
     def accepts_leak(self, dist: str) -> bool:
         return any(canonicalize_name(name) == dist for name in self.accept_native_leaks)
+
+    def keeps_strings(self, dist: str) -> bool:
+        return any(canonicalize_name(name) == dist for name in self.keep_strings)
 
     @property
     def workers(self) -> int:

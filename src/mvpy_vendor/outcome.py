@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import Problem
 
-__all__ = ["Diagnostic", "MemberOutcome", "Status"]
+__all__ = ["Diagnostic", "MemberOutcome", "Relocation", "Status"]
 
 
 class Status(str, enum.Enum):
@@ -43,6 +43,22 @@ class Diagnostic:
 
 
 @dataclass(frozen=True)
+class Relocation:
+    """A string literal naming a renamed module, relocated (``"foo.x"`` -> ``"_mv_foo_1_0_0.x"``), at ``line``."""
+
+    line: int
+    old: str
+    new: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "from": self.old, "to": self.new}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Relocation:
+        return cls(int(data["line"]), str(data["from"]), str(data["to"]))
+
+
+@dataclass(frozen=True)
 class MemberOutcome:
     """One member's outcome: its ``status``, what changed, what was noticed, and why."""
 
@@ -53,6 +69,8 @@ class MemberOutcome:
     reason: str = ""
     #: the error or warning this member raised, if any
     problem: Problem | None = None
+    #: string literals naming a renamed module that were relocated (counted in ``changes`` too)
+    strings: tuple[Relocation, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"member": self.member, "status": self.status.value}
@@ -62,6 +80,8 @@ class MemberOutcome:
             data["diagnostics"] = [d.to_json() for d in self.diagnostics]
         if self.reason:
             data["reason"] = self.reason
+        if self.strings:
+            data["strings"] = [r.to_json() for r in self.strings]
         return data
 
     @classmethod
@@ -72,4 +92,5 @@ class MemberOutcome:
             int(data.get("changes", 0)),
             tuple(Diagnostic.from_json(d) for d in data.get("diagnostics", ())),
             str(data.get("reason", "")),
+            strings=tuple(Relocation.from_json(r) for r in data.get("strings", ())),
         )

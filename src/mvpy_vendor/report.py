@@ -55,6 +55,11 @@ class OutputResult:
         return sum(1 for f in self.files if f.status.changed)
 
     @property
+    def strings(self) -> int:
+        """String literals naming a renamed module that were relocated."""
+        return sum(len(f.strings) for f in self.files)
+
+    @property
     def diagnostics(self) -> int:
         return sum(len(f.diagnostics) for f in self.files) + len(self.warnings)
 

@@ -100,6 +100,14 @@ def _parser() -> argparse.ArgumentParser:
         help="keep DIST's compiled modules even where some names cannot be patched (they may reach "
         "the other version); patch what can be, and warn",
     )
+    b.add_argument(
+        "--keep-strings",
+        action="append",
+        default=[],
+        metavar="DIST",
+        help='leave DIST\'s string literals that name a renamed module ("foo.sub") as written '
+        "(default: relocate them to the renamed module)",
+    )
     b.set_defaults(func=build.run)
 
     i = sub.add_parser(

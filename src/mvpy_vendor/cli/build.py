@@ -71,6 +71,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             native_policy=NativePolicy(args.native),
             native_policy_for=_policies(args.native_for),
             accept_native_leaks=args.accept_native_leak,
+            keep_strings=args.keep_strings,
         ),
         cache=None if args.no_cache else Cache(Path(args.cache_dir) if args.cache_dir else default_cache_dir()),
     )
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.report:
         write_atomic(Path(args.report), json.dumps(result.to_json(), indent=2) + "\n")
     by_key = {r.output.key: r for r in result.outputs}
-    rows = [["distribution", "version", "world", "role", "installed as", "rewritten", "diagnostics"]]
+    rows = [["distribution", "version", "world", "role", "installed as", "rewritten", "strings", "diagnostics"]]
     counted: set[str] = set()
     for p in plan.placements:
         r = by_key[p.output]
@@ -99,6 +100,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
                 p.role.value,
                 r.output.display_name,
                 str(r.rewritten) if first and r.output.action != "copy" else "-",
+                str(r.strings) if first and r.output.action != "copy" else "-",
                 str(r.diagnostics) if first and r.output.action != "copy" else "-",
             ]
         )
@@ -107,6 +109,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
         for f in r.files:
             for d in f.diagnostics:
                 console.detail(f"{r.output.filename}: {f.member}:{d.line}: {d.message}")
+            for s in f.strings:
+                console.detail(f"{r.output.filename}: {f.member}:{s.line}: string {s.old!r} relocated to {s.new!r}")
         for w in r.warnings:
             console.info(f"warning: {r.output.filename}: {w.render(flag, wheel=False)}")
         for dropped in r.dropped:

@@ -43,7 +43,7 @@ _PlanFn = Callable[[Action, str, Optional[Problem]], MemberPlan]  # a run-time a
 
 
 def name_map(out: Output) -> NameMap:
-    return NameMap(dict(out.import_map), dict(out.dist_map))
+    return NameMap(dict(out.import_map), dict(out.dist_map), strings=not out.keep_strings)
 
 
 class _Targets:

@@ -139,6 +139,8 @@ class Output:
     members: tuple[MemberPlan, ...] = ()
     #: a file that mentions a renamed name but cannot be parsed is copied with a warning (else: an error)
     allow_unparsable: bool = False
+    #: string literals naming a renamed module are kept as written, not relocated (setting ``keep-strings``)
+    keep_strings: bool = False
     #: why it is a renamed copy (what its plain name would collide with)
     why: str = ""
 
@@ -205,6 +207,7 @@ class Output:
             "note": self.note,
             "why": self.why,
             "allow_unparsable": self.allow_unparsable,
+            "keep_strings": self.keep_strings,
             "members": [m.to_json() for m in self.members],
         }
 

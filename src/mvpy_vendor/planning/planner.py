@@ -54,7 +54,12 @@ def plan_build(request: BuildRequest) -> Plan:
     plan = make_plan(worlds, wheels, index.ignored, {canonicalize_name(n) for n in request.rename})
     options = request.options
     outputs = tuple(
-        replace(out, members=plan_members(out, options, request.cache), allow_unparsable=options.allow_unparsable)
+        replace(
+            out,
+            members=plan_members(out, options, request.cache),
+            allow_unparsable=options.allow_unparsable,
+            keep_strings=options.keeps_strings(out.source.name),
+        )
         if out.action != "copy"
         else out
         for out in plan.outputs

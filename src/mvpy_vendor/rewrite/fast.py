@@ -9,8 +9,10 @@ gives the same bytes, diagnostics and change count for work proportional to what
    found by one regular expression over the masked code.
 2. The logical lines holding them are the only candidates: an import of a renamed module needs
    ``import`` and the name on one logical line; every rewritten or reported string sits in a
-   call, subscript or comparison that starts with one of those names, or in an assignment to
-   ``__module__``.
+   call, subscript or comparison that starts with one of those names, or is a string literal
+   whose whole value is a module path under a renamed name: the file's bytes are searched for
+   a quote, such a path and a quote, and a match whose first quote is masked as a string (not
+   in a comment) makes its logical line a candidate too.
 3. The aliases the reference collects from all imports matter only for names that can start
    such a call; the imports binding those names are parsed, in file order, to the same map.
 4. ``from NAME... import`` and single ``import NAME...`` lines are edited by splicing (the
@@ -34,24 +36,24 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from mvpy_vendor.outcome import Diagnostic
+from mvpy_vendor.outcome import Diagnostic, Relocation
 
 from .mask import MaskedSource, mask
 from .names import NameMap
 from .reference import Outcome, rewrite_module
-from .tables import DIST_CALLS, MODULE_CALLS, Aliases
+from .tables import DIST_CALLS, MODULE_CALLS, MONKEYPATCH_ATTR_CALLS, MONKEYPATCH_ITEM_CALLS, Aliases
 
 __all__ = ["rewrite_statements"]
 
 
-_TABLE = (*MODULE_CALLS, *DIST_CALLS, "sys.modules")
+_TABLE = (*MODULE_CALLS, *DIST_CALLS, *MONKEYPATCH_ATTR_CALLS, *MONKEYPATCH_ITEM_CALLS, "sys.modules")
 # Names that can start a call, subscript or comparison the rewriter acts on when not aliased.
 # ``sys`` itself is not one: ``sys.modules`` always has ``modules`` in it.
 _ROOTS = frozenset(name.partition(".")[0] for name in _TABLE) - {"sys"} | {"modules"}
-# ``obj.__module__ = "foo"`` is rewritten too; it starts no call, so it is a trigger of its own.
-_MODULE_ATTRIBUTE = "__module__"
 # Imports binding these decide the aliases the rewriter consults.
 _ALIAS_ROOTS = _ROOTS | {"sys"}
+# The word a statement holding a candidate string literal is marked with (never a code word).
+_STRING = b"\x01"
 _COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 
 
@@ -92,7 +94,14 @@ class _Patterns:
     def __init__(self, names: NameMap) -> None:
         renamed = "|".join(re.escape(n) for n in sorted(names.imports, key=len, reverse=True))
         name = rb"(?P<name>" + renamed.encode() + rb")\b"
-        self.words = _words([*names.imports, "import", _MODULE_ATTRIBUTE, *_ALIAS_ROOTS])
+        self.words = _words([*names.imports, "import", *_ALIAS_ROOTS])
+        # A quote, a module path under a renamed name, and (not consumed) a quote: every string
+        # literal the reference relocates has its last opening quote at such a match.
+        self.strings = (
+            re.compile(rb"[\"'](?:" + renamed.encode() + rb")(?:\.[A-Za-z_][A-Za-z0-9_]*)*\.?(?=[\"'])")
+            if names.strings
+            else None
+        )
         self.from_import = re.compile(
             _S + rb"*from" + _S + rb"+" + name + _DOTTED + _S + rb"*import(?:" + _S + rb"+|(?=[(*]))" + _NAMES + _END
         )
@@ -211,6 +220,22 @@ def _statements(source: MaskedSource, pattern: re.Pattern[bytes], found: dict[in
         current.words.add(match[0])
 
 
+def _string_statements(source: MaskedSource, pattern: re.Pattern[bytes], found: dict[int, _Statement]) -> None:
+    """Add the logical lines holding a string literal that may be a whole module path."""
+    code = source.code
+    current: _Statement | None = None
+    for match in pattern.finditer(source.data):
+        pos = match.start()
+        if code[pos] != 1:  # in a comment
+            continue
+        if current is None or not current.start <= pos < current.end:
+            start, end = source.logical_line(pos)
+            current = found.get(start)
+            if current is None:
+                current = found[start] = _Statement(start, end, code[start:end])
+        current.words.add(_STRING)
+
+
 def _aliases(data: bytes, source: MaskedSource, found: dict[int, _Statement]) -> dict[str, str] | None:
     """The reference's alias map, exact for every name that can start what the rewriter acts on.
 
@@ -270,23 +295,26 @@ def rewrite_statements(data: bytes, names: NameMap) -> Outcome | None:
     patterns = _patterns_for(names)
     found: dict[int, _Statement] = {}
     _statements(source, patterns.words, found)
+    if patterns.strings is not None:
+        _string_statements(source, patterns.strings, found)
     aliases = _aliases(data, source, found)
     if aliases is None:
         return None
     renamed = {n.encode() for n in names.imports}
-    triggers = {w.encode() for w in (*_ROOTS, _MODULE_ATTRIBUTE)}
-    triggers |= {k.encode() for k, v in aliases.items() if _interesting(v)}
+    triggers = {w.encode() for w in _ROOTS} | {k.encode() for k, v in aliases.items() if _interesting(v)}
     pieces: list[bytes] = []
     diagnostics: list[Diagnostic] = []
+    strings: list[Relocation] = []
     changes = 0
     done = 0  # data[:done] is in pieces
     counted, line = 0, 1  # data[:counted] holds line - 1 newlines
     for start in sorted(found):
         statement = found[start]
         words = statement.words
-        if not (words & triggers or (b"import" in words and words & renamed)):
+        parse = bool(words & triggers) or _STRING in words
+        if not (parse or (b"import" in words and words & renamed)):
             continue
-        new = None if words & triggers else _splice(statement, data, names, patterns)
+        new = None if parse else _splice(statement, data, names, patterns)
         if new is not None:
             count = 1
         else:
@@ -295,8 +323,11 @@ def rewrite_statements(data: bytes, names: NameMap) -> Outcome | None:
                 return None
             line += data.count(b"\n", counted, start)
             counted = start
-            generated, count, notes = rewrite_module(module, names, aliases, line - 1 - statement.wrap_lines())
+            generated, count, notes, relocated = rewrite_module(
+                module, names, aliases, line - 1 - statement.wrap_lines()
+            )
             diagnostics += notes
+            strings += relocated
             if generated is None:
                 continue
             body = statement.unwrap(generated)
@@ -307,6 +338,6 @@ def rewrite_statements(data: bytes, names: NameMap) -> Outcome | None:
         changes += count
         done = statement.end
     if changes == 0:
-        return None, 0, diagnostics
+        return None, 0, diagnostics, strings
     pieces.append(data[done:])
-    return b"".join(pieces), changes, diagnostics
+    return b"".join(pieces), changes, diagnostics, strings

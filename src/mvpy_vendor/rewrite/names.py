@@ -7,16 +7,20 @@ from collections.abc import Mapping, Sequence
 
 from packaging.utils import canonicalize_name
 
-__all__ = ["NameMap", "rewrite_module_reference"]
+__all__ = ["MODULE_PATH", "NameMap", "relocated_path", "rewrite_module_reference"]
 
 
 class NameMap:
     """What to rename: top-level import names and distribution names (canonical) to new ones."""
 
-    __slots__ = ("_needle", "_quick", "dists", "imports")
+    __slots__ = ("_needle", "_quick", "dists", "imports", "strings")
 
-    def __init__(self, imports: Mapping[str, str], dists: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, imports: Mapping[str, str], dists: Mapping[str, str] | None = None, *, strings: bool = True
+    ) -> None:
         self.imports: dict[str, str] = dict(imports)
+        #: relocate string literals whose whole value is a renamed module path (off: setting keep-strings)
+        self.strings = strings
         self.dists: dict[str, str] = {canonicalize_name(k): v for k, v in (dists or {}).items()}
         words = [re.escape(n) for n in sorted(self.imports)]
         words += ["[-_.]+".join(map(re.escape, re.split(r"[-_.]+", d))) for d in sorted(self.dists)]
@@ -31,7 +35,7 @@ class NameMap:
         return bool(self.imports or self.dists)
 
     def __repr__(self) -> str:
-        return f"NameMap({self.imports!r}, {self.dists!r})"
+        return f"NameMap({self.imports!r}, {self.dists!r}, strings={self.strings!r})"
 
     def mentions(self, data: bytes) -> bool:
         """The pre-filter: could this file need a rewrite? (Never a false negative.)"""
@@ -45,6 +49,18 @@ class NameMap:
         first, sep, rest = dotted.partition(".")
         new = self.imports.get(first)
         return None if new is None else new + sep + rest
+
+
+# A module path: ASCII identifiers joined by dots, or such a prefix ending in a dot ("foo.", as
+# in ``name.startswith("foo.")``): what a string must be, whole, to be relocated.
+MODULE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\.?")
+
+
+def relocated_path(text: str, names: NameMap) -> str | None:
+    """``"foo.bar"`` -> ``"_mv_foo_1_0_0.bar"`` if the whole of ``text`` is a path under a renamed name."""
+    if not MODULE_PATH.fullmatch(text):
+        return None
+    return names.new_module(text)
 
 
 def rewrite_module_reference(reference: str, names: NameMap, separators: Sequence[str] = (".", ":")) -> str:

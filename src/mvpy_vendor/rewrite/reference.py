@@ -3,8 +3,10 @@
 Every import statement of a renamed top-level name is rewritten so that it binds exactly the
 names it bound before, now to the renamed modules; string references to modules in the calls
 that take them (``importlib.import_module("foo.x")``, ``sys.modules["foo"]``, ...) and metadata
-lookups of renamed distributions are rewritten too, and so is a literal assigned to
-``__module__`` (``cls.__module__ = "foo"``). Everything else is preserved byte for byte.
+lookups of renamed distributions are rewritten too, and so is every other string literal whose
+whole value is a module path under a renamed name (``"foo"``, ``"foo.sub.attr"``): it is
+relocated, as Maven Shade relocates string constants (see :meth:`_Rewriter.leave_SimpleString`
+for what is left alone). Everything else is preserved byte for byte.
 The fast path (:mod:`.fast`) is tested against this, file by file.
 """
 
@@ -20,15 +22,28 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import CodeRange, PositionProvider
 from packaging.utils import canonicalize_name
 
-from mvpy_vendor.outcome import Diagnostic
+from mvpy_vendor.outcome import Diagnostic, Relocation
 
-from .names import NameMap
-from .tables import DIST_CALLS, MODULE_CALLS, SYS_MODULES_METHODS, Aliases
+from .names import NameMap, relocated_path
+from .tables import (
+    ATTRIBUTE_CALLS,
+    DIST_CALLS,
+    FORWARD_REFERENCE_CALLS,
+    MODULE_CALLS,
+    MONKEYPATCH_ATTR_CALLS,
+    MONKEYPATCH_ITEM_CALLS,
+    SYS_MODULES_METHODS,
+    Aliases,
+)
 
 __all__ = ["Outcome", "rewrite_module", "transform_whole"]
 
-# A rewrite's outcome: the new bytes (None: unchanged), the changes made, the diagnostics.
-Outcome = tuple[Optional[bytes], int, list[Diagnostic]]  # a run-time alias: no "X | None" on 3.9
+# A rewrite's outcome: the new bytes (None: unchanged), the changes made, the diagnostics, the
+# string literals relocated.
+Outcome = tuple[Optional[bytes], int, list[Diagnostic], list[Relocation]]  # a run-time alias: no "X | None" on 3.9
+# What a call the rewriter acts on takes a module or distribution name as: its qualified name,
+# the kind, the position of the argument and the keywords it may be passed as.
+_Target = tuple[str, Literal["module", "dist"], int, tuple[str, ...]]
 
 
 @dataclass
@@ -57,12 +72,30 @@ def _pieces(expr: cst.BaseExpression) -> list[_Piece] | None:
             elif isinstance(part, cst.FormattedStringExpression):
                 found.append(_Piece(None, "", part.expression))
         return found
+    # ``"foo.%s" % x`` and ``"foo.{}".format(x)``: the literal up to the first placeholder, then dynamic.
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Modulo):
+        return _formatted(expr.left, "%", expr.right)
+    if (
+        isinstance(expr, cst.Call)
+        and isinstance(expr.func, cst.Attribute)
+        and expr.func.attr.value == "format"
+        and isinstance(expr.func.value, cst.SimpleString)
+    ):
+        return _formatted(expr.func.value, "{", expr)
     if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
         left, right = _pieces(expr.left), _pieces(expr.right)
         if left is None and right is None:
             return None
         return (left or [_Piece(None, "", expr.left)]) + (right or [_Piece(None, "", expr.right)])
     return None
+
+
+def _formatted(template: cst.BaseExpression, placeholder: str, dynamic: cst.BaseExpression) -> list[_Piece] | None:
+    if not isinstance(template, cst.SimpleString) or "b" in template.prefix.lower():
+        return None
+    text = template.value[len(template.prefix) + len(template.quote) : -len(template.quote)]
+    cut = text.find(placeholder)
+    return [_Piece(template, text if cut < 0 else text[:cut]), _Piece(None, "", dynamic)]
 
 
 _SELF_NAMES = {"__name__", "__package__", "__spec__.name", "__spec__.parent"}
@@ -80,7 +113,14 @@ class _Rewriter(cst.CSTTransformer):
         self.aliases = aliases
         self.changes = 0
         self.diagnostics: list[Diagnostic] = []
+        self.strings: list[Relocation] = []
         self._line = line
+        # String literals the string rule leaves alone (original nodes): docstrings, parts of
+        # concatenations, and the arguments the call, subscript and comparison rules handle.
+        self._kept: set[cst.CSTNode] = set()
+        # Inside an annotation or a forward-reference call (a type expression), and the calls that are.
+        self._types = 0
+        self._typing_calls: set[cst.CSTNode] = set()
 
     # ---- names ------------------------------------------------------------------------------
 
@@ -239,31 +279,72 @@ class _Rewriter(cst.CSTTransformer):
     def _note(self, node: cst.CSTNode, message: str) -> None:
         self.diagnostics.append(Diagnostic(self._line(node), message))
 
-    def _call_target(self, call: cst.Call) -> tuple[str, Literal["module", "dist"], tuple[str, ...]] | None:
+    def _call_target(self, call: cst.Call) -> _Target | None:
         qualified = self._qualified(call.func)
         if qualified is None:
             return None
         if qualified in MODULE_CALLS:
-            return qualified, "module", MODULE_CALLS[qualified]
+            return qualified, "module", 0, MODULE_CALLS[qualified]
         if qualified in DIST_CALLS:
-            return qualified, "dist", DIST_CALLS[qualified]
+            return qualified, "dist", 0, DIST_CALLS[qualified]
+        if qualified in MONKEYPATCH_ATTR_CALLS:
+            return qualified, "module", 0, MONKEYPATCH_ATTR_CALLS[qualified]
+        if qualified in MONKEYPATCH_ITEM_CALLS:
+            mapping = self._argument(call, 0, ("dic",))
+            if mapping is not None and self._qualified(mapping.value) == "sys.modules":
+                return qualified, "module", 1, MONKEYPATCH_ITEM_CALLS[qualified]
+            return None
         func = call.func
         if (
             isinstance(func, cst.Attribute)
             and func.attr.value in SYS_MODULES_METHODS
             and self._qualified(func.value) == "sys.modules"
         ):
-            return f"sys.modules.{func.attr.value}", "module", ("key",)
+            return f"sys.modules.{func.attr.value}", "module", 0, ("key",)
         return None
 
+    @staticmethod
+    def _argument(call: cst.Call, position: int, keywords: tuple[str, ...]) -> cst.Arg | None:
+        """The argument passed at ``position`` or as one of ``keywords`` (the first that is)."""
+        for i, arg in enumerate(call.args):
+            if (arg.keyword is None and arg.star == "" and i == position) or (
+                arg.keyword is not None and arg.keyword.value in keywords
+            ):
+                return arg
+        return None
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        target = self._call_target(node)
+        func = node.func
+        attribute = None  # an attribute name is not a module path
+        if target is not None:
+            arg = self._argument(node, target[2], target[3])
+            if arg is not None:
+                self._kept.add(arg.value)
+            if target[0] in MONKEYPATCH_ATTR_CALLS and (arg is None or _pieces(arg.value) is None):
+                attribute = self._argument(node, 1, ("name",))  # an object and an attribute name
+        elif isinstance(func, cst.Name) and func.value in ATTRIBUTE_CALLS:  # as written: no alias map needed
+            attribute = self._argument(node, 1, ("name",))
+        if attribute is not None:
+            self._kept.add(attribute.value)
+        last = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
+        if last in FORWARD_REFERENCE_CALLS:
+            self._types += 1
+            self._typing_calls.add(node)
+        return True
+
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if original in self._typing_calls:
+            self._types -= 1
         target = self._call_target(updated)
         if target is None:
             return updated
-        qualified, kind, keywords = target
+        qualified, kind, position, keywords = target
         for i, arg in enumerate(updated.args):
-            positional = arg.keyword is None and arg.star == "" and i == 0
+            positional = arg.keyword is None and arg.star == "" and i == position
             if positional or (arg.keyword is not None and arg.keyword.value in keywords):
+                if qualified in MONKEYPATCH_ATTR_CALLS and _pieces(arg.value) is None:
+                    return updated  # an object and an attribute name
                 separators = ".:" if qualified.endswith("resolve_name") else "."
                 new = self._rewrite_string(arg.value, original, qualified, kind, separators)
                 if new is None:
@@ -272,6 +353,16 @@ class _Rewriter(cst.CSTTransformer):
                 args[i] = arg.with_changes(value=new)
                 return updated.with_changes(args=args)
         return updated
+
+    def visit_Subscript(self, node: cst.Subscript) -> bool:
+        element = node.slice[0] if len(node.slice) == 1 else None
+        if (
+            element is not None
+            and isinstance(element.slice, cst.Index)
+            and self._qualified(node.value) == "sys.modules"
+        ):
+            self._kept.add(element.slice.value)
+        return True
 
     def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
         if self._qualified(updated.value) != "sys.modules" or len(updated.slice) != 1:
@@ -285,6 +376,16 @@ class _Rewriter(cst.CSTTransformer):
         index = element.slice.with_changes(value=new)
         return updated.with_changes(slice=[element.with_changes(slice=index)])
 
+    def visit_Comparison(self, node: cst.Comparison) -> bool:
+        (target,) = node.comparisons if len(node.comparisons) == 1 else (None,)
+        if (
+            target is not None
+            and isinstance(target.operator, (cst.In, cst.NotIn))
+            and self._qualified(target.comparator) == "sys.modules"
+        ):
+            self._kept.add(node.left)
+        return True
+
     def leave_Comparison(self, original: cst.Comparison, updated: cst.Comparison) -> cst.BaseExpression:
         if len(updated.comparisons) != 1:
             return updated
@@ -296,33 +397,44 @@ class _Rewriter(cst.CSTTransformer):
         new = self._rewrite_string(updated.left, original, "... in sys.modules", "module", ".")
         return updated if new is None else updated.with_changes(left=new)
 
-    # ---- __module__ ---------------------------------------------------------------------------
+    # ---- module paths in any other string literal ---------------------------------------------
 
-    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
-        """``obj.__module__ = "foo"`` (yarl's public classes say so): the renamed module."""
-        if not any(_is_module_attribute(t.target) for t in updated.targets):
+    def visit_Expr(self, node: cst.Expr) -> bool:
+        self._kept.add(node.value)  # a string statement is a docstring or prose
+        return True
+
+    def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> bool:
+        self._kept.update((node.left, node.right))  # a part is not the whole value
+        return True
+
+    def visit_Annotation(self, node: cst.Annotation) -> bool:
+        self._types += 1
+        return True
+
+    def leave_Annotation(self, original: cst.Annotation, updated: cst.Annotation) -> cst.Annotation:
+        self._types -= 1
+        return updated
+
+    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.BaseExpression:
+        """Relocate a string literal whose whole value is a module path under a renamed name.
+
+        Left alone: bytes and f-strings, a string statement (a docstring), a part of an implicit
+        concatenation, a string in an annotation or in a ``cast``/``TypeVar``/``ForwardRef`` call
+        (a forward reference evaluates where the old name is bound), and what the call, subscript
+        and comparison rules above rewrite. Off altogether with ``NameMap(strings=False)``.
+        """
+        if not self.names.strings or self._types or original in self._kept:
             return updated
-        new = self._module_literal(updated.value, original)
-        return updated if new is None else updated.with_changes(value=new)
-
-    def leave_AnnAssign(self, original: cst.AnnAssign, updated: cst.AnnAssign) -> cst.AnnAssign:
-        if updated.value is None or not _is_module_attribute(updated.target):
+        prefix, quote = updated.prefix, updated.quote
+        if "b" in prefix.lower():
             return updated
-        new = self._module_literal(updated.value, original)
-        return updated if new is None else updated.with_changes(value=new)
-
-    def _module_literal(self, value: cst.BaseExpression, line_node: cst.CSTNode) -> cst.BaseExpression | None:
-        """Only a literal is acted on: anything else assigned to ``__module__`` is not a target."""
-        pieces = _pieces(value)
-        if pieces is None or any(p.node is None for p in pieces):
-            return None
-        return self._rewrite_string(value, line_node, "__module__", "module", ".")
-
-
-def _is_module_attribute(node: cst.BaseExpression) -> bool:
-    if isinstance(node, cst.Attribute):
-        return node.attr.value == "__module__"
-    return isinstance(node, cst.Name) and node.value == "__module__"
+        text = updated.value[len(prefix) + len(quote) : -len(quote)]
+        new = relocated_path(text, self.names)
+        if new is None:
+            return updated
+        self.changes += 1
+        self.strings.append(Relocation(self._line(original), text, new))
+        return updated.with_changes(value=prefix + quote + new + quote)
 
 
 class _Substitute(cst.CSTTransformer):
@@ -336,10 +448,11 @@ class _Substitute(cst.CSTTransformer):
 
 def _replace_text(piece: _Piece, old: str, new: str) -> cst.CSTNode:
     node = piece.node
-    text = new + piece.text[len(old) :]
     if isinstance(node, cst.SimpleString):
         head = node.value[: len(node.prefix) + len(node.quote)]
-        return node.with_changes(value=head + text + node.quote)
+        inner = node.value[len(head) : -len(node.quote)]  # the whole literal, also past a placeholder
+        return node.with_changes(value=head + new + inner[len(old) :] + node.quote)
+    text = new + piece.text[len(old) :]
     assert isinstance(node, cst.FormattedStringText)
     return node.with_changes(value=text)
 
@@ -366,5 +479,5 @@ def rewrite_module(module: cst.Module, names: NameMap, aliases: Mapping[str, str
     rewriter = _Rewriter(names, aliases, line)
     new = module.visit(rewriter)
     if rewriter.changes == 0:
-        return None, 0, rewriter.diagnostics
-    return new.bytes, rewriter.changes, rewriter.diagnostics
+        return None, 0, rewriter.diagnostics, rewriter.strings
+    return new.bytes, rewriter.changes, rewriter.diagnostics, rewriter.strings

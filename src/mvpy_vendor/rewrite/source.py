@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from mvpy_vendor.outcome import Diagnostic, Status
+from mvpy_vendor.outcome import Diagnostic, Relocation, Status
 
 from .fast import rewrite_statements
 from .names import NameMap
@@ -27,6 +27,8 @@ class SourceResult:
     diagnostics: tuple[Diagnostic, ...] = ()
     error: str | None = None
     error_line: int | None = None
+    #: string literals relocated (each also counted in ``changes``)
+    strings: tuple[Relocation, ...] = ()
 
 
 def rewrite_source(data: bytes, names: NameMap, *, whole_file: bool = False) -> SourceResult:
@@ -45,7 +47,7 @@ def rewrite_source(data: bytes, names: NameMap, *, whole_file: bool = False) -> 
         return fast if fast is not None else transform_whole(data, names)
 
     try:
-        new, changes, diagnostics = on_deep_stack(run)
+        new, changes, diagnostics, strings = on_deep_stack(run)
     except RecursionError:
         return SourceResult(Status.FAILED, data, error="nested too deeply to rewrite")
     except cst.ParserSyntaxError as exc:
@@ -59,4 +61,4 @@ def rewrite_source(data: bytes, names: NameMap, *, whole_file: bool = False) -> 
         return SourceResult(Status.FAILED, data, error=f"{type(exc).__name__}: {exc}")
     if new is None or new == data:
         return SourceResult(Status.UNCHANGED, data, diagnostics=tuple(diagnostics))
-    return SourceResult(Status.REWRITTEN, new, changes, tuple(diagnostics))
+    return SourceResult(Status.REWRITTEN, new, changes, tuple(diagnostics), strings=tuple(strings))

@@ -5,7 +5,16 @@ from __future__ import annotations
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-__all__ = ["DIST_CALLS", "MODULE_CALLS", "SYS_MODULES_METHODS", "Aliases"]
+__all__ = [
+    "ATTRIBUTE_CALLS",
+    "DIST_CALLS",
+    "FORWARD_REFERENCE_CALLS",
+    "MODULE_CALLS",
+    "MONKEYPATCH_ATTR_CALLS",
+    "MONKEYPATCH_ITEM_CALLS",
+    "SYS_MODULES_METHODS",
+    "Aliases",
+]
 
 # Calls whose first argument (or the named keyword) is a module name.
 MODULE_CALLS = {
@@ -56,6 +65,16 @@ DIST_CALLS = {
     "pkg_resources.require": ("requirements",),
 }
 SYS_MODULES_METHODS = {"get", "pop", "setdefault", "__contains__", "__getitem__"}
+# pytest's fixture (a parameter, never imported): ``monkeypatch.setattr("foo.mod.attr", value)``
+# names a module when its first argument is a string (else it is an object and an attribute name).
+MONKEYPATCH_ATTR_CALLS = {"monkeypatch.setattr": ("target",), "monkeypatch.delattr": ("target",)}
+# ``monkeypatch.setitem(sys.modules, "foo", module)``: the key names a module when the mapping is sys.modules.
+MONKEYPATCH_ITEM_CALLS = {"monkeypatch.setitem": ("name",), "monkeypatch.delitem": ("name",)}
+# Builtins whose second argument is an attribute name, never relocated as a module path.
+ATTRIBUTE_CALLS = frozenset({"getattr", "setattr", "hasattr", "delattr"})
+# Calls (by their last name, as written) whose string arguments are type expressions, not modules:
+# ``cast("foo.T", x)``, ``TypeVar("T", bound="foo.Base")``, ``ForwardRef("foo.T")``.
+FORWARD_REFERENCE_CALLS = frozenset({"cast", "TypeVar", "ForwardRef"})
 
 
 class Aliases(cst.CSTVisitor):

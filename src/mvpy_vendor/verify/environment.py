@@ -75,7 +75,8 @@ class Installer:
     def install(self, python: Path, args: Sequence[str]) -> None:
         """Install into ``python``'s environment from local files only."""
         if self.uv is not None:
-            cmd = [self.uv, "pip", "install", "--quiet", "--no-config", "--offline", "--no-index"]
+            # --no-cache: a rebuilt wheel keeps its file name, and uv's cache would serve the old one.
+            cmd = [self.uv, "pip", "install", "--quiet", "--no-config", "--offline", "--no-index", "--no-cache"]
             run([*cmd, "--python", str(python), *args], "uv pip install")
             return
         if importlib.util.find_spec("pip") is not None:
