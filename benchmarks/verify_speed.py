@@ -40,10 +40,7 @@ def _download(dest: Path, *args: str) -> None:
 
 def _inputs(case: str, work: Path) -> list[Path]:
     fixtures = work / "fixtures"
-    if case == "foo":
-        names = ["foo", "slow-package", "myapp"]
-    else:
-        names = ["pydantic-v1-user", "pydantic-v2-app"]
+    names = ["foo", "slow-package", "myapp"] if case == "foo" else ["pydantic-v1-user", "pydantic-v2-app"]
     subprocess.run([sys.executable, str(ROOT / "testwheels" / "build_wheels.py"), str(fixtures), *names], check=True,
                    capture_output=True)  # fmt: skip
     wheels = sorted(fixtures.glob("*.whl"))
@@ -67,7 +64,7 @@ def _baseline(house: Path, uv: str, top_level: list[str], work: Path) -> float:
          "--find-links", str(house), "-r", str(house / "requirements.txt")],
         check=True, env=env,
     )  # fmt: skip
-    code = "import importlib\nfor name in %r: importlib.import_module(name)" % (top_level,)
+    code = f"import importlib\nfor name in {top_level!r}: importlib.import_module(name)"
     subprocess.run([str(venv / "bin" / "python"), "-I", "-c", code], check=True)
     elapsed = time.perf_counter() - start
     subprocess.run(["rm", "-rf", str(venv)], check=True)
