@@ -80,12 +80,6 @@ def test_without_the_fix_the_check_stops_the_build(
     assert not out.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="numpy 1.26's Python code names its own modules in plain strings the rewriter does not touch: "
-    "add_newdoc('numpy.core', ...) imports numpy 2 and fails on a name it lacks; set_module('numpy') "
-    "sets __module__ to the unrenamed name",
-)
 def test_numpy_1_and_2_in_one_process(numpy_wheels: Path, wheels: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     inputs = _inputs(numpy_wheels, wheels, tmp_path)
