@@ -22,7 +22,7 @@ from pathlib import Path
 from ._version import __version__
 from .cache import Cache, cache_key
 from .errors import Code, NativeError, Problem, Severity, WheelProblems
-from .native import patch_native
+from .native import file_names, patch_native
 from .options import ApplyOptions
 from .outcome import MemberOutcome, Status
 from .planning.members import name_map
@@ -159,7 +159,8 @@ class _OutputWriter:
     def native(self, plan: MemberPlan, info: zipfile.ZipInfo, executable: bool) -> None:
         assert plan.target is not None
         try:
-            patched = patch_native(self.reader.read(info), plan.member, self.names.imports, plan.init_rename)
+            data, files = self.reader.read(info), file_names(self.out.source.members)
+            patched = patch_native(data, plan.member, self.names.imports, plan.init_rename, files)
         except NativeError as exc:
             problem = Problem(self.out.source.filename, exc.message, plan.member, code=Code.NATIVE_PATCH_FAILED)
             self.problems.append(problem)

@@ -16,7 +16,7 @@ cannot be followed. LIEF and capstone are imported only when a compiled module i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Protocol
 
 from mvpy_vendor.errors import NativeError
@@ -25,25 +25,47 @@ from . import elf, macho, pe
 from ._binary import Inspection, embedded, format_of, init_kind, packed_cython_strings
 from .model import PACKED_TABLE, NativeModule, Occurrence
 
-__all__ = ["NativeModule", "Occurrence", "inspect_native", "patch_native"]
+__all__ = ["NativeModule", "Occurrence", "file_names", "inspect_native", "patch_native"]
 
 
 class _Format(Protocol):
-    def inspect(self, data: bytes, member: str, names: Mapping[str, str]) -> Inspection: ...
+    def inspect(self, data: bytes, member: str, names: Mapping[str, str], files: Collection[str]) -> Inspection: ...
 
-    def patch(self, data: bytes, member: str, names: Mapping[str, str], init: tuple[str, str] | None) -> bytes: ...
+    def patch(
+        self,
+        data: bytes,
+        member: str,
+        names: Mapping[str, str],
+        init: tuple[str, str] | None,
+        files: Collection[str],
+    ) -> bytes: ...
 
 
 _FORMATS: dict[str, _Format] = {"ELF": elf, "Mach-O": macho, "PE": pe}
 
 
-def inspect_native(data: bytes, member: str, names: Mapping[str, str]) -> NativeModule:
-    """Inspect one compiled module for the renamed ``names`` (old top-level name -> new)."""
+def file_names(members: Iterable[str]) -> frozenset[str]:
+    """The names, with a dot, of the files a wheel ships outside its ``.dist-info``
+    (``black.schema.json``): a string in a compiled module equal to one is a file name, even
+    where it looks like a module path."""
+    return frozenset(
+        name
+        for member in members
+        if not member.partition("/")[0].endswith(".dist-info")
+        for name in [member.rpartition("/")[2]]
+        if "." in name
+    )
+
+
+def inspect_native(data: bytes, member: str, names: Mapping[str, str], files: Collection[str] = ()) -> NativeModule:
+    """Inspect one compiled module for the renamed ``names`` (old top-level name -> new).
+    ``files``: names of the files the wheel ships (:func:`file_names`); a string equal to one is
+    a file name, not a module path, and is not renamed."""
     fmt = format_of(data)
     if fmt == "unknown":
         return NativeModule(member, fmt, "?", (), "unknown", problems=("not a compiled module in a known format",))
     try:
-        found = _FORMATS[fmt].inspect(data, member, names)
+        found = _FORMATS[fmt].inspect(data, member, names, files)
     except NativeError as exc:
         return NativeModule(member, fmt, "?", (), "unknown", problems=(exc.message.split(": ", 1)[-1],))
     view, arch, exported, imported = found.view, found.arch, found.exported, found.imported
@@ -53,7 +75,7 @@ def inspect_native(data: bytes, member: str, names: Mapping[str, str]) -> Native
         problems.insert(0, "exports no PyInit_ function: not a Python extension module")
     if not view.analyzable and not problems:
         problems.append(f"code references cannot be followed in {fmt} for {arch}")
-    occurrences = view.occurrences() + embedded(data, names)
+    occurrences = view.occurrences() + embedded(data, names, files)
     if packed_cython_strings(data):
         # Cython 3.1+ keeps every string constant (module names in imports included) in one
         # packed, possibly compressed, table with lengths compiled in: nothing in it can be
@@ -62,10 +84,16 @@ def inspect_native(data: bytes, member: str, names: Mapping[str, str]) -> Native
     return NativeModule(member, fmt, arch, inits, init_kind(imported), tuple(occurrences), tuple(problems))
 
 
-def patch_native(data: bytes, member: str, names: Mapping[str, str], init_rename: tuple[str, str] | None) -> bytes:
+def patch_native(
+    data: bytes,
+    member: str,
+    names: Mapping[str, str],
+    init_rename: tuple[str, str] | None,
+    files: Collection[str] = (),
+) -> bytes:
     """Apply every patch to one binary in one batch: renamed strings added, every reference
     repointed, ``PyInit_`` renamed. The caller has checked :func:`inspect_native`'s verdict."""
     fmt = format_of(data)
     if fmt not in _FORMATS:
         raise NativeError(f"{member}: not a compiled module in a known format")
-    return _FORMATS[fmt].patch(data, member, names, init_rename)
+    return _FORMATS[fmt].patch(data, member, names, init_rename, files)

@@ -1,12 +1,13 @@
-"""Shared by every format: LIEF (imported when first needed), the names a binary holds, the
-renamed strings added to it, and the base view that repoints references."""
+"""Shared by every format: LIEF (imported when first needed), the names a binary holds (C strings
+and entries of mypyc's string tables), the renamed twins added to it, and the base view that
+repoints references."""
 
 from __future__ import annotations
 
 import os
 import re
 import tempfile
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +16,12 @@ from .model import InitKind, Kind, Occurrence
 
 __all__ = [
     "Inspection",
+    "Table",
     "View",
     "embedded",
     "find_names",
+    "find_tables",
+    "find_tails",
     "format_of",
     "init_kind",
     "load_lief",
@@ -54,42 +58,190 @@ def format_of(data: bytes) -> str:
     return "unknown"
 
 
+def _words(names: Mapping[str, str]) -> bytes:
+    return b"|".join(re.escape(n.encode()) for n in sorted(names, key=len, reverse=True))
+
+
 def _pattern(names: Mapping[str, str]) -> re.Pattern[bytes]:
-    words = b"|".join(re.escape(n.encode()) for n in sorted(names, key=len, reverse=True))
-    return re.compile(rb"(?<![\w.])(?:" + words + rb")(?:\.[\w.]*)?\x00")
+    return re.compile(rb"(?<![\w.])(?:" + _words(names) + rb")(?:\.[\w.]*)?\x00")
 
 
-def find_names(regions: Iterable[tuple[int, bytes]], names: Mapping[str, str]) -> dict[int, str]:
-    """Address -> text of every NUL-terminated string in ``regions`` naming a renamed module."""
+def _module_path(names: Mapping[str, str]) -> re.Pattern[bytes]:
+    """A whole string that is a module path (or an attribute of one) under a renamed name."""
+    return re.compile(rb"(?:" + _words(names) + rb")(?:\.[\w.]*)?")
+
+
+def find_names(
+    regions: Iterable[tuple[int, bytes]], names: Mapping[str, str], files: Collection[str] = ()
+) -> dict[int, str]:
+    """Address -> text of every NUL-terminated string in ``regions`` naming a renamed module.
+    A string that is the name of a file the wheel ships (``black.schema.json``) is a file
+    name, not a module path: it is left out."""
     if not names:
         return {}
     pattern = _pattern(names)
-    return {
+    found = {
         start + m.start(): m.group()[:-1].decode("ascii")
         for start, content in regions
         for m in pattern.finditer(content)
     }
+    return {address: text for address, text in found.items() if text not in files}
 
 
-def renamed_blob(texts: Iterable[str], names: Mapping[str, str]) -> tuple[bytes, dict[str, int]]:
-    """The renamed twin of every string, NUL-terminated, and where each one starts."""
+def find_tails(
+    regions: Iterable[tuple[int, bytes]], names: Mapping[str, str], files: Collection[str] = ()
+) -> dict[int, str]:
+    """Address -> text of every module path under a renamed name that ends a longer
+    NUL-terminated string: where the linker merged ``black`` into ``...__mypyc.init_black``, a
+    pointer to the tail is the string ``black``. Only a tail something refers to is one."""
+    if not names:
+        return {}
+    pattern = re.compile(rb"(?<=[\w.])(?=((?:" + _words(names) + rb")(?:\.[\w.]*)?)\x00)")
+    found = {
+        start + m.start(): m.group(1).decode("ascii") for start, content in regions for m in pattern.finditer(content)
+    }
+    return {address: text for address, text in found.items() if text not in files}
+
+
+def _renamed(text: str, names: Mapping[str, str]) -> str:
+    first, dot, rest = text.partition(".")
+    return names[first] + dot + rest
+
+
+def renamed_blob(view: View, names: Mapping[str, str]) -> tuple[bytes, dict[bytes, int]]:
+    """The renamed twin of every string and table chunk ``view`` found, each NUL-terminated,
+    and where each one starts, by the original's bytes (addresses can move when the blob is
+    added, bytes do not)."""
     blob = bytearray()
-    offsets: dict[str, int] = {}
-    for text in sorted(set(texts)):
-        first, dot, rest = text.partition(".")
-        offsets[text] = len(blob)
-        blob += (names[first] + dot + rest).encode("ascii") + b"\x00"
+    offsets: dict[bytes, int] = {}
+    twins = {text.encode("ascii"): _renamed(text, names).encode("ascii") for text in view.strings.values()}
+    twins.update((table.raw, table.renamed(names)) for table in view.tables.values())
+    for original, twin in sorted(twins.items()):
+        offsets[original] = len(blob)
+        blob += twin + b"\x00"
     return bytes(blob), offsets
 
 
-def embedded(data: bytes, names: Mapping[str, str]) -> list[Occurrence]:
-    """Names inside longer strings: not the start of a NUL-terminated module name."""
+# mypyc keeps a module's str (and bytes) literals in tables of C strings, each a "chunk": a
+# varint count, then that many entries, each a varint length and the UTF-8 bytes, the whole
+# NUL-terminated and reached through a pointer in the table (``CPyLit_Str``). An entry has no
+# NUL of its own, and an empty entry's length is a NUL byte, so a chunk is found by parsing it.
+# Entries are packed into chunks of at most 70 bytes (one longer entry gets a chunk of its own),
+# so a chunk starts at most this far before any of its entries.
+_CHUNK_REACH = 80
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int] | None:
+    """A mypyc varint at ``i`` (big-endian groups of 7 bits, high bit: more follow): (value, end)."""
+    value = 0
+    for end in range(i, min(i + 4, len(data))):
+        value = (value << 7) | (data[end] & 0x7F)
+        if not data[end] & 0x80:
+            return value, end + 1
+    return None
+
+
+def _varint_bytes(n: int) -> bytes:
+    groups = [n & 0x7F]
+    while n > 0x7F:
+        n >>= 7
+        groups.insert(0, (n & 0x7F) | 0x80)
+    return bytes(groups)
+
+
+def _chunk_at(data: bytes, start: int) -> tuple[tuple[int, int], ...] | None:
+    """The entries (start, length) of a chunk beginning at ``start``, if one parses there exactly:
+    after a NUL (or at the start of the region), at least one entry, and a NUL right after the last."""
+    if start > 0 and data[start - 1] != 0:
+        return None
+    head = _varint(data, start)
+    if head is None or head[0] == 0:
+        return None
+    count, i = head
+    entries = []
+    for _ in range(count):
+        item = _varint(data, i)
+        if item is None:
+            return None
+        length, i = item
+        entries.append((i, length))
+        i += length
+        if i >= len(data):
+            return None
+    return tuple(entries) if data[i] == 0 else None
+
+
+@dataclass(frozen=True)
+class Table:
+    """One chunk of a mypyc string table holding module paths under a renamed name as whole
+    entries. ``entries``: each entry's (offset in the chunk, length); ``renamed``: the indices of
+    the entries that are such module paths."""
+
+    raw: bytes
+    entries: tuple[tuple[int, int], ...]
+    renamed_entries: tuple[int, ...]
+
+    def texts(self) -> list[bytes]:
+        return [self.raw[offset : offset + length] for offset, length in self.entries]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        texts = self.texts()
+        return tuple(texts[i].decode("ascii") for i in self.renamed_entries)
+
+    def renamed(self, names: Mapping[str, str]) -> bytes:
+        """The chunk with those entries renamed and their lengths re-encoded; the rest as it was."""
+        out = bytearray(_varint_bytes(len(self.entries)))
+        for i, text in enumerate(self.texts()):
+            if i in self.renamed_entries:
+                text = _renamed(text.decode("ascii"), names).encode("ascii")
+            out += _varint_bytes(len(text)) + text
+        return bytes(out)
+
+
+def _tables_in(content: bytes, names: Mapping[str, str], files: Collection[str]) -> Iterator[tuple[int, Table]]:
+    """(offset, chunk) of every mypyc chunk in ``content`` with an entry that is a module path
+    under a renamed name (file names the wheel ships excepted)."""
+    path = _module_path(names)
+    seen: set[int] = set()
+    for hit in re.finditer(_words(names), content):
+        at = hit.start()
+        for start in range(max(0, at - _CHUNK_REACH), at):
+            entries = _chunk_at(content, start)
+            if entries is None or not any(offset == at for offset, _ in entries):
+                continue
+            if start not in seen:
+                seen.add(start)
+                texts = [content[offset : offset + length] for offset, length in entries]
+                renamed = tuple(i for i, t in enumerate(texts) if path.fullmatch(t) and t.decode("ascii") not in files)
+                if renamed:
+                    end = entries[-1][0] + entries[-1][1]
+                    relative = tuple((offset - start, length) for offset, length in entries)
+                    yield start, Table(content[start:end], relative, renamed)
+            break
+
+
+def find_tables(
+    regions: Iterable[tuple[int, bytes]], names: Mapping[str, str], files: Collection[str] = ()
+) -> dict[int, Table]:
+    """Address -> chunk of every mypyc string-table chunk in ``regions`` that holds a module path
+    under a renamed name as a whole entry (mypyc's imports, ``__module__`` and the shared
+    library's ``sys.modules`` key are such entries)."""
+    if not names:
+        return {}
+    return {base + offset: table for base, content in regions for offset, table in _tables_in(content, names, files)}
+
+
+def embedded(data: bytes, names: Mapping[str, str], files: Collection[str] = ()) -> list[Occurrence]:
+    """Names inside longer strings: neither a NUL-terminated module path nor a whole entry of a
+    mypyc string table (those are patched), or the name of a file the wheel ships."""
     if not names:
         return []
-    words = b"|".join(re.escape(n.encode()) for n in sorted(names, key=len, reverse=True))
-    starts = {m.start() for m in _pattern(names).finditer(data)}
+    starts = {m.start() for m in _pattern(names).finditer(data) if m.group()[:-1].decode("ascii") not in files}
+    for offset, table in _tables_in(data, names, files):
+        starts.update(offset + table.entries[i][0] for i in table.renamed_entries)
     found = []
-    for match in re.finditer(rb"(?<![\w.])(?:" + words + rb")(?![\w])", data):
+    for match in re.finditer(rb"(?<![\w.])(?:" + _words(names) + rb")(?![\w])", data):
         if match.start() in starts:
             continue
         context = re.search(rb"[ -~]{0,24}$", data[max(0, match.start() - 24) : match.start()])
@@ -123,39 +275,69 @@ def init_kind(imported: Collection[str]) -> InitKind:
 
 
 class View:
-    """Strings naming renamed modules in one binary, and what refers to each (by address)."""
+    """Strings and mypyc table chunks naming renamed modules in one binary, and what refers to
+    each (by address)."""
 
     def __init__(self, binary: Any) -> None:
         self.binary = binary
         self.strings: dict[int, str] = {}
+        self.tails: dict[int, str] = {}  # names ending longer strings, until references are known
+        self.tables: dict[int, Table] = {}  # mypyc string-table chunks
         self.pointers: dict[int, list[Any]] = {}  # pointer locations (ELF: the relocations)
         self.rip: dict[int, list[tuple[int, int, int]]] = {}  # x86-64 RIP-relative operands
         self.pairs: dict[int, list[tuple[int, int]]] = {}  # arm64 adrp/add pairs
         self.opaque: set[int] = set()  # referenced in a way that cannot be repointed or told
         self.analyzable = False  # can code references be followed on this format and architecture?
 
+    def find(self, regions: Iterable[tuple[int, bytes]], names: Mapping[str, str], files: Collection[str]) -> None:
+        regions = list(regions)
+        self.strings = find_names(regions, names, files)
+        self.tails = find_tails(regions, names, files)
+        self.tables = find_tables(regions, names, files)
+
+    @property
+    def targets(self) -> dict[int, bytes]:
+        """Address -> original bytes of everything that gets a twin: what references must reach."""
+        found = {address: table.raw for address, table in self.tables.items()}
+        found.update((address, text.encode("ascii")) for address, text in {**self.tails, **self.strings}.items())
+        return found
+
+    def settle(self) -> None:
+        """Once references are known: a tail that something refers to is a string of its own;
+        the others are only part of a longer string."""
+        for address, text in self.tails.items():
+            if address in self.pointers or address in self.rip or address in self.pairs:
+                self.strings[address] = text
+            else:
+                self.opaque.discard(address)
+        self.tails = {}
+
+    def _kind(self, address: int, referenced: Kind) -> tuple[Kind, int]:
+        pointers = len(self.pointers.get(address, ()))
+        code = len(self.rip.get(address, ())) + len(self.pairs.get(address, ()))
+        if not self.analyzable or address in self.opaque:
+            return "unknown", pointers + code
+        if code:
+            return "code", pointers + code
+        return (referenced if pointers else "unreferenced"), pointers
+
     def occurrences(self) -> list[Occurrence]:
         found = []
         for address, text in sorted(self.strings.items()):
-            pointers = len(self.pointers.get(address, ()))
-            code = len(self.rip.get(address, ())) + len(self.pairs.get(address, ()))
-            kind: Kind
-            if not self.analyzable or address in self.opaque:
-                kind = "unknown"
-            elif code:
-                kind = "code"
-            else:
-                kind = "relocated" if pointers else "unreferenced"
-            found.append(Occurrence(text, kind, pointers + code))
+            kind, references = self._kind(address, "relocated")
+            found.append(Occurrence(text, kind, references))
+        for address, table in sorted(self.tables.items()):
+            kind, references = self._kind(address, "table")
+            found.extend(Occurrence(text, kind, references) for text in table.names)
         return found
 
     def write_pointer(self, where: Any, new: int) -> None:
         raise NotImplementedError
 
-    def repoint(self, base: int, offsets: Mapping[str, int], *address_type: Any) -> None:
-        """Point every reference at the renamed twin, ``base + offsets[text]``."""
-        for address, text in self.strings.items():
-            new = base + offsets[text]
+    def repoint(self, base: int, offsets: Mapping[bytes, int], *address_type: Any) -> None:
+        """Point every reference at the renamed twin, ``base + offsets[original bytes]``."""
+        for address, original in self.targets.items():
+            new = base + offsets[original]
             for where in self.pointers.get(address, ()):
                 self.write_pointer(where, new)
             for insn, size, disp_offset in self.rip.get(address, ()):

@@ -16,7 +16,7 @@ _RIP_OPERAND = re.compile(r"\[rip ([+-]) (0x[0-9a-f]+|\d+)\]")
 
 
 def rip_references(
-    code: bytes, base: int, targets: Mapping[int, str], found: dict[int, list[tuple[int, int, int]]]
+    code: bytes, base: int, targets: Mapping[int, bytes], found: dict[int, list[tuple[int, int, int]]]
 ) -> None:
     """x86-64: every RIP-relative operand in ``code`` (at address ``base``) that lands on one of
     ``targets``, as (instruction address, size, offset of its 32-bit displacement).
@@ -44,7 +44,7 @@ def rip_references(
 
 
 def adrp_add_pairs(
-    code: bytes, base: int, targets: Mapping[int, str]
+    code: bytes, base: int, targets: Mapping[int, bytes]
 ) -> tuple[dict[int, list[tuple[int, int]]], set[int], set[int]]:
     """arm64: ``adrp xN, page`` + ``add xM, xN, #pageoff`` pairs that compute one of ``targets``,
     as (adrp address, add address) per target. Also: targets read by a load or store through an

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from mvpy_vendor.errors import NativeError
 
-from ._binary import Inspection, View, find_names, load_lief, renamed_blob
+from ._binary import Inspection, View, load_lief, renamed_blob
 from ._code import rip_references
 
 __all__ = ["inspect", "ElfView", "parse", "patch"]
@@ -17,26 +17,29 @@ __all__ = ["inspect", "ElfView", "parse", "patch"]
 class ElfView(View):
     """ELF: pointers are ``R_X86_64_RELATIVE`` relocations whose addend is the string."""
 
-    def __init__(self, binary: Any, names: Mapping[str, str]) -> None:
+    def __init__(self, binary: Any, names: Mapping[str, str], files: Collection[str] = ()) -> None:
         super().__init__(binary)
         lief = load_lief()
         flags = lief.ELF.Section.FLAGS
         self.analyzable = binary.header.machine_type == lief.ELF.ARCH.X86_64
-        self.strings = find_names(
+        self.find(
             (
                 (s.virtual_address, bytes(s.content))
                 for s in binary.sections
                 if s.has(flags.ALLOC) and not s.has(flags.EXECINSTR) and s.type != lief.ELF.Section.TYPE.NOBITS
             ),
             names,
+            files,
         )
-        for reloc in binary.dynamic_relocations:
-            if reloc.type == lief.ELF.Relocation.TYPE.X86_64_RELATIVE and reloc.addend in self.strings:
+        targets = self.targets
+        for reloc in binary.dynamic_relocations if targets else ():
+            if reloc.type == lief.ELF.Relocation.TYPE.X86_64_RELATIVE and reloc.addend in targets:
                 self.pointers.setdefault(reloc.addend, []).append(reloc)
-        if self.analyzable and self.strings:
+        if self.analyzable and targets:
             for section in binary.sections:
                 if section.has(flags.EXECINSTR) and section.size:
-                    rip_references(bytes(section.content), section.virtual_address, self.strings, self.rip)
+                    rip_references(bytes(section.content), section.virtual_address, targets, self.rip)
+        self.settle()
 
     def write_pointer(self, where: Any, new: int) -> None:
         where.addend = new
@@ -49,21 +52,23 @@ def parse(data: bytes, member: str) -> Any:
     return binary
 
 
-def inspect(data: bytes, member: str, names: Mapping[str, str]) -> Inspection:
+def inspect(data: bytes, member: str, names: Mapping[str, str], files: Collection[str] = ()) -> Inspection:
     binary = parse(data, member)
     dynamic = [s for s in binary.dynamic_symbols if s.name]
     return Inspection(
-        ElfView(binary, names),
+        ElfView(binary, names, files),
         str(binary.header.machine_type).rsplit(".", 1)[-1],
         frozenset(s.name for s in dynamic if s.value),
         frozenset(s.name for s in dynamic if not s.value),
     )
 
 
-def patch(data: bytes, member: str, names: Mapping[str, str], init: tuple[str, str] | None) -> bytes:
+def patch(
+    data: bytes, member: str, names: Mapping[str, str], init: tuple[str, str] | None, files: Collection[str] = ()
+) -> bytes:
     lief = load_lief()
     binary = parse(data, member)
-    blob, offsets = renamed_blob(ElfView(binary, names).strings.values(), names)
+    blob, offsets = renamed_blob(ElfView(binary, names, files), names)
     if blob:
         segment = lief.ELF.Segment()
         segment.type = lief.ELF.Segment.TYPE.LOAD
@@ -72,7 +77,7 @@ def patch(data: bytes, member: str, names: Mapping[str, str], init: tuple[str, s
         segment.content = list(blob)
         # Adding a segment may move the whole image: find every address again afterwards.
         base = binary.add(segment).virtual_address
-        ElfView(binary, names).repoint(base, offsets)
+        ElfView(binary, names, files).repoint(base, offsets)
     if init is not None:
         symbol = binary.get_dynamic_symbol(f"PyInit_{init[0]}")
         if symbol is None:

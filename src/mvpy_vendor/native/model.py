@@ -7,14 +7,16 @@ from typing import Any, Literal
 
 __all__ = ["PACKED_TABLE", "InitKind", "Kind", "NativeModule", "Occurrence"]
 
-Kind = Literal["relocated", "code", "unreferenced", "unknown", "packed", "embedded"]
+Kind = Literal["relocated", "code", "table", "unreferenced", "unknown", "packed", "embedded"]
 InitKind = Literal["single-phase", "multi-phase", "unknown"]
 PACKED_TABLE = "(Cython string table)"
 
 
 @dataclass(frozen=True)
 class Occurrence:
-    """One NUL-terminated string naming a renamed module, and what refers to it."""
+    """One string naming a renamed module, and what refers to it: a NUL-terminated C string
+    (``relocated``: through pointers; ``code``: from instructions), or a whole entry of a mypyc
+    string table (``table``: the pointer to its chunk, which is re-encoded renamed)."""
 
     text: str
     kind: Kind
@@ -22,7 +24,7 @@ class Occurrence:
 
     @property
     def patchable(self) -> bool:
-        return self.kind in ("relocated", "code", "unreferenced")
+        return self.kind in ("relocated", "code", "table", "unreferenced")
 
     @property
     def blocks(self) -> bool:
@@ -37,7 +39,7 @@ class Occurrence:
         if self.kind == "packed":
             return "built with Cython 3.1+, whose packed string table (module names in imports) cannot be patched"
         if self.kind == "embedded":
-            return f"{self.text!r} holds the name inside a longer string; it is not patched"
+            return f"{self.text!r} holds the name inside a longer string (or names a file); it is not patched"
         return f"{self.text!r} is referenced in a way that cannot be followed here (format or architecture)"
 
     def to_json(self) -> dict[str, Any]:

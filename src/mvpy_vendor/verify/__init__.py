@@ -6,7 +6,7 @@ Checks, each in a fresh interpreter:
    renamed name;
 3. importing a renamed copy or a rewritten consumer never pulls in an unrenamed name that its
    world maps elsewhere.
-A submodule that fails to import is fatal unless the same module fails in the original wheels
+A module that fails to import is fatal unless the same module fails in the original wheels
 too (checked in a second environment holding that world's original wheels, :mod:`.judge`).
 This package does not import the rewriter: it reads the build report (:mod:`mvpy_vendor.report`).
 """

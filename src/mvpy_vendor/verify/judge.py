@@ -1,4 +1,4 @@
-"""Judging what failed: a failing submodule is fatal unless it fails with the original wheels too."""
+"""Judging what failed: a failing module is fatal unless it fails with the original wheels too."""
 
 from __future__ import annotations
 
@@ -36,16 +36,14 @@ def judge_failures(
     reporter: Reporter,
     probe: _Probe,
 ) -> list[Finding]:
-    """A failing submodule is fatal unless it fails in that world's original wheels too."""
+    """A failing module is fatal unless it fails in that world's original wheels too (a top-level
+    module needing an extra that is not installed, ``blackd`` without ``black[d]``)."""
     findings: list[Finding] = []
     by_world: dict[int, list[tuple[str, str, ReportOutput]]] = {}
     for module, error in sorted(failures.items()):
         out = owner.get(module.partition(".")[0])
         if out is None:
             findings.append(Finding("import failed", "?", module, error))
-            continue
-        if "." not in module:
-            findings.append(Finding("import failed", out.distribution, module, error))
             continue
         by_world.setdefault(out.worlds[0], []).append((module, error, out))
     for world, items in sorted(by_world.items()):
@@ -56,7 +54,7 @@ def judge_failures(
                 for m, e, o in items
             ]
             continue
-        reporter.step(f"checking {len(items)} failing submodule(s) against the original wheels of world {world}")
+        reporter.step(f"checking {len(items)} failing module(s) against the original wheels of world {world}")
         python = make_venv(work / f"original-{world}")
         pip_install(python, ["--no-deps", *map(str, wheels)])
         originals = {}
