@@ -3,8 +3,9 @@
 What a renamed copy's compiled module must change:
 * the exported ``PyInit_<name>`` symbol, when the last component of the module's name changes;
 * every NUL-terminated string that names a renamed module (``m_name``, ``tp_name``, exception
-  names, ``PyImport_ImportModule("foo.bar")`` arguments). Strings cannot grow in place, so the
-  renamed strings go into a segment or section added to the binary, and every reference is
+  names, ``PyImport_ImportModule("foo.bar")`` arguments), and every whole entry of a mypyc
+  string table that is such a name (the chunk holding it is re-encoded). Strings cannot grow
+  in place, so the renamed strings go into a segment or section added to the binary, and every reference is
   repointed: pointers (ELF ``R_X86_64_RELATIVE`` addends, PE base-relocated DIR64 pointers,
   Mach-O rebased pointers) and code (x86-64 RIP-relative operands, arm64 ``adrp``/``add``
   pairs), found by disassembling executable sections.
