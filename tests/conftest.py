@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -106,3 +107,34 @@ TRANSPORT_SET = ("client", "transport", "legacy_tool", "modern_app")
 GIZMO_SET = ("gizmo", "gizmo_old_user", "gizmo_app")
 C_SET = ("cfoo", "cpkg", "c_old_user", "c_app")
 CY_SET = ("cypkg", "cy_old_user", "cy_app")
+
+
+EXT_SUFFIX = sysconfig.get_config_var("EXT_SUFFIX")
+
+
+def compile_extension(work: Path, module: str, source: str) -> bytes:
+    """A C extension module ``module`` built from ``source`` with gcc and this Python's headers: its bytes."""
+    work.mkdir(parents=True, exist_ok=True)
+    c_file, so_file = work / f"{module}.c", work / f"{module}{EXT_SUFFIX}"
+    c_file.write_text(source)
+    include = sysconfig.get_paths()["include"]
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O1", f"-I{include}", "-o", str(so_file), str(c_file)], check=True)
+    return so_file.read_bytes()
+
+
+def make_wheel(dest: Path, name: str, version: str, files: Mapping[str, bytes], requires: tuple[str, ...] = ()) -> Path:
+    """A pure-Python wheel written by ``wheel``'s WheelFile, for a distribution a test needs just once."""
+    stem = name.replace("-", "_")
+    dist_info = f"{stem}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(
+        f"Requires-Dist: {r}\n" for r in requires
+    )
+    wheel_file = "Wheel-Version: 1.0\nGenerator: mvpy-vendor-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    path = dest / f"{stem}-{version}-py3-none-any.whl"
+    dest.mkdir(parents=True, exist_ok=True)
+    with WheelFile(path, "w") as wf:
+        for member, data in files.items():
+            wf.writestr(member, data)
+        wf.writestr(f"{dist_info}/METADATA", metadata.encode())
+        wf.writestr(f"{dist_info}/WHEEL", wheel_file.encode())
+    return path

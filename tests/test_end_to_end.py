@@ -18,6 +18,7 @@ from .conftest import (
     TRANSPORT_SET,
     clean_env,
     install_wheelhouse,
+    make_wheel,
     new_venv,
     pick,
     rewrite_wheel,
@@ -132,7 +133,7 @@ def test_verify_catches_leaks(foo_house: Path, tmp_path: Path, capsys: pytest.Ca
         house / "mv_foo_1_0_0-1.0.0-py3-none-any.whl",
         {"_mv_foo_1_0_0/hijack.py": b"import sys\nsys.modules['foo.hijack'] = sys.modules[__name__]\n"},
     )
-    assert main(["verify", str(house)]) == 1
+    assert main(["verify", "-v", str(house)]) == 1
     rows = _rows(capsys.readouterr().out)
     assert "pulls unrenamed slow-package foo importing slow-package loaded foo" in rows
     assert "leak mv-foo-1-0-0 foo.hijack registered (module __name__ '_mv_foo_1_0_0.hijack')" in rows
@@ -152,7 +153,7 @@ def test_submodule_failing_in_the_original_too_is_not_fatal(
     rewrite_wheel(inputs / "slow_package-0.1.0-py3-none-any.whl", {"slow_package/broken.py": dynamic})
     out = tmp_path / "out"
     _build(sorted(inputs.iterdir()), out)
-    assert main(["verify", str(out)]) == 1
+    assert main(["verify", "-v", str(out)]) == 1
     rows = _rows(capsys.readouterr().out)
     assert (
         "fails in original too mv-foo-1-0-0 _mv_foo_1_0_0.optional ModuleNotFoundError: No module named 'not_installed'"
@@ -178,3 +179,40 @@ def test_pth_hooks_scripts_and_data_dirs_of_both_versions(wheels: Path, tmp_path
     assert _run(bin_dir / "gizmo-tool").strip() == "gizmo-tool 2.0"
     assert _run(bin_dir / "old-gizmo-tool").strip() == "old-gizmo-tool 1.0"
     assert main(["verify", str(out)]) == 0
+
+
+def test_what_nothing_collides_with_keeps_its_name(wheels: Path, tmp_path: Path) -> None:
+    # helper is needed only by slow-package (world 1) and nothing else is called helper: it is
+    # installed once, under its own name, and imports the foo of its world (foo 1, renamed).
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    foo1, foo2, slow, app = pick(wheels, *FOO_SET)
+    for wheel in (foo1, foo2, app):
+        shutil.copy(wheel, inputs)
+    helper = b"import foo\nSEES = foo.__name__\n"
+    make_wheel(inputs, "helper", "1.0", {"helper/__init__.py": helper}, ("foo<2",))
+    uses = b"import helper\nHELPER_SEES = helper.SEES\n"
+    rewrite_wheel(slow, {"slow_package/uses_helper.py": uses}, inputs)
+    _patch_requires(inputs / slow.name, "helper")
+    out = tmp_path / "out"
+    assert main(["build", "-q", "--wheels", str(inputs), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.glob("helper*.whl")) == ["helper-1.0-py3-none-any.whl"]
+    python = install_wheelhouse(out, tmp_path / "venv")
+    seen = _run(python, "-c", "import helper, slow_package.uses_helper as u, foo; print(u.HELPER_SEES, foo.__name__)")
+    assert seen.split() == ["_mv_foo_1_0_0", "foo"]
+    assert main(["verify", str(out)]) == 0
+    # Asked to, it renames helper as well.
+    out2 = tmp_path / "out2"
+    assert main(["build", "-q", "--wheels", str(inputs), "--out", str(out2), "--rename", "helper"]) == 0
+    assert [p.name for p in out2.glob("*helper*.whl")] == ["mv_helper_1_0-1.0-py3-none-any.whl"]
+
+
+def _patch_requires(wheel: Path, requirement: str) -> None:
+    """Add a Requires-Dist line to ``wheel``'s METADATA (RECORD regenerated)."""
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        text = zf.read(name).decode()
+    head, sep, body = text.partition("\n\n")
+    rewrite_wheel(wheel, {name: (head + f"\nRequires-Dist: {requirement}" + sep + body).encode()})

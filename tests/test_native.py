@@ -174,7 +174,7 @@ def test_verify_catches_unpatched_names_in_a_compiled_module(
     half = patch_native(original, "cfoo.so", {}, ("cfoo", "_mv_cfoo_1_0"))
     copy = out / f"mv_cfoo_1_0-1.0-{pick(wheels, 'cfoo')[0].name.split('-', 2)[2]}"
     rewrite_wheel(copy, {f"_mv_cfoo_1_0{EXT}": half})
-    assert main(["verify", str(out)]) == 1
+    assert main(["verify", "-v", str(out)]) == 1
     rows = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
     assert "leak mv-cfoo-1-0 _mv_cfoo_1_0 registered (module __name__ 'cfoo')" in rows
     assert "leak mv-cfoo-1-0 _mv_cfoo_1_0.Thing __module__ is 'cfoo'" in rows

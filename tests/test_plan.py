@@ -198,3 +198,58 @@ def test_incompatible_and_unused_wheels_are_reported() -> None:
 
 def test_roles_enum_values() -> None:
     assert [r.value for r in Role] == ["primary", "shared", "renamed copy", "rewritten consumer"]
+
+
+def test_only_what_collides_is_renamed() -> None:
+    # helper is needed by slow-package alone, at one version, and nothing else provides "helper":
+    # it keeps its name and is installed once; foo 1 collides with the main world's foo 2.
+    wheels = [*FOO[:2], whl("helper", "1.0"), whl("slow-package", "0.1.0", "foo<2", "helper"), FOO[3]]
+    plan = plan_of(wheels)
+    assert roles(plan) >= {
+        (1, "foo", "1.0.0", "renamed copy", "mv-foo-1-0-0==1.0.0"),
+        (1, "helper", "1.0", "primary", "helper==1.0"),
+    }
+    assert plan.output("mv-foo-1-0-0==1.0.0").why == "foo 2.0.0 keeps the name in world 0"
+    assert plan.output("helper==1.0").why == "" and not plan.output("helper==1.0").renamed
+    # Asked for, it is renamed all the same.
+    plan = make_plan_with(wheels, rename={"helper"})
+    assert plan.output("mv-helper-1-0==1.0").why == "renaming it was asked for (setting rename)"
+
+
+def test_an_import_name_that_something_else_provides_is_renamed() -> None:
+    wheels = [
+        *FOO[:2],
+        whl("helper", "1.0", imports=("common",)),
+        whl("other-common", "1.0", imports=("common",)),
+        whl("slow-package", "0.1.0", "foo<2", "helper"),
+        whl("myapp", "0.1.0", "foo>=2", "slow-package", "other-common"),
+    ]
+    plan = plan_of(wheels)
+    renamed = plan.output("mv-helper-1-0==1.0")
+    assert renamed.why == "its import name 'common' is also provided by other-common"
+
+
+def test_a_name_needed_in_two_versions_outside_the_main_world_is_renamed_in_both() -> None:
+    # a and b are each evicted from the main world (they need foo<2), each with its own dep.
+    wheels = [
+        *FOO[:2],
+        whl("dep", "1"),
+        whl("dep", "2"),
+        whl("a", "1", "foo<2", "dep==1"),
+        whl("b", "1", "foo<2", "dep==2"),
+        whl("app", "1", "foo>=2", "a", "b"),
+    ]
+    plan = plan_of(wheels, roots=["app"])
+    assert "dep" not in plan.worlds[0].members
+    copies = [o for o in plan.outputs if o.source.name == "dep"]
+    assert len(copies) == 2 and all(o.renamed for o in copies)
+    assert {o.why for o in copies} == {"dep is needed in 2 different versions or dependency sets"}
+    # a and b themselves keep their names: nothing else is called a or b.
+    assert {o.name: o.renamed for o in plan.outputs if o.source.name in ("a", "b")} == {"a": False, "b": False}
+
+
+def make_plan_with(wheels: list[WheelInfo], rename: set[str]) -> Plan:
+    env = target_environment()
+    index = Index.build(wheels)
+    worlds = resolve_worlds(index, default_roots(index, env), {}, env)
+    return make_plan(worlds, wheels, index.ignored, {canonicalize_name(n) for n in rename})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,9 @@ from mvpy_vendor import ApplyOptions, BuildRequest, build
 from mvpy_vendor.cli import main
 from mvpy_vendor.errors import BuildError, ConfigError
 from mvpy_vendor.report import REPORT_NAME, SCHEMA_VERSION, Report
-from mvpy_vendor.verify import verify_wheelhouse
+from mvpy_vendor.verify import VerifyOptions, VerifyResult, verify_wheelhouse
 
-from .conftest import FOO_SET, pick
+from .conftest import C_SET, EXT_SUFFIX, FOO_SET, compile_extension, pick, rewrite_wheel
 
 
 def test_importing_verify_loads_neither_the_rewriter_nor_lief() -> None:
@@ -58,17 +59,225 @@ class Steps:
         raise AssertionError("verify has steps, not counted progress")
 
 
+INSTALLERS = ["uv", "pip"]
+
+
 @pytest.mark.slow
-def test_verify_through_the_library_reports_its_steps(foo_house: Path) -> None:
+@pytest.mark.parametrize("installer", INSTALLERS)
+def test_verify_through_the_library_reports_its_steps(foo_house: Path, installer: str) -> None:
     steps = Steps()
-    result = verify_wheelhouse(foo_house, reporter=steps)
+    result = verify_wheelhouse(foo_house, reporter=steps, options=VerifyOptions(installer=installer))
     assert result.ok and (result.distributions, result.modules_imported) == (4, 14)
+    assert result.installer == installer
     assert steps.steps[:3] == [
-        "creating a fresh virtual environment",
-        "installing the wheelhouse with pip, offline",
+        f"creating a fresh virtual environment ({installer})",
+        f"installing the wheelhouse with {installer}, offline",
         "importing every module of every distribution",
     ]
     assert "checking that slow-package imports no unrenamed foo" in steps.steps
+
+
+# ---- the truth rules, each on a wheelhouse made for it here ------------------------------------
+
+
+def _house(foo_house: Path, tmp_path: Path, members: dict[str, dict[str, bytes | None]]) -> Path:
+    """A copy of the foo wheelhouse with members added to (or replaced in) its wheels."""
+    house = tmp_path / "house"
+    shutil.copytree(foo_house, house)
+    for wheel, changes in members.items():
+        rewrite_wheel(house / wheel, changes)
+    return house
+
+
+RENAMED = "mv_foo_1_0_0-1.0.0-py3-none-any.whl"
+CONSUMER = "slow_package-0.1.0-py3-none-any.whl"
+PRIMARY = "foo-2.0.0-py3-none-any.whl"
+APP = "myapp-0.1.0-py3-none-any.whl"
+
+
+def _verify(
+    house: Path, installer: str, timeout: float = 60.0
+) -> tuple[VerifyResult, dict[tuple[str, str], list[str]]]:
+    result = verify_wheelhouse(house, options=VerifyOptions(timeout=timeout, installer=installer))
+    by_kind: dict[tuple[str, str], list[str]] = {}
+    for f in result.findings:
+        by_kind.setdefault((f.kind, f.distribution), []).append(f.module)
+    return result, by_kind
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("installer", INSTALLERS)
+def test_a_renamed_package_that_serves_the_primarys_files_fails(
+    foo_house: Path, tmp_path: Path, installer: str
+) -> None:
+    # The renamed package's __path__ points at the primary's directory: its submodules are foo 2's.
+    serve = b"import os\n__path__ = [os.path.join(os.path.dirname(os.path.dirname(__file__)), 'foo')]\n"
+    house = _house(foo_house, tmp_path, {RENAMED: {"_mv_foo_1_0_0/__init__.py": serve}})
+    result, by_kind = _verify(house, installer)
+    assert not result.ok
+    assert "_mv_foo_1_0_0.cli" in by_kind[("wrong provenance", "mv-foo-1-0-0")]
+    detail = next(f.detail for f in result.findings if f.module == "_mv_foo_1_0_0.cli")
+    assert detail.endswith("/foo/cli.py, which belongs to foo")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("installer", INSTALLERS)
+def test_a_consumer_importing_its_own_worlds_primary_is_correct(
+    foo_house: Path, tmp_path: Path, installer: str
+) -> None:
+    # slow-package reaches myapp (world 0), whose plain "import foo" is foo 2 by design; its own
+    # plain "import foo" (oops.py) is a leak.
+    house = _house(
+        foo_house,
+        tmp_path,
+        {
+            APP: {"myapp/uses_foo.py": b"import foo\n"},
+            CONSUMER: {"slow_package/via_app.py": b"import myapp.uses_foo\n"},
+        },
+    )
+    result, by_kind = _verify(house, installer)
+    assert result.ok, result.findings
+    house = _house(foo_house, tmp_path / "second", {CONSUMER: {"slow_package/oops.py": b"import foo\n"}})
+    result, by_kind = _verify(house, installer)
+    assert by_kind[("pulls unrenamed", "slow-package")] == ["foo"]
+
+
+CRASH = """
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <signal.h>
+PyMODINIT_FUNC PyInit__crash(void) { raise(SIGSEGV); return NULL; }
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("installer", INSTALLERS)
+def test_crashes_hangs_and_exits_are_named_and_the_rest_still_probed(
+    foo_house: Path, tmp_path: Path, installer: str
+) -> None:
+    crash = compile_extension(tmp_path / "c", "_crash", CRASH)
+    house = _house(
+        foo_house,
+        tmp_path,
+        {
+            PRIMARY: {
+                f"foo/_crash{EXT_SUFFIX}": crash,
+                "foo/hangs.py": b"import time\ntime.sleep(3600)\n",
+                "foo/quits.py": b"import os\nos._exit(3)\n",
+            },
+        },
+    )
+    result, _ = _verify(house, installer, timeout=3)
+    crashed = {f.module: f.detail for f in result.findings if f.kind == "crashed"}
+    assert crashed == {
+        "foo._crash": "killed by SIGSEGV",
+        "foo.hangs": "hung: no progress for 3 s",
+        "foo.quits": "exited with code 3",
+    }
+    assert all(f.fatal for f in result.findings if f.kind == "crashed") and not result.ok
+    # Everything else was still imported: the 14 modules of the clean wheelhouse.
+    assert result.modules_imported == 14
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("installer", INSTALLERS)
+def test_what_imported_code_prints_or_closes_does_not_reach_the_findings(
+    foo_house: Path, tmp_path: Path, installer: str
+) -> None:
+    noisy = {
+        "foo/no_newline.py": b"import sys\nsys.stdout.write('{not json')\nsys.stdout.flush()\n",
+        # last in import order: it closes the streams the others write to
+        "foo/z_closes.py": b"import os, sys\nsys.stdout.flush()\nos.close(1)\nos.close(2)\n",
+        "foo/at_exit.py": b"import atexit\natexit.register(lambda: print('bye', flush=True))\n",
+        "foo/thread.py": b"import threading, time\nthreading.Thread(target=time.sleep, args=(3600,)).start()\n",
+    }
+    house = _house(foo_house, tmp_path, {PRIMARY: noisy})
+    result, _ = _verify(house, installer)
+    assert result.ok, result.findings
+    assert result.modules_imported == 18
+
+
+@pytest.mark.slow
+def test_one_cause_is_one_group(foo_house: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hijacks = {
+        f"_mv_foo_1_0_0/hijack{i}.py": f"import sys\nsys.modules['foo.hijack{i}'] = sys.modules[__name__]\n".encode()
+        for i in range(6)
+    }
+    house = _house(foo_house, tmp_path, {RENAMED: hijacks})
+    assert main(["verify", str(house)]) == 1
+    rows = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0] == "finding distribution count cause examples"
+    assert rows[1] == (
+        "leak mv-foo-1-0-0 6 renamed module registered under 'foo' foo.hijack0, foo.hijack1, foo.hijack2 (+3 more)"
+    )
+    assert rows[2:] == ["verify: FAILED: 4 distributions, 20 modules imported, 6 problems"]
+    assert main(["verify", "--json", str(house)]) == 1
+    data = json.loads(capsys.readouterr().out)
+    (group,) = data["groups"]
+    assert (group["kind"], group["count"], len(group["findings"])) == ("leak", 6, 6)
+    assert main(["verify", "-v", str(house)]) == 1
+    lines = capsys.readouterr().out.splitlines()  # -v: the steps, then every finding
+    table = lines[next(i for i, line in enumerate(lines) if line.startswith("finding")) :]
+    assert len(table) == 1 + 6 + 1
+
+
+HIDDEN = """
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+typedef struct { PyObject_HEAD } HiddenObject;
+static PyTypeObject HiddenType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cfoo_extra.Hidden",  /* not an attribute of the module: pickling it by name fails */
+    .tp_basicsize = sizeof(HiddenObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+};
+static struct PyModuleDef moduledef = { PyModuleDef_HEAD_INIT, "cfoo_extra", NULL, -1, NULL };
+PyMODINIT_FUNC PyInit_cfoo_extra(void) {
+    PyObject *m = PyModule_Create(&moduledef);
+    if (!m || PyType_Ready(&HiddenType) < 0) return NULL;
+    Py_INCREF(&HiddenType);
+    PyModule_AddObject(m, "Visible", (PyObject *)&HiddenType);
+    return m;
+}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("installer", INSTALLERS)
+def test_a_pickling_failure_the_original_shares_is_not_fatal(wheels: Path, tmp_path: Path, installer: str) -> None:
+    inputs = tmp_path / "in"
+    for wheel in pick(wheels, *C_SET):
+        rewrite_wheel(wheel, {}, inputs)
+    old = next(inputs.glob("cfoo-1.0-*.whl"))
+    rewrite_wheel(old, {f"cfoo_extra{EXT_SUFFIX}": compile_extension(tmp_path / "c", "cfoo_extra", HIDDEN)})
+    out = tmp_path / "out"
+    build(BuildRequest(wheels=sorted(inputs.iterdir())), out)
+    result, _ = _verify(out, installer)
+    shared = [f for f in result.findings if f.module == "_mv_cfoo_extra_1_0.Visible"]
+    assert [(f.kind, f.fatal) for f in shared] == [("fails in original too", False)]
+    assert result.ok
+
+
+class _StateNotRestorable:
+    """Pickled by its name, but its state cannot be set back (as a mypyc class's ``Final`` attribute)."""
+
+    def __getstate__(self) -> dict[str, int]:
+        return {"x": 1}
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        raise AttributeError("attribute 'x' of '_StateNotRestorable' objects is not writable")
+
+
+def test_only_a_failure_of_pickle_dumps_is_a_pickling_failure() -> None:
+    from mvpy_vendor.verify._probe import _pickling_error
+
+    class Local:  # not found by its name: what a class under a leaked name gets
+        pass
+
+    assert _pickling_error(_StateNotRestorable) is None  # loads fails: no name is involved
+    error = _pickling_error(Local)
+    assert error is not None and "Local" in error
 
 
 def _house_with_report(tmp_path: Path, text: str) -> Path:

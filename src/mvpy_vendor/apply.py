@@ -23,6 +23,7 @@ from ._version import __version__
 from .cache import Cache, cache_key
 from .errors import Code, NativeError, Problem, Severity, WheelProblems
 from .native import file_names, patch_native
+from .native.check import LoadTarget, can_load_here, load_check
 from .options import ApplyOptions
 from .outcome import MemberOutcome, Status
 from .planning.members import name_map
@@ -33,7 +34,7 @@ from .rewrite.metadata import rewrite_entry_points, rewrite_metadata, rewrite_pt
 from .rewrite.names import NameMap
 from .rewrite.source import SourceResult, rewrite_source
 from .rewrite.stack import stop_worker_thread
-from .wheel.layout import is_python
+from .wheel.layout import installed_path, is_python, module_name_of
 from .wheel.reader import MemberReader
 from .wheel.records import file_sha256, record_hash, sha256_hashes
 from .wheel.writer import Compressed, SourceMember, WheelWriter, compress
@@ -107,6 +108,7 @@ class _OutputWriter:
         self.outcomes: list[MemberOutcome] = []
         self.warnings: list[Problem] = []
         self.problems: list[Problem] = []
+        self.to_load: list[LoadTarget] = []  # patched modules this machine can load, to check
 
     def copy(self, plan: MemberPlan, info: zipfile.ZipInfo, executable: bool) -> None:
         """Copy a member as it is stored; RECORD keeps its validated hash."""
@@ -158,16 +160,45 @@ class _OutputWriter:
 
     def native(self, plan: MemberPlan, info: zipfile.ZipInfo, executable: bool) -> None:
         assert plan.target is not None
+        data = self.reader.read(info)
         try:
-            data, files = self.reader.read(info), file_names(self.out.source.members)
+            files = file_names(self.out.source.members)
             patched = patch_native(data, plan.member, self.names.imports, plan.init_rename, files)
         except NativeError as exc:
-            problem = Problem(self.out.source.filename, exc.message, plan.member, code=Code.NATIVE_PATCH_FAILED)
+            reason = exc.message.removeprefix(f"{plan.member}: ")
+            problem = Problem(self.out.source.filename, reason, plan.member, code=Code.NATIVE_PATCH_FAILED)
             self.problems.append(problem)
             self.copy(plan, info, executable)
             return
         self.note(MemberOutcome(plan.member, Status.PATCHED, reason=plan.reason, problem=plan.problem))
         self.writer.write(plan.target, patched, executable)
+        if data.startswith(b"\x7fELF") and can_load_here(plan.target):
+            last = module_name_of(installed_path(plan.member, self.out.source.data_dir)).rpartition(".")[2]
+            old, new = plan.init_rename or (last, last)
+            self.to_load.append(LoadTarget(plan.target, f"PyInit_{new}", plan.member, f"PyInit_{old}"))
+
+    def check_loads(self, written: Path) -> None:
+        """Load the patched modules of the wheel just written, as installed, in a child process:
+        one that the original loads and the patched file does not is an error."""
+        if not self.to_load:
+            return
+        source = self.out.source
+        data_dir = self.out.dist_info[: -len(".dist-info")] + ".data"
+        try:
+            broken, unchecked = load_check(written, data_dir, source.path, source.data_dir, self.to_load)
+        except NativeError as exc:
+            self.problems.append(Problem(source.filename, exc.message, code=Code.NATIVE_PATCH_FAILED))
+            return
+        members = {t.member: t.original_member for t in self.to_load}
+        for target, why in sorted(broken.items()):
+            reason = f"patched binary failed the load check: {why}"
+            self.problems.append(Problem(source.filename, reason, members[target], code=Code.NATIVE_PATCH_FAILED))
+        for target, why in sorted(unchecked.items()):
+            reason = f"patched binary not loaded to check it: {why}"
+            problem = Problem(
+                source.filename, reason, members[target], code=Code.NATIVE_LOAD_UNCHECKED, severity=Severity.WARNING
+            )
+            self.warnings.append(problem)
 
     def member(self, plan: MemberPlan, done: tuple[SourceResult, Compressed | None] | None) -> None:
         action = plan.action
@@ -220,6 +251,7 @@ def _write_output(out: Output, path: Path, pool: _Pool | None) -> tuple[OutputRe
             job.member(plan, prefetched.pop(plan.member, None))
         if pending_provenance:
             writer.write(provenance, _provenance(out))
+    job.check_loads(path)
     natives = tuple(m.native for m in out.members if m.native is not None)
     result = OutputResult(out, "", tuple(job.outcomes), out.dropped, tuple(job.warnings), natives)
     return result, job.problems

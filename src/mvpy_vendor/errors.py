@@ -90,6 +90,7 @@ class Code(str, enum.Enum):
     NATIVE_UNPATCHABLE = "native-unpatchable"
     NATIVE_REFUSED = "native-refused"
     NATIVE_PATCH_FAILED = "native-patch-failed"
+    NATIVE_LOAD_UNCHECKED = "native-load-unchecked"
     NATIVE_LEAK_ACCEPTED = "native-leak-accepted"
     NATIVE_RESIGN = "native-resign"
     NATIVE_NOT_REWRITTEN = "native-not-rewritten"

@@ -74,6 +74,8 @@ class BuildRequest:
     wheels: Sequence[Path]
     requires: Sequence[str] = ()
     primaries: Sequence[str] = ()
+    #: distributions renamed outside the main world even where nothing collides with them (setting ``rename``)
+    rename: Sequence[str] = ()
     options: ApplyOptions = field(default_factory=ApplyOptions)
     #: where validated wheels, planning results and built outputs are remembered (None: nowhere)
     cache: Cache | None = None

@@ -51,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
         help="the version of NAME that keeps its name in the main world",
     )
     b.add_argument(
+        "--rename",
+        action="append",
+        default=[],
+        metavar="DIST",
+        help="rename DIST outside the main world even where nothing collides with it (default: only what collides)",
+    )
+    b.add_argument(
         "--jobs",
         type=build.positive,
         default=None,
@@ -106,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
         "verify", parents=[common], help="install a wheelhouse in a fresh environment and check isolation"
     )
     v.add_argument("wheelhouse", metavar="DIR")
+    v.add_argument("--json", action="store_true", help="print the findings as JSON")
+    verify.add_options(v)
     v.set_defaults(func=verify.run)
     return parser
 

@@ -48,6 +48,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         wheels=[Path(p) for p in args.wheels],
         requires=args.require,
         primaries=args.primary,
+        rename=args.rename,
         options=ApplyOptions(
             allow_unparsable=args.allow_unparsable,
             jobs=args.jobs,
@@ -106,7 +107,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
         + (f"; {total} diagnostics (see -v or the report)" if total else "")
     )
     if args.verify:
+        from mvpy_vendor.verify import VerifyOptions
+
         from .verify import report_verify
 
-        return report_verify(Path(args.out), console)
+        return report_verify(Path(args.out), console, VerifyOptions())
     return 0

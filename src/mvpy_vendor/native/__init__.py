@@ -5,10 +5,13 @@ What a renamed copy's compiled module must change:
 * every NUL-terminated string that names a renamed module (``m_name``, ``tp_name``, exception
   names, ``PyImport_ImportModule("foo.bar")`` arguments), and every whole entry of a mypyc
   string table that is such a name (the chunk holding it is re-encoded). Strings cannot grow
-  in place, so the renamed strings go into a segment or section added to the binary, and every reference is
-  repointed: pointers (ELF ``R_X86_64_RELATIVE`` addends, PE base-relocated DIR64 pointers,
-  Mach-O rebased pointers) and code (x86-64 RIP-relative operands, arm64 ``adrp``/``add``
-  pairs), found by disassembling executable sections.
+  in place, so the renamed strings go into a segment or section added to the binary, and every
+  reference is repointed: pointers (ELF ``R_X86_64_RELATIVE`` addends, PE base-relocated DIR64
+  pointers, Mach-O rebased pointers) and code (x86-64 RIP-relative operands, arm64
+  ``adrp``/``add`` pairs), found by disassembling executable sections;
+* every length kept apart from such a string (a Rust ``&str``, a PyO3 C string, a C struct of
+  pointer and length: a word after the pointer, or an immediate beside the ``lea``), set to the
+  twin's; a reference whose length cannot be found where one is needed is refused.
 
 Patched: ELF x86-64, PE x64, thin Mach-O arm64 and x86-64 (without chained fixups). Anything
 else is inspected and reported as not patchable, as is any name referenced in a way that
@@ -76,7 +79,8 @@ def inspect_native(data: bytes, member: str, names: Mapping[str, str], files: Co
         problems.insert(0, "exports no PyInit_ function: not a Python extension module")
     if not view.analyzable and not problems:
         problems.append(f"code references cannot be followed in {fmt} for {arch}")
-    occurrences = view.occurrences() + embedded(data, names, files)
+    handled = {view.file_offset(address) for address in view.handled() if address not in view.strings}
+    occurrences = view.occurrences() + embedded(data, names, files, handled)
     if packed_cython_strings(data):
         # Cython 3.1+ keeps every string constant (module names in imports included) in one
         # packed, possibly compressed, table with lengths compiled in: nothing in it can be

@@ -4,10 +4,11 @@ and arm64 ``adrp``/``add`` pairs (decoded here)."""
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["adrp_add_pairs", "patch_adrp_add", "rip_references"]
+__all__ = ["adrp_add_pairs", "length_site", "patch_adrp_add", "rip_references"]
 
 # An adrp and the add or load that completes it are emitted close together; past this many
 # bytes a register is not trusted to still hold the page.
@@ -16,10 +17,16 @@ _RIP_OPERAND = re.compile(r"\[rip ([+-]) (0x[0-9a-f]+|\d+)\]")
 
 
 def rip_references(
-    code: bytes, base: int, targets: Mapping[int, bytes], found: dict[int, list[tuple[int, int, int]]]
+    code: bytes,
+    base: int,
+    targets: Mapping[int, object],
+    found: dict[int, list[tuple[int, int, int]]],
+    lengths: dict[int, tuple[int, int, int]] | None = None,
 ) -> None:
     """x86-64: every RIP-relative operand in ``code`` (at address ``base``) that lands on one of
-    ``targets``, as (instruction address, size, offset of its 32-bit displacement).
+    ``targets``, as (instruction address, size, offset of its 32-bit displacement). With
+    ``lengths``: for each such ``lea``, the immediate that holds the length kept with the pointer
+    (see :func:`length_site`), by instruction address.
 
     capstone's "lite" disassembly (no operand details) is several times faster; the displacement
     is read from the operand text and located in the instruction's bytes. SKIPDATA: a linear
@@ -29,7 +36,15 @@ def rip_references(
 
     disassembler = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
     disassembler.skipdata = True
-    for address, size, _mnemonic, operands in disassembler.disasm_lite(code, base):
+    window: deque[Insn] = deque(maxlen=_WINDOW)
+    pending: list[tuple[list[Insn], Insn, list[Insn]]] = []
+    for insn in disassembler.disasm_lite(code, base):
+        for waiting in pending:
+            waiting[2].append(insn)
+        if pending and len(pending[0][2]) >= _WINDOW:
+            _settle(pending.pop(0), code, base, lengths)
+        window.append(insn)
+        address, size, _mnemonic, operands = insn
         match = _RIP_OPERAND.search(operands)
         if match is None:
             continue
@@ -41,6 +56,21 @@ def rip_references(
         offset = code.find(disp.to_bytes(4, "little", signed=True), start + 1, start + size) - start
         if offset > 0:
             found.setdefault(target, []).append((address, size, offset))
+            if lengths is not None:
+                pending.append((list(window)[:-1], insn, []))
+    for waiting in pending:
+        _settle(waiting, code, base, lengths)
+
+
+def _settle(
+    waiting: tuple[list[Insn], Insn, list[Insn]],
+    code: bytes,
+    base: int,
+    lengths: dict[int, tuple[int, int, int]] | None,
+) -> None:
+    site = length_site(*waiting, code, base)
+    if site is not None and lengths is not None:
+        lengths[waiting[1][0]] = site
 
 
 def adrp_add_pairs(
@@ -96,3 +126,135 @@ def patch_adrp_add(binary: Any, adrp: int, add: int, target: int) -> None:
     word = int.from_bytes(bytes(binary.get_content_from_virtual_address(add, 4)), "little")
     word = (word & ~(0xFFF << 10)) | ((target & 0xFFF) << 10)
     binary.patch_address(add, list(word.to_bytes(4, "little")))
+
+
+# Where a string's length travels beside a pointer loaded by ``lea``: in the argument register
+# after the pointer's (System V: rdi, rsi, rdx, rcx, r8, r9, so (ptr, len) pairs), or in the
+# stack slot 8 bytes past the one the pointer is stored to (a fat pointer built in memory).
+_ARGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
+_FAMILIES = {
+    "rax": ("rax", "eax", "ax", "al", "ah"),
+    "rbx": ("rbx", "ebx", "bx", "bl", "bh"),
+    "rcx": ("rcx", "ecx", "cx", "cl", "ch"),
+    "rdx": ("rdx", "edx", "dx", "dl", "dh"),
+    "rsi": ("rsi", "esi", "si", "sil"),
+    "rdi": ("rdi", "edi", "di", "dil"),
+    "rbp": ("rbp", "ebp", "bp", "bpl"),
+    "rsp": ("rsp", "esp", "sp", "spl"),
+    **{f"r{i}": (f"r{i}", f"r{i}d", f"r{i}w", f"r{i}b") for i in range(8, 16)},
+}
+_FAMILY_OF = {name: family for family, names in _FAMILIES.items() for name in names}
+# Instructions that change registers they do not name first (or change them all): a length
+# held in a register across one of them is not trusted.
+_CLOBBERS = ("cqo", "cdq", "cwd", "mul", "div", "idiv", "syscall", "cpuid", "rdtsc", "xchg", "cmpxchg", "xadd")
+_READS_ONLY = ("cmp", "test", "push", "bt", "ucomisd", "ucomiss", "comisd", "comiss")
+_ENDS = ("call", "ret", "int3", "ud2", "hlt")
+_SIZES = {"byte": 1, "word": 2, "dword": 4, "qword": 8, "xmmword": 16, "ymmword": 32, "zmmword": 64}
+_MEMORY = re.compile(r"^(\w+) ptr \[(\w+)(?: ([+-]) (0x[0-9a-f]+|\d+))?\]$")
+_IMMEDIATE = re.compile(r"^(0x[0-9a-f]+|\d+)$")
+_WINDOW = 24  # instructions looked at on each side of a reference
+
+Insn = tuple[int, int, str, str]  # address, size, mnemonic, operands (capstone "lite")
+
+
+def _ends_block(insn: Insn) -> bool:
+    return insn[2].startswith("j") or insn[2].startswith(_ENDS)
+
+
+def _operands(insn: Insn) -> list[str]:
+    return insn[3].split(", ") if insn[3] else []
+
+
+def _memory(operand: str) -> tuple[int, str, int] | None:
+    """``qword ptr [rsp + 0x58]`` -> (8, "rsp", 0x58); RIP-relative and indexed forms: None."""
+    match = _MEMORY.match(operand)
+    if match is None or match[1] not in _SIZES or match[2] == "rip":
+        return None
+    disp = int(match[4], 0) * (-1 if match[3] == "-" else 1) if match[4] else 0
+    return _SIZES[match[1]], match[2], disp
+
+
+def _writes_register(insn: Insn, family: str) -> bool:
+    ops = _operands(insn)
+    if insn[2].startswith("rep") or insn[2] in _CLOBBERS or insn[2].startswith(("movs", "stos", "lods")):
+        return True
+    return bool(ops) and _FAMILY_OF.get(ops[0]) == family and not insn[2].startswith(_READS_ONLY)
+
+
+def _immediate_site(insn: Insn, code: bytes, base: int) -> tuple[int, int, int] | None:
+    """A ``mov`` of an immediate: (address of the immediate, its width, value), when the
+    immediate is the instruction's last 4 (or, for ``movabs``, 8) bytes."""
+    ops = _operands(insn)
+    if insn[2] == "xor" and len(ops) == 2 and ops[0] == ops[1]:
+        return insn[0], 0, 0  # a length of zero: nothing is read, nothing to update
+    if insn[2] not in ("mov", "movabs") or len(ops) != 2 or not _IMMEDIATE.match(ops[1]):
+        return None
+    value = int(ops[1], 0)
+    width = 8 if insn[2] == "movabs" else 4
+    start = insn[0] + insn[1] - width
+    if int.from_bytes(code[start - base : start - base + width], "little") != value:
+        return None
+    return start, width, value
+
+
+def length_site(
+    before: list[Insn], insn: Insn, after: list[Insn], code: bytes, base: int
+) -> tuple[int, int, int] | None:
+    """The length kept with the pointer that ``insn`` (a RIP-relative ``lea``) loads, when it is
+    an immediate in the same basic block: (address of the immediate, width, value). Two forms:
+    the next argument register set by ``mov reg, imm`` before the call that takes the pointer,
+    and ``mov qword ptr [slot + 8], imm`` beside ``mov qword ptr [slot], reg``."""
+    ops = _operands(insn)
+    if insn[2] != "lea" or len(ops) != 2 or ops[0] not in _FAMILIES:
+        return None
+    pointer = ops[0]
+    head: list[Insn] = []
+    for earlier in reversed(before):
+        if _ends_block(earlier):
+            break
+        head.insert(0, earlier)
+    tail: list[Insn] = []
+    end: Insn | None = None
+    for later in after:
+        if _ends_block(later):
+            end = later
+            break
+        tail.append(later)
+    block = [*head, *tail]
+    # The pointer must still be in its register where it is used.
+    live = tail
+    for i, later in enumerate(tail):
+        if _writes_register(later, pointer):
+            live = tail[:i]
+            break
+    if pointer in _ARGS[:-1] and end is not None and end[2] in ("call", "jmp") and live is tail:
+        family = _ARGS[_ARGS.index(pointer) + 1]
+        writes = [i for i in block if _writes_register(i, family)]
+        if writes:
+            return _immediate_site(writes[-1], code, base)
+    for store in live:
+        store_ops = _operands(store)
+        if store[2] != "mov" or len(store_ops) != 2 or store_ops[1] != pointer:
+            continue
+        slot = _memory(store_ops[0])
+        if slot is None or slot[0] != 8:
+            continue
+        wanted = slot[2] + 8
+        last = None
+        for other in block:
+            other_ops = _operands(other)
+            target = _memory(other_ops[0]) if other_ops and not other[2].startswith(_READS_ONLY) else None
+            if (
+                target is not None
+                and target[1] == slot[1]
+                and target[2] < wanted + 8
+                and wanted < target[2] + target[0]
+            ):
+                last = other
+        if last is None or _memory(_operands(last)[0]) != (8, slot[1], wanted):
+            continue
+        # The slots must be the same memory: their base register unchanged in between.
+        first, second = sorted((block.index(store), block.index(last)))
+        if not any(_writes_register(i, slot[1]) for i in block[first:second]):
+            return _immediate_site(last, code, base)
+    return None

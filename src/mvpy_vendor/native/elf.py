@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -10,6 +11,7 @@ from mvpy_vendor.errors import NativeError
 
 from ._binary import Inspection, View, load_lief, renamed_blob
 from ._code import rip_references
+from .check import check_elf, unshifted_nobits
 
 __all__ = ["inspect", "ElfView", "parse", "patch"]
 
@@ -22,24 +24,43 @@ class ElfView(View):
         lief = load_lief()
         flags = lief.ELF.Section.FLAGS
         self.analyzable = binary.header.machine_type == lief.ELF.ARCH.X86_64
-        self.find(
-            (
-                (s.virtual_address, bytes(s.content))
-                for s in binary.sections
-                if s.has(flags.ALLOC) and not s.has(flags.EXECINSTR) and s.type != lief.ELF.Section.TYPE.NOBITS
-            ),
+        comment = binary.get_section(".comment")
+        regions = [
+            (s.virtual_address, bytes(s.content))
+            for s in binary.sections
+            if s.has(flags.ALLOC) and not s.has(flags.EXECINSTR) and s.type != lief.ELF.Section.TYPE.NOBITS
+        ]
+        # the segment a previous patch added holds strings but no section
+        regions += [
+            (g.virtual_address, bytes(g.content))
+            for g in binary.segments
+            if g.type == lief.ELF.Segment.TYPE.LOAD and not g.has(lief.ELF.Segment.FLAGS.X) and not list(g.sections)
+        ]
+        self.scan(
+            regions,
             names,
             files,
+            rust=comment is not None and b"rustc version " in bytes(comment.content),
         )
-        targets = self.targets
-        for reloc in binary.dynamic_relocations if targets else ():
+        # every start of a name (a Rust string has no NUL to find it by) and every table chunk
+        targets = {**self.starts, **self.targets}
+        if not targets:
+            return
+        for reloc in binary.dynamic_relocations:
+            self.slots.add(reloc.address)
             if reloc.type == lief.ELF.Relocation.TYPE.X86_64_RELATIVE and reloc.addend in targets:
                 self.pointers.setdefault(reloc.addend, []).append(reloc)
-        if self.analyzable and targets:
+        if self.analyzable:
             for section in binary.sections:
                 if section.has(flags.EXECINSTR) and section.size:
-                    rip_references(bytes(section.content), section.virtual_address, targets, self.rip)
-        self.settle()
+                    content, base = bytes(section.content), section.virtual_address
+                    rip_references(content, base, targets, self.rip, self.rip_lengths)
+
+    def pointer_slot(self, where: Any) -> int:
+        return int(where.address)
+
+    def file_offset(self, address: int) -> int:
+        return int(self.binary.virtual_address_to_offset(address))
 
     def write_pointer(self, where: Any, new: int) -> None:
         where.addend = new
@@ -63,12 +84,48 @@ def inspect(data: bytes, member: str, names: Mapping[str, str], files: Collectio
     )
 
 
+def section_table_last(data: bytes) -> bytes:
+    """``data`` with its section header table moved past every section and segment, if it is not.
+
+    A linker writes the section header table last; patchelf (which auditwheel runs on every
+    repaired wheel) appends segments after it. LIEF assumes the linker's layout: when it adds a
+    segment it moves the table forward by what the file grew instead of past the new end, and
+    on such a file wrote it over ``.gnu.hash`` (numpy 1.26's ``_multiarray_umath``). The copy
+    at the end is what LIEF then reads and moves; the old one is left as unreferenced bytes
+    outside every segment and section.
+    """
+    if data[4] != 2 or data[5] != 1:  # only 64-bit little-endian files are patched
+        return data
+    phoff, shoff = struct.unpack_from("<QQ", data, 0x20)
+    phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", data, 0x36)
+    if not shnum:
+        return data
+    end = 0
+    for i in range(phnum):
+        _t, _f, offset, _v, _p, filesz, _m, _a = struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize)
+        end = max(end, offset + filesz)
+    for i in range(1, shnum):
+        _n, kind, _f, _a, offset, size, *_ = struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize)
+        if kind != 8:  # SHT_NOBITS has no file content
+            end = max(end, offset + size)
+    if shoff >= end:
+        return data
+    table = data[shoff : shoff + shnum * shentsize]
+    start = (len(data) + 7) & ~7
+    moved = bytearray(data) + bytes(start - len(data)) + table
+    struct.pack_into("<Q", moved, 0x28, start)
+    return bytes(moved)
+
+
 def patch(
     data: bytes, member: str, names: Mapping[str, str], init: tuple[str, str] | None, files: Collection[str] = ()
 ) -> bytes:
+    """Patch, write and check: a binary that fails :func:`.check.check_elf` is an error, never output."""
+    original = data
+    data = section_table_last(data)
     lief = load_lief()
     binary = parse(data, member)
-    blob, offsets = renamed_blob(ElfView(binary, names, files), names)
+    blob, offsets = renamed_blob(ElfView(binary, names, files).uses(), names)
     if blob:
         segment = lief.ELF.Segment()
         segment.type = lief.ELF.Segment.TYPE.LOAD
@@ -83,4 +140,10 @@ def patch(
         if symbol is None:
             raise NativeError(f"{member}: exports no PyInit_{init[0]}")
         symbol.name = f"PyInit_{init[1]}"
+    patched = unshifted_nobits(original, _write(binary))
+    check_elf(original, patched, member, init)
+    return patched
+
+
+def _write(binary: Any) -> bytes:
     return bytes(binary.write_to_bytes())

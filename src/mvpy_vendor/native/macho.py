@@ -35,11 +35,12 @@ class MachOView(View):
         ]
         # the segment a previous patch added holds strings but no sections
         regions += [(s.virtual_address, bytes(s.content)) for s in binary.segments if s.name == SEGMENT]
-        self.find(regions, names, files)
+        self.scan(regions, names, files)
         targets = self.targets
         for reloc in binary.relocations if targets and not self.chained else ():
             if not isinstance(reloc, lief.MachO.RelocationDyld) or reloc.size != 64:
                 continue
+            self.slots.add(reloc.address)
             raw = bytes(binary.get_content_from_virtual_address(reloc.address, 8))
             target = int.from_bytes(raw, "little") if len(raw) == 8 else -1
             if target in targets:
@@ -55,14 +56,14 @@ class MachOView(View):
                 self.opaque |= loaded
                 unclear_pages |= unclear
             else:
-                rip_references(bytes(section.content), section.virtual_address, targets, self.rip)
+                content, base = bytes(section.content), section.virtual_address
+                rip_references(content, base, targets, self.rip, self.rip_lengths)
         # A string on a page some adrp reaches for an unknown purpose, with no reference of its
         # own found, may still be referenced: it cannot be called unreferenced.
         self.opaque |= {
             a for a in targets
             if a & ~0xFFF in unclear_pages and a not in self.pointers and a not in self.pairs and a not in self.rip
         }  # fmt: skip
-        self.settle()
 
     def write_pointer(self, where: Any, new: int) -> None:
         self.binary.patch_address(where, list(new.to_bytes(8, "little")))
@@ -102,7 +103,7 @@ def patch(
     binary, archs = parse(data, member)
     if archs != 1:
         raise NativeError(f"{member}: only single-architecture Mach-O files are patched")
-    blob, offsets = renamed_blob(MachOView(binary, names, files), names)
+    blob, offsets = renamed_blob(MachOView(binary, names, files).uses(), names)
     if blob:
         segment = lief.MachO.SegmentCommand(SEGMENT, list(blob))
         segment.init_protection = 1  # read-only

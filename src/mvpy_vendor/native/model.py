@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 __all__ = ["PACKED_TABLE", "InitKind", "Kind", "NativeModule", "Occurrence"]
 
-Kind = Literal["relocated", "code", "table", "unreferenced", "unknown", "packed", "embedded"]
+Kind = Literal["relocated", "code", "table", "unreferenced", "unknown", "packed", "embedded", "delimited"]
 InitKind = Literal["single-phase", "multi-phase", "unknown"]
 PACKED_TABLE = "(Cython string table)"
 
@@ -15,12 +15,15 @@ PACKED_TABLE = "(Cython string table)"
 @dataclass(frozen=True)
 class Occurrence:
     """One string naming a renamed module, and what refers to it: a NUL-terminated C string
-    (``relocated``: through pointers; ``code``: from instructions), or a whole entry of a mypyc
-    string table (``table``: the pointer to its chunk, which is re-encoded renamed)."""
+    (``relocated``: through pointers; ``code``: from instructions), the text a pointer-plus-length
+    reference reads (its length updated too), or a whole entry of a mypyc string table
+    (``table``: the pointer to its chunk, which is re-encoded renamed)."""
 
     text: str
     kind: Kind
     references: int
+    lengths: int = 0  # references whose string length, kept apart (pointer plus length), is updated too
+    detail: str = ""  # for "delimited": where the reference is and why it cannot be made right
 
     @property
     def patchable(self) -> bool:
@@ -29,7 +32,7 @@ class Occurrence:
     @property
     def blocks(self) -> bool:
         """Does this occurrence keep the module from being made leak-free? A name inside a
-        longer string (prose, a file name, or a length-prefixed Rust ``&str``) is not patched and
+        longer string (prose, a file name) is not patched and
         cannot be told apart from an import target statically: reported, not blocking, and left
         to ``verify``, which catches imports made with it."""
         return not self.patchable and self.kind != "embedded"
@@ -38,6 +41,8 @@ class Occurrence:
     def why_not(self) -> str:
         if self.kind == "packed":
             return "built with Cython 3.1+, whose packed string table (module names in imports) cannot be patched"
+        if self.kind == "delimited":
+            return f"{self.text!r} {self.detail}; the length cannot be updated"
         if self.kind == "embedded":
             return f"{self.text!r} holds the name inside a longer string (or names a file); it is not patched"
         return f"{self.text!r} is referenced in a way that cannot be followed here (format or architecture)"
@@ -47,13 +52,15 @@ class Occurrence:
             "text": self.text,
             "kind": self.kind,
             "references": self.references,
+            "lengths": self.lengths,
+            "detail": self.detail,
             "patchable": self.patchable,
             "blocks": self.blocks,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Occurrence:
-        return cls(data["text"], data["kind"], data["references"])
+        return cls(data["text"], data["kind"], data["references"], data.get("lengths", 0), data.get("detail", ""))
 
 
 @dataclass(frozen=True)

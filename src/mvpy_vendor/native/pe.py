@@ -24,7 +24,7 @@ class PeView(View):
         self.analyzable = binary.header.machine == lief.PE.Header.MACHINE_TYPES.AMD64
         self.imagebase = binary.optional_header.imagebase
         execute = lief.PE.Section.CHARACTERISTICS.MEM_EXECUTE
-        self.find(
+        self.scan(
             (
                 (s.virtual_address, bytes(s.content))
                 for s in binary.sections
@@ -40,6 +40,7 @@ class PeView(View):
                 if entry.type != lief.PE.RelocationEntry.BASE_TYPES.DIR64:
                     continue
                 where = block.virtual_address + entry.position
+                self.slots.add(where)
                 raw = bytes(binary.get_content_from_virtual_address(where, 8, rva))
                 target = int.from_bytes(raw, "little") - self.imagebase if len(raw) == 8 else -1
                 if target in targets:
@@ -48,7 +49,12 @@ class PeView(View):
             for section in binary.sections:
                 if section.has_characteristic(execute) and section.size:
                     rip_references(bytes(section.content), section.virtual_address, targets, self.rip)
-        self.settle()
+
+    def read(self, address: int, size: int) -> bytes:
+        return bytes(self.binary.get_content_from_virtual_address(address, size, load_lief().Binary.VA_TYPES.RVA))
+
+    def file_offset(self, address: int) -> int:
+        return int(self.binary.rva_to_offset(address))
 
     def write_pointer(self, where: Any, new: int) -> None:
         value = (self.imagebase + new).to_bytes(8, "little")
@@ -80,7 +86,7 @@ def patch(
     lief = load_lief()
     binary = parse(data, member)
     view = PeView(binary, names, files)
-    blob, offsets = renamed_blob(view, names)
+    blob, offsets = renamed_blob(view.uses(), names)
     if blob:
         section = lief.PE.Section(".mvstr")
         section.content = list(blob)

@@ -8,6 +8,7 @@ policy. The result is cached by everything that decides it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Optional
 
@@ -16,6 +17,7 @@ from mvpy_vendor.errors import Code, Problem, Severity
 from mvpy_vendor.naming import filename_component
 from mvpy_vendor.native import file_names, inspect_native
 from mvpy_vendor.options import ApplyOptions, NativePolicy
+from mvpy_vendor.rewrite.mask import mask
 from mvpy_vendor.rewrite.metadata import rewrite_entry_points
 from mvpy_vendor.rewrite.names import NameMap
 from mvpy_vendor.wheel.layout import (
@@ -161,17 +163,53 @@ def _decide(
     if member == meta + "top_level.txt":
         return MemberPlan(member, Action.METADATA, target, "import names")
     python = is_python(member, source.dist_info)
+    if member.endswith(".pth") and out.renamed:
+        hook = _import_hook(reader.read(member), out, reader)
+        if hook is not None:
+            why = f"start-up hook {member.rpartition('/')[2]} dropped: {hook}; a renamed copy must not hook imports"
+            return MemberPlan(member, Action.DROP, None, hook, drops=(why,))
     if python or member.endswith(".pth"):
         if names.mentions(reader.read(member)):
             action = Action.REWRITE if python else Action.REWRITE_PTH
             return MemberPlan(member, action, target, "mentions a renamed name")
-        return MemberPlan(member, Action.COPY, target)
+        return MemberPlan(member, Action.COPY, target, "mentions no renamed name")
     data = reader.read(member) if is_script(member, source.data_dir) or member.endswith(EXTENSION_SUFFIXES) else b""
     if is_script(member, source.data_dir) and data.startswith(b"#!python") and names.mentions(data):
         return MemberPlan(member, Action.REWRITE, target, "Python script mentioning a renamed name")
-    if member.endswith(EXTENSION_SUFFIXES) and (out.renamed or names.mentions(data)):
-        return _native(out, member, target, data, names, options)
-    return MemberPlan(member, Action.COPY, target)
+    if member.endswith(EXTENSION_SUFFIXES):
+        if out.renamed or names.mentions(data):
+            return _native(out, member, target, data, names, options)
+        return MemberPlan(member, Action.COPY, target, "compiled module names no renamed module")
+    return MemberPlan(member, Action.COPY, target, "not code that names a module")
+
+
+_PTH_IMPORTS = re.compile(rb"""(?:^import[ \t]+([\w.]+)|__import__\(\s*['"]([\w.]+)['"])""", re.MULTILINE)
+_HOOKS = re.compile(rb"\b(?:meta_path|path_hooks)\b")
+
+
+def _import_hook(pth: bytes, out: Output, reader: MemberReader) -> str | None:
+    """Does a ``.pth`` file of a renamed copy run code that installs an import hook?
+
+    Such a hook (setuptools' ``_distutils_hack`` puts a finder for ``distutils`` on
+    ``sys.meta_path``) would answer for plain names from inside the renamed copy, in every
+    process. The modules the file's ``import`` lines load are read from the wheel, strings and
+    comments masked, for ``sys.meta_path`` or ``sys.path_hooks``.
+    """
+    members = set(out.source.members)
+    for match in _PTH_IMPORTS.finditer(pth):
+        module = (match[1] or match[2]).decode()
+        if module.partition(".")[0] not in out.source.import_names:
+            continue
+        stem = module.replace(".", "/")
+        for candidate in (f"{stem}/__init__.py", f"{stem}.py"):
+            if candidate not in members:
+                continue
+            source = mask(reader.read(candidate))
+            found = _HOOKS.search(source.code) if source is not None else None
+            if source is not None and found is not None:
+                line = source.data.count(b"\n", 0, found.start()) + 1  # masking fills strings' newlines too
+                return f"{module} installs an import hook (sys.{found[0].decode()} at {candidate}:{line})"
+    return None
 
 
 def _members_key(out: Output, options: ApplyOptions) -> str:

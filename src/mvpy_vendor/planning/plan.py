@@ -9,7 +9,7 @@ output (:class:`MemberPlan`) needs the wheels' bytes and is decided by
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -139,6 +139,8 @@ class Output:
     members: tuple[MemberPlan, ...] = ()
     #: a file that mentions a renamed name but cannot be parsed is copied with a warning (else: an error)
     allow_unparsable: bool = False
+    #: why it is a renamed copy (what its plain name would collide with)
+    why: str = ""
 
     @property
     def version(self) -> Version:
@@ -201,6 +203,7 @@ class Output:
             "dist_map": dict(self.dist_map),
             "requires_map": dict(self.requires_map),
             "note": self.note,
+            "why": self.why,
             "allow_unparsable": self.allow_unparsable,
             "members": [m.to_json() for m in self.members],
         }
@@ -329,17 +332,63 @@ class _Graph:
         return frozenset((n, self.wheel((w, n)).version) for w, n in bindings)
 
 
+Identity = tuple[NormalizedName, Version, frozenset[tuple[NormalizedName, Version]]]
+
+
+class _Collisions:
+    """Why a member of a world other than the main one cannot keep its name, if it can't.
+
+    Only what collides is renamed: a distribution that the other worlds need at one version
+    with one set of dependencies, that the main world does not have, and whose import names
+    nothing else provides, keeps its name and is installed once.
+    """
+
+    def __init__(self, graph: _Graph, worlds: Sequence[World], rename: Collection[NormalizedName]) -> None:
+        self.rename = rename
+        self.main = worlds[0]
+        self.identities: dict[NormalizedName, set[Identity]] = {}
+        self.providers: dict[str, set[NormalizedName]] = {}
+        for world in worlds:
+            for name, wheel in world.members.items():
+                for imported in wheel.import_names:
+                    self.providers.setdefault(imported, set()).add(name)
+                if world.index:
+                    identity = (name, wheel.version, graph.versions(graph.closure((world.index, name))))
+                    self.identities.setdefault(name, set()).add(identity)
+
+    def why(self, name: NormalizedName, wheel: WheelInfo, taken: Collection[NormalizedName]) -> str | None:
+        if name in self.rename:
+            return "renaming it was asked for (setting rename)"
+        if name in self.main.members:
+            return f"{self.main.members[name]} keeps the name in world 0"
+        if name in taken:
+            return f"another {name} keeps the name"
+        if len(self.identities.get(name, ())) > 1:
+            return f"{name} is needed in {len(self.identities[name])} different versions or dependency sets"
+        for imported in wheel.import_names:
+            others = sorted(self.providers.get(imported, set()) - {name})
+            if others:
+                return f"its import name {imported!r} is also provided by {', '.join(others)}"
+        return None
+
+
 def make_plan(
     worlds: Sequence[World],
     all_wheels: Sequence[WheelInfo],
     ignored: Sequence[tuple[WheelInfo, str]] = (),
+    rename: Collection[NormalizedName] = (),
 ) -> Plan:
-    """Decide every output wheel and every name mapping for resolved ``worlds``."""
+    """Decide every output wheel and every name mapping for resolved ``worlds``.
+
+    ``rename``: distributions to rename wherever they are not the main world's, even where
+    nothing collides with them (setting ``rename``).
+    """
     graph = _Graph(worlds)
     main = worlds[0]
     notes: list[str] = []
     taken_dists = {w.name for w in all_wheels}
     taken_imports = {n for w in all_wheels for n in w.import_names}
+    collisions = _Collisions(graph, worlds, rename)
 
     # Pass 1: who provides each (world, member).
     outputs: dict[str, Output] = {}
@@ -378,12 +427,15 @@ def make_plan(
                 provider[binding] = key
                 roles[binding] = Role.RENAMED if out.renamed else Role.PRIMARY
                 continue
-            if name in root_names and name not in real_names:
+            # A world's own root keeps its name where it can: its requirers elsewhere import it by it.
+            kept_root = name in root_names and name not in real_names and name not in rename
+            why = None if kept_root else collisions.why(name, wheel, real_names)
+            if why is None:
                 out = Output(wheel, wheel.name, wheel.display_name, False, (world.index,))
                 real_names.add(name)
                 role = Role.PRIMARY
             else:
-                out = _renamed_output(wheel, world.index, taken_dists, taken_imports, notes)
+                out = replace(_renamed_output(wheel, world.index, taken_dists, taken_imports, notes), why=why)
                 role = Role.RENAMED
             by_identity[identity] = out.key
             add(out, binding, role)

@@ -51,7 +51,7 @@ def plan_build(request: BuildRequest) -> Plan:
     index = Index.build(wheels)
     roots = _parse_requires(request.requires) or default_roots(index, env)
     worlds = resolve_worlds(index, roots, _parse_primaries(request.primaries), env)
-    plan = make_plan(worlds, wheels, index.ignored)
+    plan = make_plan(worlds, wheels, index.ignored, {canonicalize_name(n) for n in request.rename})
     options = request.options
     outputs = tuple(
         replace(out, members=plan_members(out, options, request.cache), allow_unparsable=options.allow_unparsable)

@@ -1,34 +1,51 @@
 """Verify a wheelhouse: install it offline into a fresh virtual environment and probe isolation.
 
-Checks, each in a fresh interpreter:
-1. every top-level module of every output distribution, and all their submodules, imports;
+Checks, in fresh interpreters:
+1. every top-level module of every output distribution, and all their submodules, imports; a
+   module whose import crashes the interpreter or hangs is named, and the rest still probed;
 2. every module whose file lives inside a renamed copy is registered (and named) under the
-   renamed name;
-3. importing a renamed copy or a rewritten consumer never pulls in an unrenamed name that its
-   world maps elsewhere.
-A module that fails to import is fatal unless the same module fails in the original wheels
-too (checked in a second environment holding that world's original wheels, :mod:`.judge`).
-This package does not import the rewriter: it reads the build report (:mod:`mvpy_vendor.report`).
+   renamed name, and its public classes and functions do not claim the original name;
+3. every module is loaded from the files of a distribution that provides its top-level name
+   (checked against the installed RECORD files);
+4. importing a renamed copy or a rewritten consumer never pulls in an unrenamed name that its
+   world maps elsewhere (a plain import made by a distribution whose world maps that name to
+   the primary is correct, and not reported).
+A module (top-level or submodule) that fails to import, or a compiled class that fails to
+pickle, is fatal unless it fails the same way with the original wheels (:mod:`.judge`, in a
+second environment built only when needed). This package does not import the rewriter: it
+reads the build report.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from mvpy_vendor.progress import SILENT, Reporter
 from mvpy_vendor.report import Report, ReportOutput
 
-from .environment import make_venv, pip_install, run
-from .judge import Finding, judge_failures
+from .environment import find_installer, run
+from .findings import CRASHED, FAILED, LEAK, PROVENANCE, PULLS, Finding, Group, error_cause, group
+from .judge import Suspect, judge
+from .probe import ProbeResult, run_probe
 
-__all__ = ["Finding", "VerifyResult", "verify_wheelhouse"]
+__all__ = ["Finding", "Group", "VerifyOptions", "VerifyResult", "verify_wheelhouse"]
 
-_PROBE = Path(__file__).with_name("_probe.py")
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    #: seconds an import may make no progress before it is called hung (setting ``timeout``)
+    timeout: float = 120.0
+    #: "auto" (uv where available), "uv" or "pip" (setting ``installer``)
+    installer: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -38,70 +55,160 @@ class VerifyResult:
     findings: tuple[Finding, ...]
     modules_imported: int
     distributions: int
+    installer: str = "pip"
 
     @property
     def ok(self) -> bool:
         return not any(f.fatal for f in self.findings)
 
+    @property
+    def groups(self) -> tuple[Group, ...]:
+        return group(self.findings)
 
-def probe(python: Path, spec: Mapping[str, Any], work: Path) -> dict[str, Any]:
-    """Run the probe in a fresh interpreter; with ``site_dirs`` in ``spec``, without ``site``
-    (so that no .pth hook imports anything first)."""
-    spec_file = work / "probe-spec.json"
-    spec_file.write_text(json.dumps(spec), encoding="utf-8")
-    flags = ["-I", "-S"] if "site_dirs" in spec else ["-I"]
-    out = run([str(python), *flags, str(_PROBE), str(spec_file)], "probe")
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    return result
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "distributions": self.distributions,
+            "modules_imported": self.modules_imported,
+            "problems": sum(f.fatal for f in self.findings),
+            "installer": self.installer,
+            "groups": [g.to_json() for g in self.groups],
+        }
 
 
-def verify_wheelhouse(wheelhouse: Path, reporter: Reporter = SILENT) -> VerifyResult:
-    """Install ``wheelhouse`` offline into a fresh environment and check imports and isolation."""
-    report = Report.load(wheelhouse)
-    outputs = report.outputs
-    # renamed top-level name -> the original it replaces
-    renamed = {
-        new: old for o in outputs if o.renamed for old, new in o.import_map.items() if new in o.top_level
-    }  # fmt: skip
+class _House:
+    """What the report says about who provides and may import which names."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.outputs = report.outputs
+        self.owner: dict[str, ReportOutput] = {t: o for o in self.outputs for t in o.top_level}
+        # renamed top-level name -> the original it replaces
+        self.renamed = {
+            new: old for o in self.outputs if o.renamed for old, new in o.import_map.items() if new in o.top_level
+        }
+        self.owners = {
+            t: sorted({canonicalize_name(o.distribution) for o in self.outputs if t in o.top_level}) for t in self.owner
+        }
+        # importer top-level name -> the plain names it must not import
+        self.forbidden = {t: _forbidden(o) for o in self.outputs for t in o.top_level if _forbidden(o)}
+
+    def dist_of(self, module: str) -> str:
+        out = self.owner.get(module.partition(".")[0])
+        return out.distribution if out is not None else "?"
+
+    def legit(self, name: str, importers: Sequence[str]) -> bool:
+        """Every import of ``name`` came from Python code of a distribution whose world maps it to the primary."""
+        tops = [i.partition(".")[0] for i in importers]
+        return bool(tops) and all(t in self.owner and name not in self.forbidden.get(t, ()) for t in tops)
+
+
+_SITE_DIRS = (
+    "import json, sysconfig; print(json.dumps(sorted({sysconfig.get_paths()[k] for k in ('purelib', 'platlib')})))"
+)
+
+
+def _forbidden(out: ReportOutput) -> list[str]:
+    return sorted(old for old, new in out.import_map.items() if old != new)
+
+
+def verify_wheelhouse(
+    wheelhouse: Path, reporter: Reporter = SILENT, options: VerifyOptions | None = None
+) -> VerifyResult:
+    """Install ``wheelhouse`` offline into a fresh environment and check imports, provenance and isolation."""
+    options = options or VerifyOptions()
+    house = _House(Report.load(wheelhouse))
+    installer = find_installer(options.installer)
     findings: list[Finding] = []
+    suspects: list[Suspect] = []
     with tempfile.TemporaryDirectory(prefix="mvpy-verify-") as tmp:
         work = Path(tmp)
-        reporter.step("creating a fresh virtual environment")
-        python = make_venv(work / "venv")
-        reporter.step("installing the wheelhouse with pip, offline")
-        pip_install(python, ["--find-links", str(wheelhouse), "-r", str(wheelhouse / "requirements.txt")])
-        owner: dict[str, ReportOutput] = {t: o for o in outputs for t in o.top_level}
+        reporter.step(f"creating a fresh virtual environment ({installer.kind})")
+        python = installer.make_venv(work / "venv")
+        reporter.step(f"installing the wheelhouse with {installer.kind}, offline")
+        installer.install(python, ["--find-links", str(wheelhouse), "-r", str(wheelhouse / "requirements.txt")])
+        site_dirs = json.loads(run([str(python), "-I", "-c", _SITE_DIRS], "reading the environment's site dirs"))
         reporter.step("importing every module of every distribution")
-        everything = probe(python, {"modules": sorted(owner), "renamed": renamed}, work)
-        imported = len(everything["imported"])
+        spec = {"modules": sorted(house.owner), "renamed": house.renamed, "owners": house.owners}
+        alone = [o for o in house.outputs if _forbidden(o)]
+        for o in alone:
+            reporter.step(f"checking that {o.distribution} imports no unrenamed {', '.join(_forbidden(o))}")
+        with ThreadPoolExecutor(max(2, os.cpu_count() or 1)) as pool:  # each probe is a process of its own
+            running = pool.submit(run_probe, python, spec, work / "probe-all", options.timeout)
+            separate = [
+                pool.submit(_alone, house, o, python, site_dirs, work / f"probe-{i}", options.timeout)
+                for i, o in enumerate(alone)
+            ]
+            everything = running.result()
+            alone_results = [(o, f.result()) for o, f in zip(alone, separate)]
+        found = everything.report
         findings += [
-            Finding("leak", _dist_of(owner, leak["owner"]), leak["key"], leak["what"]) for leak in everything["leaks"]
+            Finding(CRASHED, house.dist_of(c.module), c.module, c.how, cause=c.how) for c in everything.crashes
         ]
-        failures: dict[str, str] = everything["failures"]
-        for o in outputs:
-            forbidden = sorted(old for old, new in o.import_map.items() if old != new)
-            if not forbidden:
-                continue
-            reporter.step(f"checking that {o.distribution} imports no unrenamed {', '.join(forbidden)}")
-            spec = {
-                "modules": list(o.top_level),
-                "renamed": renamed,
-                "forbidden": forbidden,
-                "site_dirs": everything["site_dirs"],
-            }
-            alone = probe(python, spec, work)
-            for module in o.top_level:
-                if module in alone["failures"] and module not in failures:
-                    findings.append(Finding("import failed", o.distribution, module, alone["failures"][module]))
-            for key in alone["pulled"]:
-                findings.append(
-                    Finding("pulls unrenamed", o.distribution, key, f"importing {o.distribution} loaded {key}")
-                )
-        if failures:
-            findings += judge_failures(failures, owner, report, work, reporter, probe)
-    return VerifyResult(tuple(findings), imported, len(outputs))
+        findings += _leaks(house, found)
+        for item in found["objects"]:
+            if item["kind"] == "pickling":
+                suspects.append(Suspect(item["key"], house.owner[item["owner"]], item["what"]))
+        failures: dict[str, str] = found["failures"]
+        for module, error in sorted(failures.items()):
+            suspects.append(Suspect(module, house.owner.get(module.partition(".")[0]), error, failed=True))
+        for o, result in alone_results:
+            findings += _alone_findings(house, o, result, failures)
+        if suspects:
+            findings += judge(suspects, house.report, installer, work, options.timeout, reporter)
+    return VerifyResult(tuple(findings), len(found["imported"]), len(house.outputs), installer.kind)
 
 
-def _dist_of(owner: Mapping[str, ReportOutput], module: str) -> str:
-    out = owner.get(module.partition(".")[0])
-    return out.distribution if out is not None else "?"
+def _leaks(house: _House, found: Mapping[str, Any]) -> list[Finding]:
+    findings = []
+    for leak in found["leaks"]:
+        owner = house.owner[leak["owner"]]
+        key, name = str(leak["key"]), str(leak.get("name", "?"))
+        plain = key if key.partition(".")[0] != leak["owner"] else name
+        cause = f"renamed module {'registered' if plain == key else 'named'} under {plain.partition('.')[0]!r}"
+        findings.append(Finding(LEAK, owner.distribution, key, leak["what"], cause=cause))
+    for item in found["objects"]:
+        if item["kind"] == "module":
+            owner = house.owner[item["owner"]]
+            findings.append(Finding(LEAK, owner.distribution, item["key"], item["what"], cause=item["what"]))
+    for item in found["provenance"]:
+        detail = f"loaded from {item['file']}, which belongs to {item['owner']}"
+        cause = f"files of {item['owner']}"
+        findings.append(Finding(PROVENANCE, house.dist_of(item["key"]), item["key"], detail, cause=cause))
+    return findings
+
+
+def _alone(
+    house: _House, out: ReportOutput, python: Path, site_dirs: list[str], work: Path, timeout: float
+) -> ProbeResult:
+    """Import one renamed copy or rewritten consumer alone, without ``site`` (no ``.pth`` hook runs first)."""
+    spec = {
+        "modules": list(out.top_level),
+        "renamed": house.renamed,
+        "forbidden": house.forbidden,
+        "watch": _forbidden(out),
+        "site_dirs": site_dirs,
+    }
+    return run_probe(python, spec, work, timeout, bare=True)
+
+
+def _alone_findings(house: _House, out: ReportOutput, alone: ProbeResult, failures: Mapping[str, str]) -> list[Finding]:
+    """What importing ``out`` alone pulled in that its world maps elsewhere."""
+    findings = [
+        Finding(CRASHED, out.distribution, c.module, c.how, cause=c.how)
+        for c in alone.crashes
+        if c.module in out.top_level
+    ]
+    report = alone.report
+    for module in out.top_level:
+        if module in report["failures"] and module not in failures:
+            error = report["failures"][module]
+            findings.append(Finding(FAILED, out.distribution, module, error, cause=error_cause(module, error)))
+    registered = {leak["key"] for leak in report["leaks"]}  # found, and reported, as leaks already
+    for key in report["loaded"]:
+        top = key.partition(".")[0]
+        if key in registered or house.legit(top, report["pulled"].get(top, ())):
+            continue
+        detail = f"importing {out.distribution} loaded {key}"
+        findings.append(Finding(PULLS, out.distribution, key, detail, cause=f"{top} pulled in"))
+    return findings

@@ -1,14 +1,29 @@
-"""Run inside the verification environment: import modules and report what ``sys.modules`` holds.
+"""Run inside the environment under test: import modules and report what ``sys.modules`` holds.
 
-Usage: ``python -I _probe.py SPEC.json`` where SPEC is
-``{"modules": [top-level names], "forbidden": [names], "renamed": {renamed top-level name: original},
-"site_dirs": [...]}``.
-Prints one JSON object. Standard library only: it runs in the environment under test.
+Usage: ``python -I [-S] _probe.py SPEC.json EVENTS`` where SPEC is a JSON object:
+
+``modules``      top-level names to import with all their submodules
+``skip``         modules not to import (they crashed or hung in an earlier run)
+``renamed``      renamed top-level name -> the original it replaces (leak checks)
+``forbidden``    importer top-level name -> plain names it must not import (``pulled``: who imported them)
+``watch``        plain names whose modules in ``sys.modules`` are reported at the end (``loaded``)
+``owners``       top-level name -> canonical names of the distributions that may provide it
+``site_dirs``    where the environment's packages are (given when run with ``-S``)
+``objects``      module -> attribute names whose pickling is checked (the original world's probe)
+
+Results never travel over stdout or stderr, which the imported code may write to, close or
+garble: every event is one JSON line appended with ``os.write`` to the EVENTS file (so lines
+written before a crash are kept), the last one ``{"event": "report", ...}``. The process then
+ends with ``os._exit`` so that no exit handler or left-over thread of the imported code runs.
+Standard library only: it runs in the environment under test.
 """
 
 from __future__ import annotations
 
+import builtins
+import csv
 import importlib
+import importlib.util
 import json
 import os
 import pickle
@@ -18,17 +33,32 @@ import sysconfig
 import traceback
 import types
 
+_EVENTS = -1
+
+
+def _emit(event: dict) -> None:  # type: ignore[type-arg]
+    os.write(_EVENTS, (json.dumps(event) + "\n").encode("utf-8"))
+
+
+def _error(exc: BaseException) -> str:
+    return traceback.format_exception_only(type(exc), exc)[-1].strip()
+
 
 def _import(name: str, failures: dict[str, str]) -> object | None:
+    _emit({"event": "start", "module": name})
     try:
-        return importlib.import_module(name)
+        module = importlib.import_module(name)
     except BaseException as exc:  # noqa: BLE001 - any failure of any module is a finding
-        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        failures[name] = last
+        failures[name] = _error(exc)
+        _emit({"event": "failed", "module": name, "error": failures[name]})
         return None
+    _emit({"event": "done", "module": name})
+    return module
 
 
-def _walk(top: str, failures: dict[str, str], imported: list[str]) -> None:
+def _walk(top: str, skip: set[str], failures: dict[str, str], imported: list[str]) -> None:
+    if top in skip:
+        return
     module = _import(top, failures)
     if module is None:
         return
@@ -37,28 +67,53 @@ def _walk(top: str, failures: dict[str, str], imported: list[str]) -> None:
     if paths is None:
         return
     for info in sorted(pkgutil.iter_modules(list(paths), top + "."), key=lambda i: i.name):
-        if info.name.rsplit(".", 1)[-1] == "__main__":
+        if info.name.rsplit(".", 1)[-1] == "__main__" or info.name in skip:
             continue
         if info.ispkg:
-            _walk(info.name, failures, imported)
+            _walk(info.name, skip, failures, imported)
         elif _import(info.name, failures) is not None:
             imported.append(info.name)
 
 
-def _renamed_owner(filename: object, sites: set[str], renamed: dict[str, str]) -> str | None:
-    """The renamed top-level name whose files contain ``filename``, if any."""
+def _real(path: str) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+def _record_owners(site_dirs: list[str]) -> dict[str, str]:
+    """Every installed file -> the canonical name of the distribution whose RECORD lists it."""
+    owners: dict[str, str] = {}
+    for site in site_dirs:
+        try:
+            entries = os.listdir(site)
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.endswith(".dist-info"):
+                continue
+            dist = entry[: -len(".dist-info")].rpartition("-")[0].replace("_", "-").replace(".", "-").lower()
+            try:
+                with open(os.path.join(site, entry, "RECORD"), encoding="utf-8", newline="") as fh:
+                    rows = list(csv.reader(fh))
+            except OSError:
+                continue
+            for row in rows:
+                if row:
+                    owners[_real(os.path.join(site, row[0]))] = dist
+    return owners
+
+
+def _site_top(filename: object, sites: list[str]) -> str | None:
+    """The first path component under site-packages of ``filename`` (without a suffix), if any."""
     if not isinstance(filename, str):
         return None
-    real = os.path.normcase(os.path.realpath(filename))
+    real = _real(filename)
     for site in sites:
         if real.startswith(site + os.sep):
-            first = real[len(site) + 1 :].split(os.sep, 1)[0]
-            top = first.split(".", 1)[0]
-            return top if top in renamed else None
+            return real[len(site) + 1 :].split(os.sep, 1)[0].split(".", 1)[0]
     return None
 
 
-def _object_leaks(key: str, module: object, owner: str, original: str) -> list[dict[str, str]]:
+def _object_leaks(key: str, module: object, original: str) -> list[dict[str, str]]:
     """Public classes and functions of a renamed module must not claim the original name;
     instances of classes defined in a renamed compiled module must pickle round trip."""
     found = []
@@ -68,35 +123,72 @@ def _object_leaks(key: str, module: object, owner: str, original: str) -> list[d
             continue
         defined_in = getattr(value, "__module__", None)
         if isinstance(defined_in, str) and defined_in.partition(".")[0] == original:
-            found.append({"key": f"{key}.{attr}", "owner": owner, "what": f"__module__ is {defined_in!r}"})
+            found.append({"key": f"{key}.{attr}", "kind": "module", "what": f"__module__ is {defined_in!r}"})
             continue
         if compiled and isinstance(value, type) and defined_in == getattr(module, "__name__", None):
-            try:
-                instance = value()
-            except Exception:  # noqa: BLE001 - a class that needs arguments is not probed
-                continue
-            try:
-                data = pickle.dumps(instance)
-            except (pickle.PicklingError, AttributeError, ImportError) as exc:
-                # Failures of finding the class by its name: what a leaked name causes.
-                same = False
-                error = f"{type(exc).__name__}: {exc}"
-            except Exception:  # noqa: BLE001 - not picklable by design (e.g. Cython __cinit__)
-                continue
-            else:
-                # dumps found every class and function by its name; a failure to restore the
-                # state (a mypyc class's read-only Final attribute) is not about names.
-                try:
-                    same = type(pickle.loads(data)) is value
-                except Exception:  # noqa: BLE001 - not restorable by design
-                    continue
-                error = "unpickled as another class"
-            if not same:
-                found.append({"key": f"{key}.{attr}", "owner": owner, "what": f"pickling fails ({error})"})
+            error = _pickling_error(value)
+            if error is not None:
+                found.append({"key": f"{key}.{attr}", "kind": "pickling", "what": f"pickling fails ({error})"})
     return found
 
 
+def _pickling_error(cls: type) -> str | None:
+    """Why an instance of ``cls`` does not pickle round trip by name; None if it does, or if it
+    cannot be made, is not picklable by design or cannot be restored (which is no leak: only
+    ``pickle.dumps`` looks classes up by name)."""
+    try:
+        instance = cls()
+    except Exception:  # noqa: BLE001 - a class that needs arguments is not probed
+        return None
+    try:
+        data = pickle.dumps(instance)
+    except (pickle.PicklingError, AttributeError, ImportError) as exc:
+        return f"{type(exc).__name__}: {exc}"  # failures of finding the class by its name
+    except Exception:  # noqa: BLE001 - not picklable by design (e.g. Cython __cinit__)
+        return None
+    # dumps found every class and function by its name; a failure to restore the state (a mypyc
+    # class's read-only Final attribute) is not about names.
+    try:
+        same = type(pickle.loads(data)) is cls
+    except Exception:  # noqa: BLE001 - not restorable by design
+        return None
+    return None if same else "unpickled as another class"
+
+
+class _Importers:
+    """Who imports a forbidden plain name: every import statement, ``__import__`` from C, and
+    ``importlib.import_module``, with the importing module's name where Python code made it."""
+
+    def __init__(self, forbidden: dict[str, list[str]]) -> None:
+        self.forbidden = {k: set(v) for k, v in forbidden.items()}
+        self.names = set().union(*self.forbidden.values()) if self.forbidden else set()
+        self.seen: dict[str, set[str]] = {}
+        self._import = builtins.__import__
+        self._import_module = importlib.import_module
+
+    def _note(self, name: str, importer: object) -> None:
+        top = name.partition(".")[0]
+        if top in self.names:
+            self.seen.setdefault(top, set()).add(importer if isinstance(importer, str) else "?")
+
+    def install(self) -> None:
+        def hooked_import(name, globals=None, locals=None, fromlist=(), level=0):  # type: ignore[no-untyped-def]
+            if level == 0:
+                self._note(name, (globals or {}).get("__name__"))
+            return self._import(name, globals, locals, fromlist, level)
+
+        def hooked_import_module(name, package=None):  # type: ignore[no-untyped-def]
+            if not name.startswith("."):
+                self._note(name, sys._getframe(1).f_globals.get("__name__"))
+            return self._import_module(name, package)
+
+        builtins.__import__ = hooked_import
+        importlib.import_module = hooked_import_module
+
+
 def main() -> None:
+    global _EVENTS
+    _EVENTS = os.open(sys.argv[2], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     with open(sys.argv[1], encoding="utf-8") as fh:
         spec = json.load(fh)
     if "site_dirs" in spec:
@@ -107,25 +199,66 @@ def main() -> None:
         sys.path.extend(d for d in site_dirs if d not in sys.path)
     else:
         site_dirs = sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")})
+    _emit({"event": "site", "site_dirs": site_dirs})
+    importers = _Importers(spec.get("forbidden", {}))
+    if importers.names:
+        importers.install()
     failures: dict[str, str] = {}
     imported: list[str] = []
+    skip = set(spec.get("skip", ()))
     for top in spec["modules"]:
-        _walk(top, failures, imported)
-    forbidden = set(spec.get("forbidden", ()))
-    pulled = sorted(k for k in list(sys.modules) if k.partition(".")[0] in forbidden)
-    leaks = []
+        _walk(top, skip, failures, imported)
+    sites = [_real(d) for d in site_dirs]
     renamed = dict(spec.get("renamed", {}))  # renamed top-level name -> original
-    sites = {os.path.normcase(os.path.realpath(d)) for d in site_dirs}
+    owners_of_top = {k: set(v) for k, v in spec.get("owners", {}).items()}
+    record = _record_owners(site_dirs) if owners_of_top else {}
+    leaks, objects, provenance = [], [], []
     for key, module in sorted(list(sys.modules.items())):
-        owner = _renamed_owner(getattr(module, "__file__", None), sites, renamed)
-        if owner is None:
+        filename = getattr(module, "__file__", None)
+        top = _site_top(filename, sites)
+        if top is None:
             continue
         name = getattr(module, "__name__", key)
-        if key.partition(".")[0] != owner or not isinstance(name, str) or name.partition(".")[0] != owner:
-            leaks.append({"key": key, "owner": owner, "what": f"registered (module __name__ {name!r})"})
-        leaks.extend(_object_leaks(key, module, owner, renamed[owner]))
-    report = {"imported": imported, "failures": failures, "pulled": pulled, "leaks": leaks, "site_dirs": site_dirs}
-    json.dump(report, sys.stdout)
+        if top in renamed:
+            if key.partition(".")[0] != top or not isinstance(name, str) or name.partition(".")[0] != top:
+                what = f"registered (module __name__ {name!r})"
+                leaks.append({"key": key, "owner": top, "what": what, "name": name if isinstance(name, str) else "?"})
+            for found in _object_leaks(key, module, renamed[top]):
+                objects.append({**found, "owner": top})
+        expected = owners_of_top.get(key.partition(".")[0])
+        owner = record.get(_real(str(filename)))
+        registered = bool(leaks) and leaks[-1]["key"] == key  # already a leak: one finding for one cause
+        if expected and owner is not None and owner not in expected and not registered:
+            provenance.append({"key": key, "file": str(filename), "owner": owner})
+    pickling = {}
+    for module_name, attrs in spec.get("objects", {}).items():
+        holder = sys.modules.get(module_name)
+        for attr in attrs:
+            value = getattr(holder, attr, None) if holder is not None else None
+            pickling[f"{module_name}.{attr}"] = _pickling_error(value) if isinstance(value, type) else "missing"
+    exists = {m: importlib.util.find_spec(m) is not None for m in failures if "." not in m}
+    for module_name in failures:
+        if "." in module_name:
+            parent = sys.modules.get(module_name.rpartition(".")[0])
+            path = getattr(parent, "__path__", None)
+            exists[module_name] = path is not None and any(
+                i.name == module_name for i in pkgutil.iter_modules(list(path), module_name.rpartition(".")[0] + ".")
+            )
+    watch = set(spec.get("watch", ()))
+    report = {
+        "event": "report",
+        "loaded": sorted(k for k in list(sys.modules) if k.partition(".")[0] in watch),
+        "imported": imported,
+        "failures": failures,
+        "exists": exists,
+        "pulled": {k: sorted(v) for k, v in importers.seen.items()},
+        "leaks": leaks,
+        "objects": objects,
+        "provenance": provenance,
+        "pickling": pickling,
+    }
+    _emit(report)
+    os._exit(0)
 
 
 if __name__ == "__main__":

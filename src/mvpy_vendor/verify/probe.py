@@ -1,0 +1,142 @@
+"""Run the probe in fresh interpreters: results over a channel of its own, crashes and hangs named.
+
+The child (:mod:`._probe`) appends one JSON line per event to a file. When it dies (a signal,
+``os._exit``, an import that hangs past the timeout), the module it had started and not
+finished is the culprit: that is a finding, and the probe runs again without it, so the other
+modules are still probed.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from mvpy_vendor.errors import VerifyError
+
+from .environment import clean_env
+
+__all__ = ["Crash", "ProbeResult", "run_probe"]
+
+_PROBE = Path(__file__).with_name("_probe.py")
+#: crashes tolerated in one probe before giving up on it
+_MAX_CRASHES = 25
+_POLL = 0.01
+
+
+@dataclass(frozen=True)
+class Crash:
+    """A module whose import ended the probe: ``how`` is the signal, the exit code or the hang."""
+
+    module: str
+    how: str
+
+
+@dataclass
+class ProbeResult:
+    report: dict[str, Any]
+    crashes: list[Crash] = field(default_factory=list)
+    site_dirs: list[str] = field(default_factory=list)
+
+
+def _events(path: Path) -> list[dict[str, Any]]:
+    found = []
+    for line in path.read_bytes().splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by the crash
+        if isinstance(event, dict):
+            found.append(event)
+    return found
+
+
+def _culprit(events: list[dict[str, Any]]) -> str | None:
+    open_: list[str] = []
+    for event in events:
+        if event.get("event") == "start":
+            open_.append(str(event["module"]))
+        elif event.get("event") in ("done", "failed") and open_:
+            open_.pop()
+    return open_[-1] if open_ else None
+
+
+def _how(code: int | None, hung: float | None) -> str:
+    if hung is not None:
+        return f"hung: no progress for {hung:g} s"
+    assert code is not None
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+_Run = tuple[list[dict[str, Any]], Optional[int], Optional[float], str]  # events, exit code, hang, stderr
+
+
+def _once(python: Path, spec: Mapping[str, Any], work: Path, timeout: float, bare: bool) -> _Run:
+    work.mkdir(parents=True, exist_ok=True)
+    spec_file = work / "probe-spec.json"
+    events_file = work / "probe-events.jsonl"
+    stderr_file = work / "probe-stderr.txt"
+    spec_file.write_text(json.dumps(spec), encoding="utf-8")
+    events_file.write_bytes(b"")
+    flags = ["-I", "-S"] if bare else ["-I"]
+    with stderr_file.open("wb") as err:
+        proc = subprocess.Popen(
+            [str(python), *flags, "-X", "faulthandler", str(_PROBE), str(spec_file), str(events_file)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=clean_env(),
+        )
+        size, last = 0, time.monotonic()
+        hung = None
+        while True:
+            try:
+                proc.wait(_POLL)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            now_size = events_file.stat().st_size
+            if now_size != size:
+                size, last = now_size, time.monotonic()
+            elif time.monotonic() - last > timeout:
+                proc.kill()
+                proc.wait()
+                hung = timeout
+                break
+    tail = stderr_file.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+    return _events(events_file), proc.returncode, hung, " | ".join(tail)
+
+
+def run_probe(python: Path, spec: Mapping[str, Any], work: Path, timeout: float, *, bare: bool = False) -> ProbeResult:
+    """Probe ``spec`` in ``python``, again without each module that crashes or hangs, until it reports.
+
+    ``bare``: run without ``site`` (no ``.pth`` file runs first); ``spec`` then names the site dirs.
+    ``work`` is this probe's own directory (probes may run at the same time).
+    """
+    crashes: list[Crash] = []
+    skip = list(spec.get("skip", ()))
+    site_dirs: list[str] = []
+    while True:
+        events, code, hung, stderr = _once(python, {**spec, "skip": skip}, work, timeout, bare)
+        for event in events:
+            if event.get("event") == "site":
+                site_dirs = list(event["site_dirs"])
+            if event.get("event") == "report":
+                return ProbeResult(event, crashes, site_dirs)
+        culprit = _culprit(events)
+        how = _how(code, hung)
+        if culprit is None or culprit in skip or len(crashes) >= _MAX_CRASHES:
+            detail = f"; {stderr}" if stderr else ""
+            raise VerifyError(f"the probe {how} before it reported, outside any module import{detail}")
+        crashes.append(Crash(culprit, how))
+        skip.append(culprit)

@@ -1,0 +1,118 @@
+"""numpy 1.26.4 renamed beside numpy 2.x: real auditwheel-repaired wheels from the registry.
+
+auditwheel runs patchelf on every repaired wheel, which appends segments after the section
+header table; LIEF then wrote that table over ``.gnu.hash`` of ``_multiarray_umath`` and the
+renamed copy crashed on import. These tests build the real wheels.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mvpy_vendor.cli import main
+from mvpy_vendor.native import elf
+
+from .conftest import clean_env, download, install_wheelhouse, pick, real_wheel_cache
+
+pytestmark = pytest.mark.slow
+
+NUMPY_1, NUMPY_2 = "numpy==1.26.4", "numpy==2.4.6"
+
+
+@pytest.fixture(scope="session")
+def numpy_wheels() -> Path:
+    cache = real_wheel_cache() / "numpy"
+    for spec in (NUMPY_1, NUMPY_2):
+        if not list(cache.glob(f"numpy-{spec.partition('==')[2]}-*.whl")):
+            download(cache, "--no-deps", spec)
+    return cache
+
+
+def _inputs(numpy_wheels: Path, wheels: Path, tmp_path: Path) -> Path:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for wheel in [*numpy_wheels.glob("numpy-*.whl"), *pick(wheels, "numpy_v1_user", "numpy_v2_app")]:
+        shutil.copy(wheel, inputs)
+    return inputs
+
+
+def test_numpy_1_is_patched_checked_and_loaded(numpy_wheels: Path, wheels: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert (
+        main(["build", "-q", "--no-cache", "--wheels", str(_inputs(numpy_wheels, wheels, tmp_path)), "--out", str(out)])
+        == 0
+    )
+    report = json.loads((out / "mvpy-vendor-report.json").read_text())
+    (copy,) = [o for o in report["outputs"] if o["action"] == "rename"]
+    compiled = {f["member"]: f["status"] for f in copy["files"] if f["member"].endswith(".so")}
+    # Every binary passed the structural check and loaded (with numpy.libs/ placed beside it)
+    # in a child process; a module the load check could not run on would be a warning.
+    assert len(compiled) == 19 and set(compiled.values()) == {"patched"}
+    assert copy["warnings"] == []
+
+
+def test_without_the_fix_the_check_stops_the_build(
+    numpy_wheels: Path,
+    wheels: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The section table left where patchelf put it: LIEF writes it over .gnu.hash again, and
+    the structural check turns that into a build error naming the wheel and the member."""
+    monkeypatch.setattr(elf, "section_table_last", lambda data: data)
+    out = tmp_path / "out"
+    assert (
+        main(["build", "-q", "--no-cache", "--wheels", str(_inputs(numpy_wheels, wheels, tmp_path)), "--out", str(out)])
+        == 1
+    )
+    errors = capsys.readouterr().err.splitlines()
+    assert (
+        "mvpy-vendor: error: numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl: "
+        "numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so: patched binary failed the structural check "
+        "'layout': section .gnu.hash (0x70b028-0x70c14c) overlaps the section header table (0x70b208-0x70b908)"
+    ) in errors
+    assert not out.exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="numpy 1.26's Python code names its own modules in plain strings the rewriter does not touch: "
+    "add_newdoc('numpy.core', ...) imports numpy 2 and fails on a name it lacks; set_module('numpy') "
+    "sets __module__ to the unrenamed name",
+)
+def test_numpy_1_and_2_in_one_process(numpy_wheels: Path, wheels: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    inputs = _inputs(numpy_wheels, wheels, tmp_path)
+    assert main(["build", "-q", "--verify", "--wheels", str(inputs), "--out", str(out)]) == 0
+    python = install_wheelhouse(out, tmp_path / "venv")
+    seen = subprocess.run(
+        [str(python), "-c", "import numpy_v2_app; numpy_v2_app.main()"],
+        check=True, capture_output=True, text=True, env=clean_env(),
+    ).stdout  # fmt: skip
+    result = json.loads(seen)
+    assert result["app"] == {
+        "version": "2.4.6",
+        "module": "numpy",
+        "sum": 15,
+        "matmul": [[5, 14], [14, 50]],
+        "upper": ["NUMPY", "TWO"],
+        "promotion_rejected": True,
+    }
+    assert result["library"] == {
+        "version": "1.26.4",
+        "module": "_mv_numpy_1_26_4",
+        "product": 720.0,
+        "numeric": "_mv_numpy_1_26_4.core.numeric",
+        "rounded": [[0.14, 0.29, 0.43], [0.57, 0.71, 0.86]],
+        "alltrue": True,
+        "matmul": [[14.0, 32.0], [32.0, 77.0]],
+        "inverse": [[0.6, -0.2], [-0.2, 0.4]],
+        "fft": [0.0, 2.0, 0.0, 2.0],
+        "dtype": "float64",
+    }
