@@ -198,3 +198,64 @@ def test_two_versions_of_a_cython_module_in_one_process(wheels: Path, tmp_path: 
         "old_user": {"helper": "1.0", "counter_module": "_mv_cypkg_1_0._fast", "pickled": 42, "same_class": True},
     }
     assert main(["verify", str(out)]) == 0
+
+
+def _chunk(*entries: bytes) -> bytes:
+    """A mypyc string-table chunk as mypyc's codegen lays it out (lengths < 128 here)."""
+    return bytes([len(entries)]) + b"".join(bytes([len(e)]) + e for e in entries) + b"\x00"
+
+
+MYPYC_NAMES = {"black": "_mv_black_24", "30fcd__mypyc": "_mv_30fcd__mypyc_24"}
+# A .rodata-like region: an ordinary C string, then chunks (one with an empty entry, whose
+# length is a NUL byte, and a prose entry naming the package), then a file name the wheel ships.
+TABLE_REGION = (
+    b"\x00black.Mode\x00"
+    + _chunk(b"30fcd__mypyc", b"__file__", b"")
+    + _chunk(b"see black for details", b"black.linegen", b"black.schema.json")
+    + b"\x00\x00"
+)
+
+
+def test_mypyc_table_entries_are_found_by_parsing_their_chunk() -> None:
+    from mvpy_vendor.native._binary import embedded, find_names, find_tables
+
+    tables = find_tables([(0x1000, TABLE_REGION)], MYPYC_NAMES, files={"black.schema.json"})
+    first = 0x1000 + TABLE_REGION.index(b"\x03\x0c30fcd")
+    second = 0x1000 + TABLE_REGION.index(b"\x03\x15see")
+    assert sorted(tables) == [first, second]
+    assert tables[first].names == ("30fcd__mypyc",)
+    assert tables[second].names == ("black.linegen",)  # not the prose, not the file name
+    # Renamed entries get their new length; the others are kept byte for byte.
+    assert tables[first].renamed(MYPYC_NAMES) == _chunk(b"_mv_30fcd__mypyc_24", b"__file__", b"")[:-1]
+    assert (
+        tables[second].renamed(MYPYC_NAMES)
+        == _chunk(b"see black for details", b"_mv_black_24.linegen", b"black.schema.json")[:-1]
+    )
+    # The plain scanner sees the NUL-terminated C string; the last entry of a chunk also ends in
+    # a NUL, but the file name the wheel ships is left out.
+    assert set(find_names([(0, TABLE_REGION)], MYPYC_NAMES, {"black.schema.json"}).values()) == {"black.Mode"}
+    # Before: without the table, "black.linegen" and "30fcd__mypyc" were only "embedded" names.
+    # After: they are table entries; the prose and the file name stay embedded (reported, not patched).
+    assert {o.text for o in embedded(TABLE_REGION, MYPYC_NAMES, {"black.schema.json"})} == {
+        "see black for details",
+        "black.schema.json",
+    }
+
+
+def test_bytes_that_only_look_like_a_chunk_are_not_tables() -> None:
+    from mvpy_vendor.native._binary import find_tables
+
+    lengths_wrong = b"\x00\x02\x0c30fcd__mypyc\x08__file_\x00"  # second entry runs past the NUL
+    no_nul_after = b"\x00\x01\x0c30fcd__mypycX\x00"
+    not_after_nul = b"x\x01\x0c30fcd__mypyc\x00"
+    for region in (lengths_wrong, no_nul_after, not_after_nul):
+        assert find_tables([(0, region)], MYPYC_NAMES) == {}
+
+
+def test_a_name_merged_into_the_tail_of_a_longer_string_counts_only_where_referenced() -> None:
+    from mvpy_vendor.native._binary import find_names, find_tails
+
+    # The linker keeps m_name "black" as the tail of "30fcd__mypyc.init_black".
+    region = b"\x00" + b"30fcd__mypyc.init_black\x00" + b"not_black_here\x00"
+    assert set(find_names([(0, region)], MYPYC_NAMES).values()) == {"30fcd__mypyc.init_black"}
+    assert find_tails([(0, region)], MYPYC_NAMES) == {region.index(b"black\x00"): "black"}

@@ -268,6 +268,155 @@ def test_foreign_binaries_are_patched(platform: str, foreign_ujson: dict[str, Pa
         assert binary.optional_header.checksum == 0
 
 
+# mypyc-compiled wheels: one shared library ``<hash>__mypyc`` at the wheel's root holds the code
+# of every compiled module; each module is a shim that imports it by name and takes a capsule
+# named ``<hash>__mypyc.init_<module>``; the library looks itself up in sys.modules by a name
+# kept, like its imports, in mypyc's length-prefixed string table.
+MYPYC = {
+    "charset-normalizer": ("3.5.3", "3.4.9"),  # 3.4 has the shared library, 3.5 one library per module
+    "black": ("25.12.0", "24.10.0"),  # both name their library 30fcd23745efe32ce681__mypyc
+}
+
+
+@pytest.fixture(scope="session")
+def mypyc_wheels() -> Path:
+    cache = real_wheel_cache() / "mypyc"
+    for name, versions in MYPYC.items():
+        for version in versions:
+            stem = name.replace("-", "_")
+            if not list(cache.glob(f"{stem}-{version}-cp*.whl")):
+                # the primary's dependencies too (black's click, pathspec, pytokens ...)
+                download(cache, *(() if version == versions[0] else ("--no-deps",)), f"{name}=={version}")
+    return cache
+
+
+def _mypyc_build(inputs: list[Path], tmp_path: Path) -> tuple[Path, dict[str, str], Path]:
+    """``mvpy-vendor build --verify`` (verify must pass), the renamed copy's member statuses, and
+    a fresh venv with the wheelhouse installed by pip."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for wheel in inputs:
+        shutil.copy(wheel, src)
+    out = tmp_path / "out"
+    assert main(["build", "-q", "--verify", "--wheels", str(src), "--out", str(out)]) == 0
+    report = json.loads((out / "mvpy-vendor-report.json").read_text())
+    statuses = {f["member"]: f["status"] for o in report["outputs"] if o["action"] == "rename" for f in o["files"]}
+    return out, statuses, install_wheelhouse(out, tmp_path / "venv")
+
+
+def test_charset_normalizer_3_4_beside_3_5(mypyc_wheels: Path, wheels: Path, tmp_path: Path) -> None:
+    inputs = [*mypyc_wheels.glob("charset_normalizer-*.whl"), *pick(wheels, "charset_old_user", "charset_new_app")]
+    out, statuses, python = _mypyc_build(inputs, tmp_path)
+    ext = sysconfig.get_config_var("EXT_SUFFIX")
+    assert {m: s for m, s in statuses.items() if m.endswith(".so")} == {
+        f"ada92cb5d92a588d1b93__mypyc{ext}": "patched",
+        f"charset_normalizer/cd{ext}": "patched",
+        f"charset_normalizer/md{ext}": "patched",
+    }
+    (copy,) = out.glob("mv_charset_normalizer_3_4_9-*.whl")
+    assert f"_mv_ada92cb5d92a588d1b93__mypyc_3_4_9{ext}" in zipfile.ZipFile(copy).namelist()
+    seen = subprocess.run(
+        [str(python), "-c", "import charset_new_app; charset_new_app.main()"],
+        check=True, capture_output=True, text=True, env=clean_env(),
+    ).stdout  # fmt: skip
+    assert json.loads(seen) == {
+        "app": {
+            "version": "3.5.3",
+            "module": "charset_normalizer",
+            "md": ["charset_normalizer.md", True],
+            "encoding": "cp1250",
+            "round_trip": True,
+        },
+        "library": {
+            "version": "3.4.9",
+            "module": "_mv_charset_normalizer_3_4_9",
+            # compiled (a shim of the shared library), named and defining its classes under the new name
+            "md": ["_mv_charset_normalizer_3_4_9.md", "_mv_charset_normalizer_3_4_9.md", True],
+            "encoding": "cp1251",
+            "round_trip": True,
+            "detect": "windows-1251",
+        },
+    }
+
+
+def test_black_24_beside_black_25(mypyc_wheels: Path, wheels: Path, tmp_path: Path) -> None:
+    inputs = [
+        *(w for w in mypyc_wheels.glob("*.whl") if not w.name.startswith("charset_normalizer-")),
+        *pick(wheels, "black_old_user", "black_new_app"),
+    ]
+    out, statuses, python = _mypyc_build(inputs, tmp_path)
+    ext = sysconfig.get_config_var("EXT_SUFFIX")
+    compiled = {m: s for m, s in statuses.items() if m.endswith(".so")}
+    assert compiled[f"30fcd23745efe32ce681__mypyc{ext}"] == "patched"
+    assert len(compiled) > 20 and set(compiled.values()) == {"patched"}
+    # Both versions' libraries have one name: the copy's must get its own, or pip overwrites one.
+    (copy,) = out.glob("mv_black_24_10_0-*.whl")
+    assert f"_mv_30fcd23745efe32ce681__mypyc_24_10_0{ext}" in zipfile.ZipFile(copy).namelist()
+    (primary,) = out.glob("black-25.12.0-*.whl")
+    assert f"30fcd23745efe32ce681__mypyc{ext}" in zipfile.ZipFile(primary).namelist()
+    code = "import json, sys, black_new_app; seen = black_new_app.check(); seen['mypyc'] = sorted(k for k in sys.modules if k.endswith('__mypyc') or '__mypyc_' in k); print(json.dumps(seen))"  # noqa: E501
+    seen = json.loads(
+        subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True, env=clean_env()).stdout
+    )
+    assert seen == {
+        "app": {
+            "version": "25.12.0",
+            "module": "black",
+            "mode": "black.mode",
+            # 2025 stable style: lower-case hex escapes, no parentheses around a case guard
+            "formatted": 'x = "\\xab"\nmatch x:\n    case 1 if y:\n        pass\n',
+        },
+        "library": {
+            "version": "24.10.0",
+            "module": "_mv_black_24_10_0",
+            "mode": "_mv_black_24_10_0.mode",
+            "formatted": 'x = "\\xAB"\nmatch x:\n    case 1 if (y):\n        pass\n',
+            # black.schema finds its resource file "black.schema.json": a file name, not renamed
+            "schema": ["check", "code"],
+        },
+        # black 25's, black 24's renamed, and pytokens' (mypyc-compiled too, needed by black 25 only)
+        "mypyc": [
+            "30fcd23745efe32ce681__mypyc",
+            "_mv_30fcd23745efe32ce681__mypyc_24_10_0",
+            "fd7dcdb10166ebd4db98__mypyc",
+        ],
+    }
+
+
+def test_mypyc_shared_library_before_and_after_patching(mypyc_wheels: Path) -> None:
+    """charset-normalizer 3.4.9's shared library: the names mypyc keeps in its string table (its
+    own sys.modules key, the modules it imports and registers) are whole table entries, patched by
+    re-encoding their chunk; its shims name the library and capsule in C strings."""
+    (wheel,) = mypyc_wheels.glob("charset_normalizer-3.4.9-*.whl")
+    ext = sysconfig.get_config_var("EXT_SUFFIX")
+    old = {"charset_normalizer": "_mv_charset_normalizer_3_4_9", "ada92cb5d92a588d1b93__mypyc": "_mv_ada_3_4_9"}
+    with zipfile.ZipFile(wheel) as zf:
+        library, shim = zf.read(f"ada92cb5d92a588d1b93__mypyc{ext}"), zf.read(f"charset_normalizer/md{ext}")
+    before = inspect_native(library, "lib.so", old)
+    table = {o.text for o in before.occurrences if o.kind == "table"}
+    assert {"ada92cb5d92a588d1b93__mypyc", "charset_normalizer.md", "charset_normalizer.utils"} <= table
+    assert all(o.references == 1 for o in before.occurrences if o.kind == "table")  # one CPyLit_Str slot each
+    # Before this scanner knew the table, these were "embedded" and the copy failed to import with
+    # KeyError: 'ada92cb5d92a588d1b93__mypyc'. Prose and file names are still embedded:
+    embedded = {o.text for o in before.occurrences if o.kind == "embedded"}
+    assert embedded == {"src/charset_normalizer/cd.py", "src/charset_normalizer/md.py"}
+    assert {(o.text, o.kind) for o in inspect_native(shim, "md.so", old).occurrences} == {
+        ("ada92cb5d92a588d1b93__mypyc", "code"),
+        ("ada92cb5d92a588d1b93__mypyc.ensure_deps", "code"),
+        ("ada92cb5d92a588d1b93__mypyc.init_charset_normalizer___md", "code"),
+    }
+    patched = patch_native(library, "lib.so", old, ("ada92cb5d92a588d1b93__mypyc", "_mv_ada_3_4_9"))
+    after = inspect_native(patched, "lib.so", old)
+    assert after.init_symbols == ("PyInit__mv_ada_3_4_9",)
+    assert {o.kind for o in after.occurrences if o.kind != "embedded"} == {"unreferenced"}
+    # The renamed chunks (in a segment of their own, which no section covers) hold each entry
+    # renamed, behind its new length.
+    for text in table:
+        first, _, rest = text.partition(".")
+        twin = (old[first] + ("." + rest if rest else "")).encode()
+        assert bytes([len(twin)]) + twin in patched
+
+
 SETUPTOOLS_OLD, SETUPTOOLS_NEW = "65.5.1", "80.9.0"
 
 

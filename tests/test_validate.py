@@ -82,6 +82,9 @@ def test_paths_that_are_not_wheels_are_usage_errors(tmp_path: Path) -> None:
         ("foo/sub/x.py", "foo"),
         ("foo.py", "foo"),
         ("_speedups.cpython-311-x86_64-linux-gnu.so", "_speedups"),
+        # mypyc's shared library: a hash, not a Python identifier, imported by name from C
+        ("30fcd23745efe32ce681__mypyc.cpython-311-x86_64-linux-gnu.so", "30fcd23745efe32ce681__mypyc"),
+        ("lib-foo.cpython-311-x86_64-linux-gnu.so", None),
         ("foo-stubs/__init__.pyi", None),
         ("foo/README.txt", None),
         ("thing.pth", None),

@@ -259,6 +259,27 @@ def test_a_pickling_failure_the_original_shares_is_not_fatal(wheels: Path, tmp_p
     assert result.ok
 
 
+class _StateNotRestorable:
+    """Pickled by its name, but its state cannot be set back (as a mypyc class's ``Final`` attribute)."""
+
+    def __getstate__(self) -> dict[str, int]:
+        return {"x": 1}
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        raise AttributeError("attribute 'x' of '_StateNotRestorable' objects is not writable")
+
+
+def test_only_a_failure_of_pickle_dumps_is_a_pickling_failure() -> None:
+    from mvpy_vendor.verify._probe import _pickling_error
+
+    class Local:  # not found by its name: what a class under a leaked name gets
+        pass
+
+    assert _pickling_error(_StateNotRestorable) is None  # loads fails: no name is involved
+    error = _pickling_error(Local)
+    assert error is not None and "Local" in error
+
+
 def _house_with_report(tmp_path: Path, text: str) -> Path:
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / REPORT_NAME).write_text(text, encoding="utf-8")

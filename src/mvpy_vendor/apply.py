@@ -22,7 +22,7 @@ from pathlib import Path
 from ._version import __version__
 from .cache import Cache, cache_key
 from .errors import Code, NativeError, Problem, Severity, WheelProblems
-from .native import patch_native
+from .native import file_names, patch_native
 from .native.check import LoadTarget, can_load_here, load_check
 from .options import ApplyOptions
 from .outcome import MemberOutcome, Status
@@ -164,7 +164,8 @@ class _OutputWriter:
         assert plan.target is not None
         data = self.reader.read(info)
         try:
-            patched = patch_native(data, plan.member, self.names.imports, plan.init_rename)
+            files = file_names(self.out.source.members)
+            patched = patch_native(data, plan.member, self.names.imports, plan.init_rename, files)
         except NativeError as exc:
             reason = exc.message.removeprefix(f"{plan.member}: ")
             problem = Problem(self.out.source.filename, reason, plan.member, code=Code.NATIVE_PATCH_FAILED)

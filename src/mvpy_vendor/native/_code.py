@@ -74,7 +74,7 @@ def _settle(
 
 
 def adrp_add_pairs(
-    code: bytes, base: int, targets: Mapping[int, str]
+    code: bytes, base: int, targets: Mapping[int, bytes]
 ) -> tuple[dict[int, list[tuple[int, int]]], set[int], set[int]]:
     """arm64: ``adrp xN, page`` + ``add xM, xN, #pageoff`` pairs that compute one of ``targets``,
     as (adrp address, add address) per target. Also: targets read by a load or store through an

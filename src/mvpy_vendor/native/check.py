@@ -66,7 +66,7 @@ _SHF_ALLOC = 2
 _STB_LOCAL = 0
 _STV_DEFAULT, _STV_PROTECTED = 0, 3
 _SHN_UNDEF, _SHN_ABS = 0, 0xFFF1
-_STT_TLS = 6
+_STT_NOTYPE, _STT_TLS = 0, 6
 
 # Dynamic tags read here.
 _DT_NULL, _DT_NEEDED, _DT_PLTRELSZ, _DT_HASH, _DT_STRTAB, _DT_SYMTAB = 0, 1, 2, 4, 5, 6
@@ -619,7 +619,8 @@ def _check_symbols(original: ElfImage, image: ElfImage, init: tuple[str, str] | 
         if found.info & 0xF == _STT_TLS:
             if not tls or found.value >= tls[0].memsz:
                 raise _Corrupt("symbols", f"{name.decode()} is outside the TLS segment")
-        elif image.load_of(found.value, file_backed=False) is None:
+        elif image.load_of(found.value, 0 if found.info & 0xF == _STT_NOTYPE else 1, file_backed=False) is None:
+            # a marker the linker defines (``_end``, ``_edata``) may stand right past a segment's end
             raise _Corrupt("symbols", f"{name.decode()} ({found.value:#x}) is outside every loaded segment")
     inits = [name for name, _ in expected if name.startswith(b"PyInit_")]
     wanted = f"PyInit_{init[1]}".encode() if init is not None else None
@@ -659,7 +660,13 @@ def unshifted_nobits(original: bytes, patched: bytes) -> bytes:
             continue
         addr = old.addr + anchor[1].addr - anchor[0].addr
         offset = old.offset + anchor[1].offset - anchor[0].offset
-        if (addr, offset) == (new.addr, new.offset) or after.load_of(new.addr, new.size, file_backed=False):
+        if (addr, offset) == (new.addr, new.offset):
+            continue
+        # Where LIEF left it may be inside a segment all the same: the one it added for a moved
+        # .dynstr, say (charset-normalizer 3.4's mypyc library). It is right only inside the
+        # segment that holds the section it follows.
+        home = after.load_of(anchor[1].addr, file_backed=False)
+        if home is not None and home.vaddr <= new.addr and new.addr + new.size <= home.vaddr + home.memsz:
             continue
         if after.load_of(addr, new.size, file_backed=False) is None:
             continue

@@ -252,7 +252,7 @@ def patch_packed(data: bytes, member: str, names: Mapping[str, str], init: tuple
     moved = len(stream) > table.size
     if moved and table.size_immediate is None:
         raise NativeError(f"{member}: the renamed string table does not fit and its length immediate was not found")
-    blob, offsets = renamed_blob(elf.ElfView(binary, names).strings.values(), names)
+    blob, offsets = renamed_blob(elf.ElfView(binary, names).uses(), names)
     stream_at = -1
     if moved:
         blob += bytes(-len(blob) % 16)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from mvpy_vendor.errors import NativeError
@@ -19,7 +19,7 @@ __all__ = ["inspect", "ElfView", "parse", "patch"]
 class ElfView(View):
     """ELF: pointers are ``R_X86_64_RELATIVE`` relocations whose addend is the string."""
 
-    def __init__(self, binary: Any, names: Mapping[str, str]) -> None:
+    def __init__(self, binary: Any, names: Mapping[str, str], files: Collection[str] = ()) -> None:
         super().__init__(binary)
         lief = load_lief()
         flags = lief.ELF.Section.FLAGS
@@ -39,19 +39,22 @@ class ElfView(View):
         self.scan(
             regions,
             names,
+            files,
             rust=comment is not None and b"rustc version " in bytes(comment.content),
         )
-        if not self.starts:
+        # every start of a name (a Rust string has no NUL to find it by) and every table chunk
+        targets = {**self.starts, **self.targets}
+        if not targets:
             return
         for reloc in binary.dynamic_relocations:
             self.slots.add(reloc.address)
-            if reloc.type == lief.ELF.Relocation.TYPE.X86_64_RELATIVE and reloc.addend in self.starts:
+            if reloc.type == lief.ELF.Relocation.TYPE.X86_64_RELATIVE and reloc.addend in targets:
                 self.pointers.setdefault(reloc.addend, []).append(reloc)
         if self.analyzable:
             for section in binary.sections:
                 if section.has(flags.EXECINSTR) and section.size:
                     content, base = bytes(section.content), section.virtual_address
-                    rip_references(content, base, self.starts, self.rip, self.rip_lengths)
+                    rip_references(content, base, targets, self.rip, self.rip_lengths)
 
     def pointer_slot(self, where: Any) -> int:
         return int(where.address)
@@ -70,11 +73,11 @@ def parse(data: bytes, member: str) -> Any:
     return binary
 
 
-def inspect(data: bytes, member: str, names: Mapping[str, str]) -> Inspection:
+def inspect(data: bytes, member: str, names: Mapping[str, str], files: Collection[str] = ()) -> Inspection:
     binary = parse(data, member)
     dynamic = [s for s in binary.dynamic_symbols if s.name]
     return Inspection(
-        ElfView(binary, names),
+        ElfView(binary, names, files),
         str(binary.header.machine_type).rsplit(".", 1)[-1],
         frozenset(s.name for s in dynamic if s.value),
         frozenset(s.name for s in dynamic if not s.value),
@@ -114,13 +117,15 @@ def section_table_last(data: bytes) -> bytes:
     return bytes(moved)
 
 
-def patch(data: bytes, member: str, names: Mapping[str, str], init: tuple[str, str] | None) -> bytes:
+def patch(
+    data: bytes, member: str, names: Mapping[str, str], init: tuple[str, str] | None, files: Collection[str] = ()
+) -> bytes:
     """Patch, write and check: a binary that fails :func:`.check.check_elf` is an error, never output."""
     original = data
     data = section_table_last(data)
     lief = load_lief()
     binary = parse(data, member)
-    blob, offsets = renamed_blob((use.text for use in ElfView(binary, names).uses()), names)
+    blob, offsets = renamed_blob(ElfView(binary, names, files).uses(), names)
     if blob:
         segment = lief.ELF.Segment()
         segment.type = lief.ELF.Segment.TYPE.LOAD
@@ -129,7 +134,7 @@ def patch(data: bytes, member: str, names: Mapping[str, str], init: tuple[str, s
         segment.content = list(blob)
         # Adding a segment may move the whole image: find every address again afterwards.
         base = binary.add(segment).virtual_address
-        ElfView(binary, names).repoint(base, offsets)
+        ElfView(binary, names, files).repoint(base, offsets)
     if init is not None:
         symbol = binary.get_dynamic_symbol(f"PyInit_{init[0]}")
         if symbol is None:

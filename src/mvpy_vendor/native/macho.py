@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from mvpy_vendor.errors import NativeError
@@ -20,7 +20,7 @@ class MachOView(View):
     """Thin Mach-O: pointers listed by the rebase information; code references as arm64
     ``adrp``/``add`` pairs or x86-64 RIP-relative operands."""
 
-    def __init__(self, binary: Any, names: Mapping[str, str]) -> None:
+    def __init__(self, binary: Any, names: Mapping[str, str], files: Collection[str] = ()) -> None:
         super().__init__(binary)
         lief = load_lief()
         cpu = binary.header.cpu_type
@@ -35,32 +35,33 @@ class MachOView(View):
         ]
         # the segment a previous patch added holds strings but no sections
         regions += [(s.virtual_address, bytes(s.content)) for s in binary.segments if s.name == SEGMENT]
-        self.scan(regions, names)
-        for reloc in binary.relocations if self.strings and not self.chained else ():
+        self.scan(regions, names, files)
+        targets = self.targets
+        for reloc in binary.relocations if targets and not self.chained else ():
             if not isinstance(reloc, lief.MachO.RelocationDyld) or reloc.size != 64:
                 continue
             self.slots.add(reloc.address)
             raw = bytes(binary.get_content_from_virtual_address(reloc.address, 8))
             target = int.from_bytes(raw, "little") if len(raw) == 8 else -1
-            if target in self.strings:
+            if target in targets:
                 self.pointers.setdefault(target, []).append(reloc.address)
         unclear_pages: set[int] = set()
-        for section in binary.sections if self.strings else ():
+        for section in binary.sections if targets else ():
             if not section.has(code_flag) or not section.size:
                 continue
             if arm64:
-                pairs, loaded, unclear = adrp_add_pairs(bytes(section.content), section.virtual_address, self.strings)
+                pairs, loaded, unclear = adrp_add_pairs(bytes(section.content), section.virtual_address, targets)
                 for target, found in pairs.items():
                     self.pairs.setdefault(target, []).extend(found)
                 self.opaque |= loaded
                 unclear_pages |= unclear
             else:
                 content, base = bytes(section.content), section.virtual_address
-                rip_references(content, base, self.strings, self.rip, self.rip_lengths)
+                rip_references(content, base, targets, self.rip, self.rip_lengths)
         # A string on a page some adrp reaches for an unknown purpose, with no reference of its
         # own found, may still be referenced: it cannot be called unreferenced.
         self.opaque |= {
-            a for a in self.strings
+            a for a in targets
             if a & ~0xFFF in unclear_pages and a not in self.pointers and a not in self.pairs and a not in self.rip
         }  # fmt: skip
 
@@ -76,9 +77,9 @@ def parse(data: bytes, member: str) -> tuple[Any, int]:
     return fat.at(0), fat.size
 
 
-def inspect(data: bytes, member: str, names: Mapping[str, str]) -> Inspection:
+def inspect(data: bytes, member: str, names: Mapping[str, str], files: Collection[str] = ()) -> Inspection:
     binary, archs = parse(data, member)
-    view = MachOView(binary, names)
+    view = MachOView(binary, names, files)
     problems = []
     if archs > 1:
         problems.append("universal (fat) Mach-O files are not patched yet")
@@ -93,20 +94,22 @@ def inspect(data: bytes, member: str, names: Mapping[str, str]) -> Inspection:
     )
 
 
-def patch(data: bytes, member: str, names: Mapping[str, str], init: tuple[str, str] | None) -> bytes:
+def patch(
+    data: bytes, member: str, names: Mapping[str, str], init: tuple[str, str] | None, files: Collection[str] = ()
+) -> bytes:
     """Renamed strings in an added read-only ``__MVSTR`` segment; ``PyInit_`` renamed in the
     symbol table and the exports; the code signature removed (to be re-signed on macOS)."""
     lief = load_lief()
     binary, archs = parse(data, member)
     if archs != 1:
         raise NativeError(f"{member}: only single-architecture Mach-O files are patched")
-    blob, offsets = renamed_blob((use.text for use in MachOView(binary, names).uses()), names)
+    blob, offsets = renamed_blob(MachOView(binary, names, files).uses(), names)
     if blob:
         segment = lief.MachO.SegmentCommand(SEGMENT, list(blob))
         segment.init_protection = 1  # read-only
         segment.max_protection = 1
         base = binary.add(segment).virtual_address
-        MachOView(binary, names).repoint(base, offsets)  # adding may move things: look again
+        MachOView(binary, names, files).repoint(base, offsets)  # adding may move things: look again
     if init is not None:
         symbol = binary.get_symbol(f"_PyInit_{init[0]}")
         if symbol is None:

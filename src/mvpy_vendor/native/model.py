@@ -7,15 +7,17 @@ from typing import Any, Literal
 
 __all__ = ["PACKED_TABLE", "InitKind", "Kind", "NativeModule", "Occurrence"]
 
-Kind = Literal["relocated", "code", "unreferenced", "unknown", "packed", "embedded", "delimited"]
+Kind = Literal["relocated", "code", "table", "unreferenced", "unknown", "packed", "embedded", "delimited"]
 InitKind = Literal["single-phase", "multi-phase", "unknown"]
 PACKED_TABLE = "(Cython string table)"
 
 
 @dataclass(frozen=True)
 class Occurrence:
-    """One string naming a renamed module (a C string, or the text a pointer-plus-length
-    reference reads), and what refers to it."""
+    """One string naming a renamed module, and what refers to it: a NUL-terminated C string
+    (``relocated``: through pointers; ``code``: from instructions), the text a pointer-plus-length
+    reference reads (its length updated too), or a whole entry of a mypyc string table
+    (``table``: the pointer to its chunk, which is re-encoded renamed)."""
 
     text: str
     kind: Kind
@@ -25,7 +27,7 @@ class Occurrence:
 
     @property
     def patchable(self) -> bool:
-        return self.kind in ("relocated", "code", "unreferenced")
+        return self.kind in ("relocated", "code", "table", "unreferenced")
 
     @property
     def blocks(self) -> bool:
@@ -42,7 +44,7 @@ class Occurrence:
         if self.kind == "delimited":
             return f"{self.text!r} {self.detail}; the length cannot be updated"
         if self.kind == "embedded":
-            return f"{self.text!r} holds the name inside a longer string; it is not patched"
+            return f"{self.text!r} holds the name inside a longer string (or names a file); it is not patched"
         return f"{self.text!r} is referenced in a way that cannot be followed here (format or architecture)"
 
     def to_json(self) -> dict[str, Any]:

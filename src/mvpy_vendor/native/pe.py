@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from mvpy_vendor.errors import NativeError
@@ -18,7 +18,7 @@ class PeView(View):
     """PE, in relative virtual addresses: pointers are absolute addresses listed in the base
     relocations (DIR64)."""
 
-    def __init__(self, binary: Any, names: Mapping[str, str]) -> None:
+    def __init__(self, binary: Any, names: Mapping[str, str], files: Collection[str] = ()) -> None:
         super().__init__(binary)
         lief = load_lief()
         self.analyzable = binary.header.machine == lief.PE.Header.MACHINE_TYPES.AMD64
@@ -31,9 +31,11 @@ class PeView(View):
                 if not s.has_characteristic(execute) and s.name not in (".reloc", ".rsrc", ".pdata")
             ),
             names,
+            files,
         )
         rva = lief.Binary.VA_TYPES.RVA
-        for block in binary.relocations if self.strings else ():
+        targets = self.targets
+        for block in binary.relocations if targets else ():
             for entry in block.entries:
                 if entry.type != lief.PE.RelocationEntry.BASE_TYPES.DIR64:
                     continue
@@ -41,12 +43,12 @@ class PeView(View):
                 self.slots.add(where)
                 raw = bytes(binary.get_content_from_virtual_address(where, 8, rva))
                 target = int.from_bytes(raw, "little") - self.imagebase if len(raw) == 8 else -1
-                if target in self.strings:
+                if target in targets:
                     self.pointers.setdefault(target, []).append(where)
-        if self.analyzable and self.strings:
+        if self.analyzable and targets:
             for section in binary.sections:
                 if section.has_characteristic(execute) and section.size:
-                    rip_references(bytes(section.content), section.virtual_address, self.strings, self.rip)
+                    rip_references(bytes(section.content), section.virtual_address, targets, self.rip)
 
     def read(self, address: int, size: int) -> bytes:
         return bytes(self.binary.get_content_from_virtual_address(address, size, load_lief().Binary.VA_TYPES.RVA))
@@ -66,23 +68,25 @@ def parse(data: bytes, member: str) -> Any:
     return binary
 
 
-def inspect(data: bytes, member: str, names: Mapping[str, str]) -> Inspection:
+def inspect(data: bytes, member: str, names: Mapping[str, str], files: Collection[str] = ()) -> Inspection:
     binary = parse(data, member)
     return Inspection(
-        PeView(binary, names),
+        PeView(binary, names, files),
         str(binary.header.machine).rsplit(".", 1)[-1],
         frozenset(e.name for e in binary.get_export().entries) if binary.has_exports else frozenset(),
         frozenset(e.name for lib in binary.imports for e in lib.entries if e.name),
     )
 
 
-def patch(data: bytes, member: str, names: Mapping[str, str], init: tuple[str, str] | None) -> bytes:
+def patch(
+    data: bytes, member: str, names: Mapping[str, str], init: tuple[str, str] | None, files: Collection[str] = ()
+) -> bytes:
     """Renamed strings in an added ``.mvstr`` section (appended: nothing moves); export table
     rebuilt, its names kept sorted; checksum cleared."""
     lief = load_lief()
     binary = parse(data, member)
-    view = PeView(binary, names)
-    blob, offsets = renamed_blob((use.text for use in view.uses()), names)
+    view = PeView(binary, names, files)
+    blob, offsets = renamed_blob(view.uses(), names)
     if blob:
         section = lief.PE.Section(".mvstr")
         section.content = list(blob)

@@ -9,7 +9,7 @@ from mvpy_vendor.wheel.layout import EXTENSION_SUFFIXES
 from mvpy_vendor.wheel.reader import MemberReader
 from mvpy_vendor.wheel.validate import read_wheels
 
-from . import inspect_native
+from . import file_names, inspect_native
 from .model import NativeModule
 
 __all__ = ["inspect_wheel"]
@@ -21,7 +21,7 @@ def inspect_wheel(path: Path) -> list[NativeModule]:
     names = {n: renamed_import_name(n, wheel.version) for n in wheel.import_names}
     with MemberReader(path) as reader:
         return [
-            inspect_native(reader.read(member), member, names)
+            inspect_native(reader.read(member), member, names, file_names(wheel.members))
             for member in wheel.members
             if member.endswith(EXTENSION_SUFFIXES)
         ]

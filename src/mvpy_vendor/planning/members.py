@@ -15,7 +15,7 @@ from typing import Optional
 from mvpy_vendor.cache import Cache, cache_key
 from mvpy_vendor.errors import Code, Problem, Severity
 from mvpy_vendor.naming import filename_component
-from mvpy_vendor.native import inspect_native
+from mvpy_vendor.native import file_names, inspect_native
 from mvpy_vendor.options import ApplyOptions, NativePolicy
 from mvpy_vendor.rewrite.mask import mask
 from mvpy_vendor.rewrite.metadata import rewrite_entry_points
@@ -102,7 +102,7 @@ def _native(
     old_module = module_name_of(installed_path(member, source.data_dir))
     new_module = names.new_module(old_module) or old_module
     old_last, new_last = old_module.rpartition(".")[2], new_module.rpartition(".")[2]
-    module = inspect_native(data, member, names.imports)
+    module = inspect_native(data, member, names.imports, file_names(source.members))
     pure = shipped_source(source.members, member)
 
     def plan(action: Action, reason: str, problem: Problem | None) -> MemberPlan:

@@ -10,9 +10,10 @@ Checks, in fresh interpreters:
 4. importing a renamed copy or a rewritten consumer never pulls in an unrenamed name that its
    world maps elsewhere (a plain import made by a distribution whose world maps that name to
    the primary is correct, and not reported).
-A submodule that fails to import, or a compiled class that fails to pickle, is fatal unless it
-fails the same way with the original wheels (:mod:`.judge`, in a second environment built only
-when needed). This package does not import the rewriter: it reads the build report.
+A module (top-level or submodule) that fails to import, or a compiled class that fails to
+pickle, is fatal unless it fails the same way with the original wheels (:mod:`.judge`, in a
+second environment built only when needed). This package does not import the rewriter: it
+reads the build report.
 """
 
 from __future__ import annotations

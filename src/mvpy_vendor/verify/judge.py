@@ -1,10 +1,11 @@
 """Judging against the original wheels: a failure is only excused if the original fails the same way.
 
-A submodule that fails to import, or a compiled class that fails to pickle, is probed again in
-an environment holding that world's original wheels (built only when something needs it). It
-is "fails in original too", and not fatal, only if the original module exists there and fails
-too; a module that the original does not have at all is a real failure (a renamed namespace
-that serves another distribution's files looks like that).
+A module that fails to import (top-level or submodule: ``blackd`` without ``black[d]``'s aiohttp
+fails either way), or a compiled class that fails to pickle, is probed again in an environment
+holding that world's original wheels (built only when something needs it). It is "fails in
+original too", and not fatal, only if the original module exists there and fails too; a module
+that the original does not have at all is a real failure (a renamed namespace that serves
+another distribution's files looks like that).
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ def judge(
     findings: list[Finding] = []
     by_world: dict[int, list[Suspect]] = {}
     for s in suspects:
-        if s.output is None or (s.failed and "." not in s.name):
-            findings.append(_fatal(s))  # nothing to compare, or a top-level module that fails
+        if s.output is None:
+            findings.append(_fatal(s))  # nothing to compare
         else:
             by_world.setdefault(s.output.worlds[0], []).append(s)
     checks = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 
 __all__ = [
@@ -18,6 +19,11 @@ __all__ = [
 # Suffixes of compiled extension modules on any platform: ``foo.cpython-311-x86_64-linux-gnu.so``
 # and ``foo.cp311-win_amd64.pyd`` both provide ``foo``.
 EXTENSION_SUFFIXES = (".so", ".pyd")
+# An extension module is found by its file name and initialised by ``PyInit_<name>``: any ASCII
+# C-identifier tail will do, even one that is no Python identifier. mypyc's shared library of a
+# compilation group is one (``30fcd23745efe32ce681__mypyc``: a hash, often starting with a digit),
+# imported by name from C by every module of the group.
+_EXTENSION_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 def installed_path(member: str, data_dir: str) -> str:
@@ -45,7 +51,7 @@ def import_name_of(member: str) -> str | None:
         return stem if stem.isidentifier() else None
     if first.endswith(EXTENSION_SUFFIXES):
         stem = first.split(".", 1)[0]
-        return stem if stem.isidentifier() else None
+        return stem if _EXTENSION_NAME.fullmatch(stem) else None
     return None
 
 
