@@ -244,7 +244,6 @@ def patch_packed(data: bytes, member: str, names: Mapping[str, str], init: tuple
     from . import elf
     from ._binary import renamed_blob
 
-    lief = load_lief()
     binary = elf.parse(data, member)
     table = find_table(binary, member)
     strings, count = rename_table(table, names, member)
@@ -260,13 +259,8 @@ def patch_packed(data: bytes, member: str, names: Mapping[str, str], init: tuple
         blob += stream
     base = 0
     if blob:
-        segment = lief.ELF.Segment()
-        segment.type = lief.ELF.Segment.TYPE.LOAD
-        segment.flags = lief.ELF.Segment.FLAGS.R
-        segment.alignment = 0x1000
-        segment.content = list(blob)
+        base = elf.add_segment(binary, blob)
         # Adding a segment may move the whole image: find every address again afterwards.
-        base = binary.add(segment).virtual_address
         elf.ElfView(binary, names).repoint(base, offsets)
         table = find_table(binary, member)
     if count:

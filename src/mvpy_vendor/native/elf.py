@@ -123,17 +123,11 @@ def patch(
     """Patch, write and check: a binary that fails :func:`.check.check_elf` is an error, never output."""
     original = data
     data = section_table_last(data)
-    lief = load_lief()
     binary = parse(data, member)
     blob, offsets = renamed_blob(ElfView(binary, names, files).uses(), names)
     if blob:
-        segment = lief.ELF.Segment()
-        segment.type = lief.ELF.Segment.TYPE.LOAD
-        segment.flags = lief.ELF.Segment.FLAGS.R
-        segment.alignment = 0x1000
-        segment.content = list(blob)
+        base = add_segment(binary, blob)
         # Adding a segment may move the whole image: find every address again afterwards.
-        base = binary.add(segment).virtual_address
         ElfView(binary, names, files).repoint(base, offsets)
     if init is not None:
         symbol = binary.get_dynamic_symbol(f"PyInit_{init[0]}")
@@ -143,6 +137,17 @@ def patch(
     patched = unshifted_nobits(original, _write(binary))
     check_elf(original, patched, member, init)
     return patched
+
+
+def add_segment(binary: Any, blob: bytes) -> int:
+    """Add ``blob`` in a read-only loaded segment of its own; its virtual address."""
+    lief = load_lief()
+    segment = lief.ELF.Segment()
+    segment.type = lief.ELF.Segment.TYPE.LOAD
+    segment.flags = lief.ELF.Segment.FLAGS.R
+    segment.alignment = 0x1000
+    segment.content = list(blob)
+    return int(binary.add(segment).virtual_address)
 
 
 def _write(binary: Any) -> bytes:
