@@ -4,9 +4,9 @@ The whole-file libcst rewrite (:func:`.reference.transform_whole`) is the refere
 gives the same bytes, diagnostics and change count for work proportional to what changes:
 
 1. Strings and comments are masked (:mod:`.mask`); every code occurrence of a renamed
-   top-level name, of ``import``, of ``__module__`` and of the names that start a call the
-   rewriter looks at (``importlib``, ``mock``, ``modules``, ... and local aliases of them) is
-   found by one regular expression over the masked code.
+   top-level name, of ``import`` and of the names that start a call the rewriter looks at
+   (``importlib``, ``mock``, ``modules``, ... and local aliases of them) is found by one
+   regular expression over the masked code.
 2. The logical lines holding them are the only candidates: an import of a renamed module needs
    ``import`` and the name on one logical line; every rewritten or reported string sits in a
    call, subscript or comparison that starts with one of those names, or is a string literal
