@@ -114,7 +114,8 @@ def test_client_transport_worlds_in_one_process(
     seen = _run(python, "-c", "import json, modern_app; print(json.dumps(modern_app.generations()))")
     assert json.loads(seen) == {
         "modern": {"transport": 2, "client_sees": 2},
-        "legacy": {"transport": 1, "client_sees": 1},
+        # legacy_tool's dict key "transport" is a whole-value module name: relocated with the rest.
+        "legacy": {"_mv_transport_1_5_0": 1, "client_sees": 1},
     }
     assert main(["verify", str(out)]) == 0
 
@@ -172,7 +173,8 @@ def test_pth_hooks_scripts_and_data_dirs_of_both_versions(wheels: Path, tmp_path
         python, "-c", "import json, os, gizmo_app; print(json.dumps([gizmo_app.SEES, os.environ['GIZMO_BOOTED']]))"
     )
     sees, booted = json.loads(seen)
-    assert sees == {"app": "2.0", "old_user": {"gizmo": "1.0", "extra": "1.0", "plugins": "1.0"}}
+    # gizmo_old_user's key "gizmo" is a whole-value module name, relocated with the rest.
+    assert sees == {"app": "2.0", "old_user": {"_mv_gizmo_1_0": "1.0", "extra": "1.0", "plugins": "1.0"}}
     # Both .pth start-up hooks ran, each from its own copy.
     assert sorted(booted.strip(";").split(";")) == ["_mv_gizmo_extra_1_0._pth_hook", "gizmo_extra._pth_hook"]
     bin_dir = tmp_path / "venv" / "bin"
