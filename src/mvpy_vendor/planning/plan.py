@@ -18,7 +18,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from mvpy_vendor._version import __version__
-from mvpy_vendor.errors import ConfigError, Problem, Severity
+from mvpy_vendor.errors import ConfigError, Problem
 from mvpy_vendor.naming import dist_info_dir, filename_component, renamed_dist_name, renamed_import_name
 from mvpy_vendor.native.model import NativeModule
 from mvpy_vendor.wheel.validate import WheelInfo
@@ -266,16 +266,6 @@ class Plan:
             "ignored": [{"wheel": w, "reason": r} for w, r in self.ignored],
             "notes": list(self.notes),
         }
-
-    @property
-    def problems(self) -> tuple[Problem, ...]:
-        """The errors planning found (compiled modules that cannot be made safe), in output order."""
-        return tuple(
-            m.problem
-            for o in self.outputs
-            for m in o.members
-            if m.problem is not None and m.problem.severity is Severity.ERROR
-        )
 
 
 Binding = tuple[int, NormalizedName]
