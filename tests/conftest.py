@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,14 @@ def download(dest: Path, *args: str) -> None:
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["pip download failed"])[-1]
         pytest.skip(f"cannot download {' '.join(args)} for this Python from the registry: {last}")
+
+
+def gather(dest: Path, wheels: Iterable[Path]) -> Path:
+    """A new directory ``dest`` holding copies of ``wheels``: the input of one build."""
+    dest.mkdir()
+    for wheel in wheels:
+        shutil.copy(wheel, dest)
+    return dest
 
 
 def pick(directory: Path, *names: str) -> list[Path]:

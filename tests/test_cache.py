@@ -9,7 +9,7 @@ import pytest
 
 from mvpy_vendor.cli import main
 
-from .conftest import FOO_SET, pick
+from .conftest import FOO_SET, gather, pick
 
 
 def _build(inputs: list[Path], out: Path, cache: Path | None) -> None:
@@ -68,10 +68,7 @@ def test_broken_or_unwritable_cache_never_breaks_a_build(wheels: Path, tmp_path:
 
 
 def test_a_changed_wheel_is_validated_again(wheels: Path, tmp_path: Path) -> None:
-    inputs = tmp_path / "in"
-    inputs.mkdir()
-    for wheel in pick(wheels, *FOO_SET):
-        shutil.copy(wheel, inputs)
+    inputs = gather(tmp_path / "in", pick(wheels, *FOO_SET))
     cache = tmp_path / "cache"
     _build(sorted(inputs.iterdir()), tmp_path / "a", cache)
     # Same file name, other (broken) content: the cache must not vouch for it.

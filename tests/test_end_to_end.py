@@ -17,6 +17,7 @@ from .conftest import (
     GIZMO_SET,
     TRANSPORT_SET,
     clean_env,
+    gather,
     install_wheelhouse,
     make_wheel,
     new_venv,
@@ -144,10 +145,7 @@ def test_verify_catches_leaks(foo_house: Path, tmp_path: Path, capsys: pytest.Ca
 def test_submodule_failing_in_the_original_too_is_not_fatal(
     wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    inputs = tmp_path / "in"
-    inputs.mkdir()
-    for wheel in pick(wheels, *FOO_SET):
-        shutil.copy(wheel, inputs)
+    inputs = gather(tmp_path / "in", pick(wheels, *FOO_SET))
     rewrite_wheel(inputs / "foo-1.0.0-py3-none-any.whl", {"foo/optional.py": b"import foo\nimport not_installed\n"})
     # A name computed at run time cannot be rewritten: it reaches the primary foo 2, whose API differs.
     dynamic = b"import importlib\nimport foo\nassert importlib.import_module('o'.join(['f', 'o'])).API == 1\n"
@@ -186,11 +184,8 @@ def test_pth_hooks_scripts_and_data_dirs_of_both_versions(wheels: Path, tmp_path
 def test_what_nothing_collides_with_keeps_its_name(wheels: Path, tmp_path: Path) -> None:
     # helper is needed only by slow-package (world 1) and nothing else is called helper: it is
     # installed once, under its own name, and imports the foo of its world (foo 1, renamed).
-    inputs = tmp_path / "in"
-    inputs.mkdir()
     foo1, foo2, slow, app = pick(wheels, *FOO_SET)
-    for wheel in (foo1, foo2, app):
-        shutil.copy(wheel, inputs)
+    inputs = gather(tmp_path / "in", (foo1, foo2, app))
     helper = b"import foo\nSEES = foo.__name__\n"
     make_wheel(inputs, "helper", "1.0", {"helper/__init__.py": helper}, ("foo<2",))
     uses = b"import helper\nHELPER_SEES = helper.SEES\n"

@@ -8,7 +8,6 @@ renamed copy crashed on import. These tests build the real wheels.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 from mvpy_vendor.cli import main
 from mvpy_vendor.native import elf
 
-from .conftest import clean_env, download, install_wheelhouse, pick, real_wheel_cache
+from .conftest import clean_env, download, gather, install_wheelhouse, pick, real_wheel_cache
 
 pytestmark = pytest.mark.slow
 
@@ -34,11 +33,7 @@ def numpy_wheels() -> Path:
 
 
 def _inputs(numpy_wheels: Path, wheels: Path, tmp_path: Path) -> Path:
-    inputs = tmp_path / "in"
-    inputs.mkdir()
-    for wheel in [*numpy_wheels.glob("numpy-*.whl"), *pick(wheels, "numpy_v1_user", "numpy_v2_app")]:
-        shutil.copy(wheel, inputs)
-    return inputs
+    return gather(tmp_path / "in", [*numpy_wheels.glob("numpy-*.whl"), *pick(wheels, "numpy_v1_user", "numpy_v2_app")])
 
 
 def test_numpy_1_is_patched_checked_and_loaded(numpy_wheels: Path, wheels: Path, tmp_path: Path) -> None:

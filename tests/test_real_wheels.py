@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -22,7 +21,7 @@ import pytest
 from mvpy_vendor.cli import main
 from mvpy_vendor.native import inspect_native, patch_native
 
-from .conftest import clean_env, download, install_wheelhouse, make_wheel, pick, real_wheel_cache
+from .conftest import clean_env, download, gather, install_wheelhouse, make_wheel, pick, real_wheel_cache
 
 pytestmark = pytest.mark.slow
 
@@ -72,15 +71,15 @@ def test_two_versions_of_compiled_libraries(
     compiled_wheels: Path, pydantic_wheels: Path, pydantic1_compiled: Path, wheels: Path, tmp_path: Path
 ) -> None:
     """One wheel set: two versions each of ujson, markupsafe, msgpack, orjson and (compiled) pydantic."""
-    inputs = tmp_path / "in"
-    inputs.mkdir()
-    for wheel in [
-        *compiled_wheels.glob("*.whl"),
-        *(pydantic_wheels / "pydantic2").glob("*.whl"),
-        *pydantic1_compiled.glob("*.whl"),
-        *pick(wheels, "pydantic_v1_user", "pydantic_v2_app"),
-    ]:
-        shutil.copy(wheel, inputs)
+    inputs = gather(
+        tmp_path / "in",
+        [
+            *compiled_wheels.glob("*.whl"),
+            *(pydantic_wheels / "pydantic2").glob("*.whl"),
+            *pydantic1_compiled.glob("*.whl"),
+            *pick(wheels, "pydantic_v1_user", "pydantic_v2_app"),
+        ],
+    )
     out = tmp_path / "out"
     roots = [f"--require={n}=={v}" for n, versions in COMPILED.items() for v in versions] + [
         "--require=pydantic-v2-app"
@@ -148,15 +147,15 @@ pydantic_v2_app.main()
 def test_pydantic_1_and_2_in_one_process(
     pydantic1: str, pydantic_wheels: Path, request: pytest.FixtureRequest, wheels: Path, tmp_path: Path
 ) -> None:
-    inputs = tmp_path / "in"
-    inputs.mkdir()
     v1 = pydantic_wheels / "pydantic1-pure" if pydantic1 == "pure" else request.getfixturevalue("pydantic1_compiled")
-    for wheel in [
-        *(pydantic_wheels / "pydantic2").glob("*.whl"),
-        *v1.glob("*.whl"),
-        *pick(wheels, "pydantic_v1_user", "pydantic_v2_app"),
-    ]:
-        shutil.copy(wheel, inputs)
+    inputs = gather(
+        tmp_path / "in",
+        [
+            *(pydantic_wheels / "pydantic2").glob("*.whl"),
+            *v1.glob("*.whl"),
+            *pick(wheels, "pydantic_v1_user", "pydantic_v2_app"),
+        ],
+    )
     out = tmp_path / "out"
     assert main(["build", "-q", "--wheels", str(inputs), "--out", str(out)]) == 0
     report = json.loads((out / "mvpy-vendor-report.json").read_text())
@@ -293,10 +292,7 @@ def mypyc_wheels() -> Path:
 def _mypyc_build(inputs: list[Path], tmp_path: Path) -> tuple[Path, dict[str, str], Path]:
     """``mvpy-vendor build --verify`` (verify must pass), the renamed copy's member statuses, and
     a fresh venv with the wheelhouse installed by pip."""
-    src = tmp_path / "in"
-    src.mkdir()
-    for wheel in inputs:
-        shutil.copy(wheel, src)
+    src = gather(tmp_path / "in", inputs)
     out = tmp_path / "out"
     assert main(["build", "-q", "--verify", "--wheels", str(src), "--out", str(out)]) == 0
     report = json.loads((out / "mvpy-vendor-report.json").read_text())
@@ -438,10 +434,7 @@ def setuptools_wheels() -> Path:
 def test_a_renamed_setuptools_does_not_hook_distutils(setuptools_wheels: Path, tmp_path: Path) -> None:
     """setuptools' start-up hook puts a finder for plain ``distutils`` on sys.meta_path: a renamed
     copy must not install it, or ``import distutils`` would reach the old setuptools."""
-    inputs = tmp_path / "in"
-    inputs.mkdir()
-    for wheel in setuptools_wheels.glob("*.whl"):
-        shutil.copy(wheel, inputs)
+    inputs = gather(tmp_path / "in", setuptools_wheels.glob("*.whl"))
     legacy = b"import setuptools\nVERSION = setuptools.__version__\n"
     make_wheel(inputs, "legacy-build", "1.0", {"legacy_build/__init__.py": legacy}, (f"setuptools=={SETUPTOOLS_OLD}",))
     modern = b"import setuptools, legacy_build\nVERSIONS = (setuptools.__version__, legacy_build.VERSION)\n"
@@ -479,10 +472,7 @@ def test_cryptography_rust_lengths(wheels: Path, tmp_path: Path) -> None:
     for version in ("49.0.0", "50.0.2"):
         if not list(cache.glob(f"cryptography-{version}-*.whl")):
             download(cache, f"cryptography=={version}")
-    inputs = tmp_path / "in"
-    inputs.mkdir()
-    for wheel in [*cache.glob("*.whl"), *pick(wheels, "crypto_app", "crypto_old_user")]:
-        shutil.copy(wheel, inputs)
+    inputs = gather(tmp_path / "in", [*cache.glob("*.whl"), *pick(wheels, "crypto_app", "crypto_old_user")])
     out = tmp_path / "out"
     assert main(["build", "-q", "--wheels", str(inputs), "--out", str(out), "--verify"]) == 0
     report = json.loads((out / "mvpy-vendor-report.json").read_text())
@@ -533,10 +523,7 @@ def test_yarl_renamed_runs_its_pure_python_fallback(
 ) -> None:
     """yarl's ``_quoting_c`` (Cython 3.1+) cannot be patched, ships no .py of its own, and every
     import of it falls back to ``_quoting_py``: the renamed copy drops it and runs the fallback."""
-    inputs = tmp_path / "in"
-    inputs.mkdir()
-    for wheel in [*yarl_wheels.glob("*.whl"), *pick(wheels, "yarl_old_user", "yarl_app")]:
-        shutil.copy(wheel, inputs)
+    inputs = gather(tmp_path / "in", [*yarl_wheels.glob("*.whl"), *pick(wheels, "yarl_old_user", "yarl_app")])
     out = tmp_path / "out"
     assert main(["build", "--wheels", str(inputs), "--out", str(out), "--no-cache", "--verify"]) == 0
     printed = capsys.readouterr().out.splitlines()
@@ -655,10 +642,9 @@ def sqlalchemy_wheels() -> Path:
 def test_sqlalchemy_1_4_and_2_in_one_process(sqlalchemy_wheels: Path, wheels: Path, tmp_path: Path) -> None:
     """SQLAlchemy 1.4 names its modules in strings (``util.preload_module("sqlalchemy.sql.util")``,
     ``preloaded.import_prefix("sqlalchemy.sql")``): relocated, the renamed copy loads its own."""
-    inputs = tmp_path / "in"
-    inputs.mkdir()
-    for wheel in [*sqlalchemy_wheels.glob("*.whl"), *pick(wheels, "sqlalchemy_v14_user", "sqlalchemy_v2_app")]:
-        shutil.copy(wheel, inputs)
+    inputs = gather(
+        tmp_path / "in", [*sqlalchemy_wheels.glob("*.whl"), *pick(wheels, "sqlalchemy_v14_user", "sqlalchemy_v2_app")]
+    )
     out = tmp_path / "out"
     assert main(["build", "-q", "--wheels", str(inputs), "--out", str(out), "--verify"]) == 0
     report = json.loads((out / "mvpy-vendor-report.json").read_text())
