@@ -131,13 +131,22 @@ def compile_extension(work: Path, module: str, source: str) -> bytes:
     return so_file.read_bytes()
 
 
-def make_wheel(dest: Path, name: str, version: str, files: Mapping[str, bytes], requires: tuple[str, ...] = ()) -> Path:
+def make_wheel(
+    dest: Path,
+    name: str,
+    version: str,
+    files: Mapping[str, bytes],
+    requires: tuple[str, ...] = (),
+    requires_python: str | None = None,
+) -> Path:
     """A pure-Python wheel written by ``wheel``'s WheelFile, for a distribution a test needs just once."""
     stem = name.replace("-", "_")
     dist_info = f"{stem}-{version}.dist-info"
     metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(
         f"Requires-Dist: {r}\n" for r in requires
     )
+    if requires_python is not None:
+        metadata += f"Requires-Python: {requires_python}\n"
     wheel_file = "Wheel-Version: 1.0\nGenerator: mvpy-vendor-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     path = dest / f"{stem}-{version}-py3-none-any.whl"
     dest.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,7 @@ def test_output_wheelhouse(wheels: Path, tmp_path: Path) -> None:
         "mv_foo_1_0_0-1.0.0-py3-none-any.whl",
         REPORT_NAME,
         "myapp-0.1.0-py3-none-any.whl",
+        "pylock.toml",
         "requirements.txt",
         "slow_package-0.1.0-py3-none-any.whl",
     ]

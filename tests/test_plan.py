@@ -13,7 +13,8 @@ from packaging.version import Version
 
 from mvpy_vendor.errors import ConfigError
 from mvpy_vendor.planning.plan import Plan, Role, make_plan, output_for
-from mvpy_vendor.planning.resolve import Index, default_roots, resolve_worlds, target_environment
+from mvpy_vendor.planning.resolve import Index, default_roots, resolve_worlds
+from mvpy_vendor.planning.target import Target
 from mvpy_vendor.wheel.validate import WheelInfo
 
 
@@ -37,7 +38,7 @@ def whl(name: str, version: str, *requires: str, tag: str = "py3-none-any", impo
 
 
 def plan_of(wheels: list[WheelInfo], roots: list[str] | None = None, primaries: dict[str, str] | None = None) -> Plan:
-    env = target_environment()
+    env = Target().environment()
     index = Index.build(wheels)
     reqs = [Requirement(r) for r in roots] if roots else default_roots(index, env)
     pins = {canonicalize_name(k): Version(v) for k, v in (primaries or {}).items()}
@@ -191,7 +192,7 @@ def test_incompatible_and_unused_wheels_are_reported() -> None:
         [whl("foo", "1"), whl("foo", "1", tag="cp27-cp27mu-manylinux1_x86_64"), whl("bar", "1")], roots=["foo"]
     )
     assert dict(plan.ignored) == {
-        "foo-1-cp27-cp27mu-manylinux1_x86_64.whl": "not compatible with the target interpreter",
+        "foo-1-cp27-cp27mu-manylinux1_x86_64.whl": "its tags do not fit the target (Python 3.11 on this platform)",
         "bar-1-py3-none-any.whl": "not needed by any world",
     }
 
@@ -249,7 +250,7 @@ def test_a_name_needed_in_two_versions_outside_the_main_world_is_renamed_in_both
 
 
 def make_plan_with(wheels: list[WheelInfo], rename: set[str]) -> Plan:
-    env = target_environment()
+    env = Target().environment()
     index = Index.build(wheels)
     worlds = resolve_worlds(index, default_roots(index, env), {}, env)
     return make_plan(worlds, wheels, index.ignored, {canonicalize_name(n) for n in rename})

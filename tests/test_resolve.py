@@ -6,15 +6,15 @@ import dataclasses
 
 import pytest
 from packaging.requirements import Requirement
-from packaging.tags import Tag
 from packaging.version import Version
 
 from mvpy_vendor.errors import ConfigError
-from mvpy_vendor.planning.resolve import Index, default_roots, requirements_in_force, resolve_worlds, target_environment
+from mvpy_vendor.planning.resolve import Index, default_roots, requirements_in_force, resolve_worlds
+from mvpy_vendor.planning.target import Target
 
 from .test_plan import FOO, whl
 
-ENV = target_environment()
+ENV = Target().environment()
 
 
 def test_index_keeps_the_best_fitting_wheel_of_each_version_highest_first() -> None:
@@ -22,11 +22,10 @@ def test_index_keeps_the_best_fitting_wheel_of_each_version_highest_first() -> N
     specific = whl("lib", "1.0", tag="cp311-cp311-linux_x86_64")
     alien = whl("lib", "2.0", tag="cp311-cp311-win_amd64")
     older = whl("lib", "0.9")
-    tags = [Tag("cp311", "cp311", "linux_x86_64"), Tag("py3", "none", "any")]
-    index = Index.build([generic, specific, alien, older], tags)
+    index = Index.build([generic, specific, alien, older], Target("3.11", "linux"))
     assert index.by_name["lib"] == (specific, older)
     reasons = dict((w.filename, why) for w, why in index.ignored)
-    assert reasons[alien.filename] == "not compatible with the target interpreter"
+    assert reasons[alien.filename] == "its tags do not fit the target (Python 3.11 on linux)"
     assert reasons[generic.filename] == f"{specific.filename} fits the target better"
     assert index.get("lib", Version("0.9")) is older  # type: ignore[arg-type]
     assert index.get("lib", Version("5")) is None  # type: ignore[arg-type]

@@ -29,6 +29,7 @@ from .outcome import MemberOutcome, Status
 from .planning.members import name_map
 from .planning.plan import Action, MemberPlan, Output, Plan, requirements_txt
 from .progress import SILENT, Reporter
+from .pylock import WHEELHOUSE_LOCK, wheelhouse_lock
 from .report import PROVENANCE_NAME, REPORT_NAME, BuildResult, OutputResult
 from .rewrite.metadata import rewrite_entry_points, rewrite_metadata, rewrite_pth, rewrite_top_level
 from .rewrite.names import NameMap
@@ -336,6 +337,8 @@ def apply_plan(
             raise WheelProblems(problems)
         built = BuildResult(plan, tuple(results), out_dir)
         (staging / "requirements.txt").write_text(requirements_txt(plan), encoding="utf-8")
+        listed = [(r.output.display_name, r.output.version, staging / r.output.filename, r.sha256) for r in results]
+        (staging / WHEELHOUSE_LOCK).write_text(wheelhouse_lock(listed), encoding="utf-8")
         (staging / REPORT_NAME).write_text(json.dumps(built.to_json(), indent=2) + "\n", encoding="utf-8")
         for item in sorted(staging.iterdir()):
             item.replace(out_dir / item.name)

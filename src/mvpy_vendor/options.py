@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
+from .planning.target import Target
+
 if TYPE_CHECKING:
     from .cache import Cache
 
@@ -82,5 +84,9 @@ class BuildRequest:
     #: distributions renamed outside the main world even where nothing collides with them (setting ``rename``)
     rename: Sequence[str] = ()
     options: ApplyOptions = field(default_factory=ApplyOptions)
+    #: the Python version and platform the wheelhouse is for (settings ``python-version``, ``platform``)
+    target: Target = field(default_factory=Target)
+    #: ``NAME==VERSION`` versions tried first in the main world (what a resolver chose for it)
+    prefer: Sequence[str] = ()
     #: where validated wheels, planning results and built outputs are remembered (None: nowhere)
     cache: Cache | None = None

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from mvpy_vendor._version import __version__
 from mvpy_vendor.errors import MvpyError
 
-from . import build, inspect, verify
+from . import build, inspect, lock, verify
 from .console import Console, flag
 
 __all__ = ["main"]
@@ -34,8 +34,15 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser(
         "build", parents=[common], help="rewrite a set of wheels so that every version they need installs side by side"
     )
-    b.add_argument("--wheels", nargs="+", required=True, metavar="PATH", help="wheel files or directories of wheels")
-    b.add_argument("--out", metavar="DIR", help="the output wheelhouse (required unless --plan-only)")
+    b.add_argument(
+        "--wheels",
+        nargs="+",
+        metavar="PATH",
+        help="wheel files or directories of wheels (default: project mode, from pyproject.toml)",
+    )
+    b.add_argument(
+        "--out", metavar="DIR", help="the output wheelhouse (project mode: default 'wheelhouse'; else required)"
+    )
     b.add_argument(
         "--require",
         action="append",
@@ -81,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--native",
         choices=build.POLICIES,
-        default="patch",
+        default=None,
         help="compiled modules that name a renamed module: patch them (default), drop them for the "
         "pure-Python source the wheel ships (prefer-source), or stop (error)",
     )
@@ -108,7 +115,17 @@ def _parser() -> argparse.ArgumentParser:
         help='leave DIST\'s string literals that name a renamed module ("foo.sub") as written '
         "(default: relocate them to the renamed module)",
     )
+    lock.add_project_options(b)
+    b.add_argument("--locked", action="store_true", help="use the lock; fail if it is missing or out of date")
+    b.add_argument("--frozen", action="store_true", help="use the lock as it is, without checking it")
+    b.add_argument("--offline", action="store_true", help="use the lock and the cache only; fetch nothing")
     b.set_defaults(func=build.run)
+
+    k = sub.add_parser(
+        "lock", parents=[common], help="resolve the project's worlds and write pylock.mvpy-vendor.toml (PEP 751)"
+    )
+    lock.add_project_options(k)
+    k.set_defaults(func=lock.run)
 
     i = sub.add_parser(
         "inspect", parents=[common], help="show the compiled modules of a wheel and what renaming it needs"
@@ -130,8 +147,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "build" and not args.out and not args.plan_only:
-        parser.error("build: --out is required (unless --plan-only)")
+    if args.command == "build" and args.wheels is not None and not args.out and not args.plan_only:
+        parser.error("build: --out is required with --wheels (unless --plan-only)")
     quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
     if quiet and verbose:
         parser.error("-q and -v cannot be used together")

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from packaging.utils import parse_wheel_filename
 
 from mvpy_vendor.errors import ConfigError
 from mvpy_vendor.options import NativePolicy
 from mvpy_vendor.outcome import Status
+from mvpy_vendor.planning.plan import UNNEEDED
 
 from .console import Console, flag, table, write_atomic
 
 if TYPE_CHECKING:
+    from mvpy_vendor.cache import Cache
+    from mvpy_vendor.options import ApplyOptions, BuildRequest
     from mvpy_vendor.report import OutputResult
 
 __all__ = ["POLICIES", "run"]
@@ -54,37 +61,96 @@ def _deaccelerated(result: OutputResult, shown: int = 3) -> str:
     return f"{what} Python source (slower): {listed}"
 
 
-def run(args: argparse.Namespace, console: Console) -> int:
-    from mvpy_vendor.apply import apply_plan
-    from mvpy_vendor.cache import Cache, default_cache_dir
-    from mvpy_vendor.options import ApplyOptions, BuildRequest
-    from mvpy_vendor.planning.planner import plan_build
+def _options(get: Callable[[str], Any]) -> ApplyOptions:
+    from mvpy_vendor.options import ApplyOptions
 
-    request = BuildRequest(
-        wheels=[Path(p) for p in args.wheels],
-        requires=args.require,
-        primaries=args.primary,
-        rename=args.rename,
-        options=ApplyOptions(
-            allow_unparsable=args.allow_unparsable,
-            jobs=args.jobs,
-            native_policy=NativePolicy(args.native),
-            native_policy_for=_policies(args.native_for),
-            accept_native_leaks=args.accept_native_leak,
-            keep_strings=args.keep_strings,
-        ),
-        cache=None if args.no_cache else Cache(Path(args.cache_dir) if args.cache_dir else default_cache_dir()),
+    return ApplyOptions(
+        allow_unparsable=bool(get("allow-unparsable")),
+        jobs=get("jobs"),
+        native_policy=NativePolicy(get("native") or "patch"),
+        native_policy_for=_policies(get("native-for")),
+        accept_native_leaks=get("accept-native-leak"),
+        keep_strings=get("keep-strings"),
     )
+
+
+def _cache(get: Callable[[str], Any]) -> Cache | None:
+    from mvpy_vendor.cache import Cache, default_cache_dir
+
+    if get("no-cache"):
+        return None
+    return Cache(Path(get("cache-dir")) if get("cache-dir") else default_cache_dir())
+
+
+def _project(args: argparse.Namespace, console: Console, stack: contextlib.ExitStack) -> tuple[BuildRequest, Any]:
+    """Project mode: the request from pyproject.toml (and the lock), and the merged settings."""
+    from mvpy_vendor.cache import default_cache_dir
+    from mvpy_vendor.project.fetch import Store
+    from mvpy_vendor.project.gather import LockMode, project_request
+
+    from .lock import load_config
+
+    if args.locked and args.frozen:
+        raise ConfigError("--locked and --frozen cannot be used together", setting="frozen")
+    config = load_config(args)
+    get = config.get
+    mode = LockMode.LOCKED if args.locked else LockMode.FROZEN if args.frozen else LockMode.REFRESH
+    cache = _cache(get)
+    if cache is not None:
+        store = Store(Path(get("cache-dir")) if get("cache-dir") else default_cache_dir(), offline=args.offline)
+    else:
+        store = Store(
+            Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mvpy-files-"))), offline=args.offline
+        )
+    project = project_request(config, mode, store, _options(get), console, cache, offline=args.offline)
+    console.end_steps()
+    if project.lock_written:
+        console.info(f"wrote {config.lock_path}")
+    return project.request, get
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    with contextlib.ExitStack() as stack:
+        return _run(args, console, stack)
+
+
+def _run(args: argparse.Namespace, console: Console, stack: contextlib.ExitStack) -> int:
+    from mvpy_vendor.apply import apply_plan
+    from mvpy_vendor.options import BuildRequest
+    from mvpy_vendor.planning.planner import plan_build
+    from mvpy_vendor.planning.target import Target
+
+    from .lock import reject_project_options
+
+    if args.wheels is None:
+        request, get = _project(args, console, stack)
+    else:
+        reject_project_options(args)
+
+        def get(key: str) -> Any:
+            return getattr(args, key.replace("-", "_"))
+
+        request = BuildRequest(
+            wheels=[Path(p) for p in args.wheels],
+            requires=args.require,
+            primaries=args.primary,
+            rename=args.rename,
+            options=_options(get),
+            target=Target(args.python_version, args.platform),
+            cache=_cache(get),
+        )
+    out = Path(get("out") or Path(args.project) / "wheelhouse")
+    report = get("report")
     plan = plan_build(request)
     if args.plan_only:
         text = json.dumps(plan.to_json(), indent=2) + "\n"
-        if args.report:
-            write_atomic(Path(args.report), text)
+        if report:
+            write_atomic(Path(report), text)
         console.out.write(text)
         return 0
-    result = apply_plan(plan, Path(args.out), request.options, reporter=console, cache=request.cache)
-    if args.report:
-        write_atomic(Path(args.report), json.dumps(result.to_json(), indent=2) + "\n")
+    result = apply_plan(plan, out, request.options, reporter=console, cache=request.cache)
+    if report:
+        write_atomic(Path(report), json.dumps(result.to_json(), indent=2) + "\n")
     by_key = {r.output.key: r for r in result.outputs}
     rows = [["distribution", "version", "world", "role", "installed as", "rewritten", "strings", "diagnostics"]]
     counted: set[str] = set()
@@ -121,19 +187,27 @@ def run(args: argparse.Namespace, console: Console) -> int:
             console.info(f"note: {r.output.display_name}: {slower}")
     for note in plan.notes:
         console.info(f"note: {note}")
+    other = 0
     for wheel, why in plan.ignored:
-        console.detail(f"not used: {wheel}: {why}")
+        if why == UNNEEDED:
+            name, version = parse_wheel_filename(wheel)[:2]
+            console.info(f"not used: {wheel}: {why} ({flag('require')} {name}=={version} makes it a root)")
+        else:
+            other += 1
+            console.detail(f"not used: {wheel}: {why}")
+    if other:
+        console.info(f"not used: {other} other wheels (for another target, or a better fitting one was given; see -v)")
     total = sum(r.diagnostics for r in result.outputs)
     cached = sum(r.cached for r in result.outputs)
     console.info(
-        f"wrote {len(result.outputs)} wheels to {args.out}"
+        f"wrote {len(result.outputs)} wheels to {out}"
         + (f" ({cached} from the cache)" if cached else "")
         + (f"; {total} diagnostics (see -v or the report)" if total else "")
     )
-    if args.verify:
+    if get("verify"):
         from mvpy_vendor.verify import VerifyOptions
 
         from .verify import report_verify
 
-        return report_verify(Path(args.out), console, VerifyOptions())
+        return report_verify(out, console, VerifyOptions())
     return 0

@@ -24,6 +24,7 @@ from mvpy_vendor.native.model import NativeModule
 from mvpy_vendor.wheel.validate import WheelInfo
 
 from .resolve import ROOT, World
+from .target import Target
 
 __all__ = [
     "Action",
@@ -34,6 +35,7 @@ __all__ = [
     "Role",
     "make_plan",
     "output_for",
+    "UNNEEDED",
     "requirements_txt",
 ]
 
@@ -241,6 +243,7 @@ class Plan:
     notes: tuple[str, ...] = field(default=())
     #: every validated input wheel
     inputs: tuple[WheelInfo, ...] = ()
+    target: Target = field(default_factory=Target)
 
     def output(self, key: str) -> Output:
         for out in self.outputs:
@@ -251,6 +254,7 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         return {
             "tool": {"name": "mvpy-vendor", "version": __version__},
+            "target": self.target.to_json(),
             "worlds": [
                 {
                     "index": w.index,
@@ -269,6 +273,9 @@ class Plan:
 
 
 Binding = tuple[int, NormalizedName]
+
+#: why a valid wheel that fits the target is left out
+UNNEEDED = "not needed by any world"
 
 
 class _Graph:
@@ -442,7 +449,7 @@ def make_plan(
             role = Role.CONSUMER
         placements.append(Placement(binding[0], binding[1], graph.wheel(binding).version, role, key))
     used = {o.source.path for o in outputs.values()} | {w.path for w, _ in ignored}
-    unused = [(w.filename, "not needed by any world") for w in all_wheels if w.path not in used]
+    unused = [(w.filename, UNNEEDED) for w in all_wheels if w.path not in used]
     return Plan(
         worlds=tuple(worlds),
         placements=tuple(placements),

@@ -16,7 +16,7 @@ from mvpy_vendor.wheel.validate import collect_wheel_paths, read_wheels
 
 from .members import plan_members
 from .plan import Plan, make_plan
-from .resolve import Index, default_roots, resolve_worlds, target_environment
+from .resolve import Index, default_roots, resolve_worlds
 
 __all__ = ["plan_build"]
 
@@ -31,7 +31,7 @@ def _parse_requires(texts: Sequence[str]) -> list[Requirement]:
     return reqs
 
 
-def _parse_primaries(texts: Sequence[str]) -> dict[NormalizedName, Version]:
+def _parse_primaries(texts: Sequence[str], setting: str = "primary") -> dict[NormalizedName, Version]:
     pins = {}
     for text in texts:
         name, sep, version = text.partition("==")
@@ -40,18 +40,20 @@ def _parse_primaries(texts: Sequence[str]) -> dict[NormalizedName, Version]:
                 raise InvalidVersion(text)
             pins[canonicalize_name(name.strip())] = Version(version.strip())
         except InvalidVersion:
-            raise ConfigError("expected NAME==VERSION", setting="primary", value=text) from None
+            raise ConfigError("expected NAME==VERSION", setting=setting, value=text) from None
     return pins
 
 
 def plan_build(request: BuildRequest) -> Plan:
     """Read and validate the wheels, resolve the worlds and decide every output and member; write nothing."""
     wheels = read_wheels(collect_wheel_paths(request.wheels), request.cache)
-    env = target_environment()
-    index = Index.build(wheels)
+    env = request.target.environment()
+    index = Index.build(wheels, request.target)
     roots = _parse_requires(request.requires) or default_roots(index, env)
-    worlds = resolve_worlds(index, roots, _parse_primaries(request.primaries), env)
+    prefer = _parse_primaries(request.prefer, setting="prefer")
+    worlds = resolve_worlds(index, roots, _parse_primaries(request.primaries), env, prefer)
     plan = make_plan(worlds, wheels, index.ignored, {canonicalize_name(n) for n in request.rename})
+    plan = replace(plan, target=request.target)
     options = request.options
     outputs = tuple(
         replace(

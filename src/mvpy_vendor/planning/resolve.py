@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from packaging.markers import default_environment
 from packaging.requirements import Requirement
-from packaging.tags import Tag, sys_tags
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from mvpy_vendor.errors import ConfigError
 from mvpy_vendor.wheel.validate import WheelInfo
+
+from .target import Target
 
 __all__ = [
     "ROOT",
@@ -28,17 +29,11 @@ __all__ = [
     "default_roots",
     "requirements_in_force",
     "resolve_worlds",
-    "target_environment",
 ]
 
 _MAX_STEPS = 50_000
 
 ROOT = "<root>"
-
-
-def target_environment() -> dict[str, str]:
-    """Marker environment of the running interpreter (the default target)."""
-    return {key: str(value) for key, value in default_environment().items()}
 
 
 @dataclass(frozen=True)
@@ -62,14 +57,19 @@ class Index:
     ignored: tuple[tuple[WheelInfo, str], ...] = ()
 
     @classmethod
-    def build(cls, wheels: Sequence[WheelInfo], tags: Sequence[Tag] | None = None) -> Index:
-        rank = {tag: i for i, tag in enumerate(tags if tags is not None else list(sys_tags()))}
+    def build(cls, wheels: Sequence[WheelInfo], target: Target | None = None) -> Index:
+        target = target if target is not None else Target()
+        rank = {tag: i for i, tag in enumerate(target.tags())}
+        python = target.environment()["python_full_version"]
         best: dict[tuple[NormalizedName, Version], tuple[int, WheelInfo]] = {}
         ignored: list[tuple[WheelInfo, str]] = []
         for wheel in sorted(wheels, key=lambda w: w.filename):
             ranks = [rank[t] for t in wheel.tags if t in rank]
             if not ranks:
-                ignored.append((wheel, "not compatible with the target interpreter"))
+                ignored.append((wheel, f"its tags do not fit the target ({target.describe()})"))
+                continue
+            if wheel.requires_python and not SpecifierSet(wheel.requires_python).contains(python, prereleases=True):
+                ignored.append((wheel, f"it requires Python {wheel.requires_python} (the target: {target.describe()})"))
                 continue
             score = min(ranks)
             current = best.get(wheel.key)
@@ -303,18 +303,20 @@ def resolve_worlds(
     roots: Sequence[Requirement],
     primaries: Mapping[NormalizedName, Version],
     env: Mapping[str, str],
+    prefer: Mapping[NormalizedName, Version] | None = None,
 ) -> list[World]:
     """Resolve the main world (index 0) and every world it spawns, in a stable order.
 
     A primary pin (setting ``primary``) both constrains the main world and makes that version one of its
-    members, so that it is installed under its own name.
+    members, so that it is installed under its own name. ``prefer`` (what a resolver chose for the main
+    world) is tried first in the main world; the other worlds prefer the main world's versions.
     """
     for name, version in primaries.items():
         if index.get(name, version) is None:
             raise ConfigError("no such wheel was given", setting="primary", value=f"{name}=={version}")
     root_edges = [Edge(ROOT, r, 0) for r in roots]
     root_edges += [Edge(ROOT, Requirement(f"{n}=={v}"), 0) for n, v in sorted(primaries.items())]
-    main, pending = _resolve_world(0, root_edges, index, env, {}, primaries)
+    main, pending = _resolve_world(0, root_edges, index, env, prefer or {}, primaries)
     worlds = [main]
     prefer = {n: w.version for n, w in main.members.items()}
     by_root: dict[tuple[str, frozenset[str]], int] = {}

@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, parse_tag
 from packaging.utils import (
     BuildTag,
@@ -40,6 +41,13 @@ __all__ = [
 _UNREADABLE = (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError, zlib.error)
 
 
+def _requires_python(text: str | None) -> str:
+    try:
+        return str(SpecifierSet(text)) if text else ""
+    except InvalidSpecifier:
+        return ""
+
+
 @dataclass(frozen=True)
 class WheelInfo:
     """What the planner needs to know about one validated input wheel."""
@@ -56,6 +64,8 @@ class WheelInfo:
     requires: tuple[Requirement, ...]
     import_names: tuple[str, ...]
     members: tuple[str, ...]
+    #: the METADATA ``Requires-Python`` ('' when absent or not a valid specifier)
+    requires_python: str = ""
 
     @property
     def filename(self) -> str:
@@ -82,6 +92,7 @@ class WheelInfo:
             "requires": [str(r) for r in self.requires],
             "import_names": list(self.import_names),
             "members": list(self.members),
+            "requires_python": self.requires_python,
         }
 
     @classmethod
@@ -99,6 +110,7 @@ class WheelInfo:
             dist_info=data["dist_info"],
             data_dir=data["data_dir"],
             requires=tuple(Requirement(r) for r in data["requires"]),
+            requires_python=str(data.get("requires_python", "")),
             import_names=tuple(data["import_names"]),
             members=tuple(data["members"]),
         )
@@ -255,6 +267,7 @@ def _read_one(path: Path, sha256: str) -> tuple[WheelInfo | None, list[Problem]]
             dist_info=dist_info,
             data_dir=data_dir,
             requires=tuple(requires),
+            requires_python=_requires_python(metadata.get("Requires-Python")),
             import_names=tuple(import_names),
             members=tuple(sorted(files)),
         ),
