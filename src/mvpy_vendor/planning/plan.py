@@ -414,6 +414,9 @@ def make_plan(
         real_names.add(name)
     for world in worlds[1:]:
         root_names = {e.name for e in world.roots if e.requirer == ROOT}
+        # top-level names two members of this world provide: a renamed copy's gets a shared name
+        provided = [n for m in world.members.values() for n in set(m.import_names)]
+        shared_names = {n for n in provided if provided.count(n) > 1}
         for name, wheel in world.members.items():
             binding = (world.index, name)
             closure = graph.versions(graph.closure(binding))
@@ -442,7 +445,8 @@ def make_plan(
                 real_names.add(name)
                 role = Role.PRIMARY
             else:
-                out = replace(_renamed_output(wheel, world.index, taken_dists, taken_imports, notes), why=why)
+                out = _renamed_output(wheel, world.index, taken_dists, taken_imports, notes, shared_names)
+                out = replace(out, why=why)
                 role = Role.RENAMED
             by_identity[identity] = out.key
             add(out, binding, role)
@@ -611,13 +615,19 @@ def _check_overlap(top: str, keys: Sequence[str], outputs: Mapping[str, Output])
 
 
 def _renamed_output(
-    wheel: WheelInfo, world: int, taken_dists: set[NormalizedName], taken_imports: set[str], notes: list[str]
+    wheel: WheelInfo,
+    world: int,
+    taken_dists: set[NormalizedName],
+    taken_imports: set[str],
+    notes: list[str],
+    shared: Collection[str] = (),
 ) -> Output:
+    """``shared``: top-level names that get a shared namespace name (they need no name of their own)."""
     n = 1
     while True:
         suffix = "" if n == 1 else f"_{n}"
         dist = renamed_dist_name(wheel.name, wheel.version, suffix)
-        imports = {renamed_import_name(i, wheel.version, suffix) for i in wheel.import_names}
+        imports = {renamed_import_name(i, wheel.version, suffix) for i in wheel.import_names if i not in shared}
         if dist not in taken_dists and not imports & taken_imports:
             break
         n += 1
