@@ -6,22 +6,26 @@ import json
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from mvpy_vendor.cli import main
+from mvpy_vendor.naming import shared_namespace_name
 
 from .conftest import (
     FOO_SET,
     GIZMO_SET,
     TRANSPORT_SET,
     clean_env,
+    download,
     gather,
     install_wheelhouse,
     make_wheel,
     new_venv,
     pick,
+    real_wheel_cache,
     rewrite_wheel,
 )
 
@@ -213,3 +217,140 @@ def _patch_requires(wheel: Path, requirement: str) -> None:
         text = zf.read(name).decode()
     head, sep, body = text.partition("\n\n")
     rewrite_wheel(wheel, {name: (head + f"\nRequires-Dist: {requirement}" + sep + body).encode()})
+
+
+# One namespace, ``nsx``, shared by two distributions in each of two versions, in each of the
+# four ways a namespace package is made.
+NSPKG_PTH = (
+    "import sys, types, os;has_mfs = sys.version_info > (3, 5);p = os.path.join(sys._getframe(1).f_locals"
+    "['sitedir'], *('nsx',));importlib = has_mfs and __import__('importlib.util');has_mfs and "
+    "__import__('importlib.machinery');m = has_mfs and sys.modules.setdefault('nsx', importlib.util."
+    "module_from_spec(importlib.machinery.PathFinder.find_spec('nsx', [os.path.dirname(p)])));m = m or "
+    "sys.modules.setdefault('nsx', types.ModuleType('nsx'));mp = (m or []) and m.__dict__.setdefault("
+    "'__path__',[]);(p not in mp) and mp.append(p)\n"
+)
+NS_INIT = {
+    "pep420": None,
+    "pkgutil": b"__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n",
+    "pkg_resources": b"__import__('pkg_resources').declare_namespace(__name__)\n",
+    "nspkg": None,
+}
+NS_USER = """
+import importlib, json, nsx, nsx.core
+from nsx.extra import CORE, VERSION
+
+SEES = {{
+    "core": nsx.core.VERSION, "extra": VERSION, "extra_core": CORE, "ns": nsx.__name__,
+    "mod": importlib.import_module(nsx.core.MOD).__name__, "msg": nsx.core.MSG,
+    "dir": nsx.core.__file__.split("site-packages/")[1].split("/")[0],
+}}
+"""
+
+
+def _namespace_wheels(dest: Path, style: str) -> list[Path]:
+    made = []
+    for version in ("1.0", "2.0"):
+        for dist, files in (
+            ("nsx-core", {
+                "nsx/core/__init__.py": f'VERSION = "{version}"\nMOD = "nsx.core.mod"\nMSG = "nsx.core.Message"\n',
+                "nsx/core/mod.py": "X = 1\n",
+            }),
+            ("nsx-extra", {"nsx/extra/__init__.py": f'from nsx.core import VERSION as CORE\nVERSION = "{version}"\n'}),
+        ):  # fmt: skip
+            content = {k: v.encode() for k, v in files.items()}
+            stem = f"{dist.replace('-', '_')}-{version}"
+            if NS_INIT[style] is not None:
+                content["nsx/__init__.py"] = NS_INIT[style]
+            if style in ("pkg_resources", "nspkg"):
+                content[f"{stem}.dist-info/namespace_packages.txt"] = b"nsx\n"
+            if style == "nspkg":
+                content[f"{stem}-nspkg.pth"] = NSPKG_PTH.encode()
+            requires = ("setuptools",) if style == "pkg_resources" else ()
+            requires += (f"nsx-core=={version}",) if dist == "nsx-extra" else ()
+            made.append(make_wheel(dest, dist, version, content, requires))
+    pins = {"nsx-old-user": "==1.0", "nsx-app": ">=2"}
+    for user, pin in pins.items():
+        code = NS_USER.format().encode()
+        made.append(
+            make_wheel(dest, user, "1.0", {f"{user.replace('-', '_')}.py": code}, (f"nsx-core{pin}", f"nsx-extra{pin}"))
+        )
+    return made
+
+
+@pytest.mark.parametrize("style", list(NS_INIT))
+def test_a_namespace_shared_by_two_distributions_in_each_version(style: str, tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    _namespace_wheels(inputs, style)
+    if style == "pkg_resources":
+        cache = real_wheel_cache() / "setuptools"
+        if not list(cache.glob("setuptools-80.9.0-*.whl")):
+            download(cache, "--no-deps", "setuptools==80.9.0")
+        shutil.copy(next(cache.glob("setuptools-80.9.0-*.whl")), inputs)
+    out = tmp_path / "out"
+    args = [
+        "build",
+        "-q",
+        "--wheels",
+        str(inputs),
+        "--out",
+        str(out),
+        "--require",
+        "nsx-app",
+        "--require",
+        "nsx-old-user",
+    ]
+    assert main(args) == 0
+    new = shared_namespace_name("nsx", ["mv-nsx-core-1-0==1.0", "mv-nsx-extra-1-0==1.0"])
+
+    # Before and after: the same layout, moved under the one new name; nothing else renamed.
+    def members(wheel: Path) -> set[str]:
+        with zipfile.ZipFile(wheel) as zf:
+            return {n for n in zf.namelist() if ".dist-info/" not in n or n.endswith("namespace_packages.txt")}
+
+    core_in = members(inputs / "nsx_core-1.0-py3-none-any.whl")
+    core_out = members(out / "mv_nsx_core_1_0-1.0-py3-none-any.whl")
+    expected = {
+        n.replace("nsx/", f"{new}/", 1)
+        .replace("nsx_core-1.0.dist-info", "mv_nsx_core_1_0-1.0.dist-info")
+        .replace("nsx_core-1.0-nspkg.pth", "mv_nsx_core_1_0-nsx_core-1.0-nspkg.pth")
+        for n in core_in
+    }
+    assert core_out == expected
+    assert (f"{new}/__init__.py" in core_out) is (NS_INIT[style] is not None)
+    with zipfile.ZipFile(out / "mv_nsx_extra_1_0-1.0-py3-none-any.whl") as zf:
+        names = zf.namelist()
+        assert f"{new}/extra/__init__.py" in names
+        extra = zf.read(f"{new}/extra/__init__.py").decode()
+        assert extra == f'from {new}.core import VERSION as CORE\nVERSION = "1.0"\n'
+        if style in ("pkg_resources", "nspkg"):
+            assert zf.read("mv_nsx_extra_1_0-1.0.dist-info/namespace_packages.txt") == f"{new}\n".encode()
+        if style == "nspkg":
+            pth = zf.read("mv_nsx_extra_1_0-nsx_extra-1.0-nspkg.pth").decode()
+            assert pth == NSPKG_PTH.replace("'nsx'", f"'{new}'") and "'nsx'" not in pth
+    with zipfile.ZipFile(out / "mv_nsx_core_1_0-1.0-py3-none-any.whl") as zf:
+        core = zf.read(f"{new}/core/__init__.py").decode()
+        # a module path is relocated, a name under a package that no module file continues is not
+        assert core == f'VERSION = "1.0"\nMOD = "{new}.core.mod"\nMSG = "nsx.core.Message"\n'
+    # The primary's wheels are copied byte for byte.
+    assert (out / "nsx_core-2.0-py3-none-any.whl").read_bytes() == (
+        inputs / "nsx_core-2.0-py3-none-any.whl"
+    ).read_bytes()
+
+    python = install_wheelhouse(out, tmp_path / "venv")
+    seen = _run(
+        python,
+        "-W",
+        "ignore",
+        "-c",
+        "import json, nsx_old_user as o, nsx_app as a; print(json.dumps([o.SEES, a.SEES]))",
+    )
+    old, app = json.loads(seen)
+    assert old == {
+        "core": "1.0", "extra": "1.0", "extra_core": "1.0", "ns": new, "mod": f"{new}.core.mod",
+        "msg": "nsx.core.Message", "dir": new,
+    }  # fmt: skip
+    assert app == {
+        "core": "2.0", "extra": "2.0", "extra_core": "2.0", "ns": "nsx", "mod": "nsx.core.mod",
+        "msg": "nsx.core.Message", "dir": "nsx",
+    }  # fmt: skip
+    assert main(["verify", "-q", str(out)]) == 0

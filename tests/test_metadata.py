@@ -1,6 +1,14 @@
 from __future__ import annotations
 
-from mvpy_vendor.rewrite.metadata import rewrite_entry_points, rewrite_metadata, rewrite_pth, rewrite_top_level
+import pytest
+
+from mvpy_vendor.rewrite.metadata import (
+    rewrite_entry_points,
+    rewrite_metadata,
+    rewrite_namespace_packages,
+    rewrite_pth,
+    rewrite_top_level,
+)
 from mvpy_vendor.rewrite.names import NameMap
 
 NAMES = NameMap({"foo": "_mv_foo_1_0_0"})
@@ -70,4 +78,33 @@ def test_top_level_and_pth() -> None:
         # site.py executes a .pth line only if it starts with "import".
         b'import sys; foo = __import__("_mv_foo_1_0_0.hook"); foo.hook.run()\n'
         b"# foo comment\nother\n"
+    )
+
+
+# setuptools' -nspkg.pth line (protobuf 3.20.3's, as shipped)
+NSPKG = (
+    b"import sys, types, os;has_mfs = sys.version_info > (3, 5);p = os.path.join(sys._getframe(1)"
+    b".f_locals['sitedir'], *('google', 'logging'));importlib = has_mfs and __import__('importlib.util');"
+    b"has_mfs and __import__('importlib.machinery');m = has_mfs and sys.modules.setdefault('google.logging', "
+    b"importlib.util.module_from_spec(importlib.machinery.PathFinder.find_spec('google.logging', "
+    b"[os.path.dirname(p)])));m = m or sys.modules.setdefault('google.logging', types.ModuleType("
+    b"'google.logging'));mp = (m or []) and m.__dict__.setdefault('__path__',[]);(p not in mp) and "
+    b"mp.append(p);m and setattr(sys.modules['google'], 'logging', m)\n"
+)
+
+
+@pytest.mark.parametrize("strings", [True, False])
+def test_nspkg_pth_is_rewritten_completely(strings: bool) -> None:
+    # keep-strings or not, and although 'google.logging' is a bare subpackage path (which the
+    # namespace's string rule keeps in Python files), every name in the line moves together.
+    names = NameMap({"google": "_mv_google_x"}, strings=strings, modules={"google": ("google.", "google.logging.")})
+    new = rewrite_pth(NSPKG, names)
+    assert b"google" not in new.replace(b"_mv_google_x", b"")
+    assert new == NSPKG.replace(b"'google", b"'_mv_google_x")
+
+
+def test_namespace_packages_txt() -> None:
+    names = NameMap({"google": "_mv_google_x"})
+    assert rewrite_namespace_packages("google\ngoogle.logging\ngoogler\n", names) == (
+        "_mv_google_x\n_mv_google_x.logging\ngoogler\n"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from mvpy_vendor.errors import ConfigError
+from mvpy_vendor.naming import shared_namespace_name
 from mvpy_vendor.planning.plan import Plan, Role, make_plan, output_for
 from mvpy_vendor.planning.resolve import Index, default_roots, resolve_worlds
 from mvpy_vendor.planning.target import Target
@@ -254,3 +256,58 @@ def make_plan_with(wheels: list[WheelInfo], rename: set[str]) -> Plan:
     index = Index.build(wheels)
     worlds = resolve_worlds(index, default_roots(index, env), {}, env)
     return make_plan(worlds, wheels, index.ignored, {canonicalize_name(n) for n in rename})
+
+
+def ns_whl(name: str, version: str, *requires: str, files: tuple[str, ...]) -> WheelInfo:
+    """A wheel of the namespace ``ns`` installing ``files`` (paths from site-packages)."""
+    stem = canonicalize_name(name).replace("-", "_")
+    return replace(
+        whl(name, version, *requires, imports=("ns",)), members=(*files, f"{stem}-{version}.dist-info/RECORD")
+    )
+
+
+NS = [
+    ns_whl("ns-core", "1.0", files=("ns/core/__init__.py", "ns/core/msg.py")),
+    ns_whl("ns-core", "2.0", files=("ns/core/__init__.py", "ns/core/msg.py")),
+    ns_whl("ns-extra", "1.0", "ns-core==1.0", files=("ns/extra/__init__.py",)),
+    ns_whl("ns-extra", "2.0", "ns-core==2.0", files=("ns/extra/__init__.py",)),
+    whl("old-user", "1.0", "ns-core==1.0", "ns-extra==1.0"),
+    whl("app", "1.0", "ns-core>=2", "ns-extra>=2"),
+]
+
+
+def test_a_namespace_shared_by_renamed_copies_gets_one_name() -> None:
+    plan = plan_of(NS, roots=["app", "old-user"])
+    core, extra = plan.output("mv-ns-core-1-0==1.0"), plan.output("mv-ns-extra-1-0==1.0")
+    new = shared_namespace_name("ns", ["mv-ns-core-1-0==1.0", "mv-ns-extra-1-0==1.0"])
+    assert new.startswith("_mv_ns_") and len(new) == len("_mv_ns_") + 10
+    assert core.namespaces == extra.namespaces == (("ns", new),)
+    assert core.own_imports == extra.own_imports == {"ns": new}
+    user = output_for(plan, 1, "old-user")
+    assert dict(user.import_map) == {"ns": new}
+    # What strings are relocated under it: the modules and packages the copies install.
+    assert dict(user.module_paths) == {"ns": ("ns.", "ns.core.", "ns.core.msg", "ns.extra.")}
+    assert dict(core.module_paths) == {"ns": ("ns.", "ns.core.", "ns.core.msg")}
+    # The main world's namespace keeps its name.
+    assert not plan.output("ns-core==2.0").namespaces and not output_for(plan, 0, "app").import_map
+    # Deterministic: the same inputs, the same name.
+    assert plan_of(NS, roots=["app", "old-user"]).output("mv-ns-core-1-0==1.0").namespaces == core.namespaces
+
+
+def test_a_namespace_split_between_renamed_and_plain_names_is_refused() -> None:
+    # ns-extra 1.5 (no dependencies) is shared by both worlds; ns-core 1.0 is renamed in world 1.
+    wheels = [
+        *NS[:2],
+        ns_whl("ns-extra", "1.5", files=("ns/extra/__init__.py",)),
+        whl("old-user", "1.0", "ns-core==1.0", "ns-extra"),
+        whl("app", "1.0", "ns-core>=2", "ns-extra"),
+    ]
+    with pytest.raises(ConfigError, match="namespace cannot be split") as found:
+        plan_of(wheels, roots=["app", "old-user"])
+    assert "'ns' is shared in world 1 by renamed mv-ns-core-1-0==1.0 and by ns-extra==1.5" in str(found.value)
+
+
+def test_copies_sharing_a_namespace_must_not_install_the_same_file() -> None:
+    wheels = [*NS[:2], *(replace(w, members=(*w.members, "ns/core/msg.py")) for w in NS[2:4]), *NS[4:]]
+    with pytest.raises(ConfigError, match=r"ns/core/msg.py is installed by both mv-ns-core-1-0==1.0 and mv-ns-extra"):
+        plan_of(wheels, roots=["app", "old-user"])

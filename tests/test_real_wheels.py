@@ -684,3 +684,74 @@ def test_sqlalchemy_1_4_and_2_in_one_process(sqlalchemy_wheels: Path, wheels: Pa
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     assert proc.returncode != 0
+
+
+PROTOBUF_OLD, PROTOS_OLD = "3.20.3", "1.56.4"
+PROTOBUF_USER = """
+import google.protobuf
+from google.api import annotations_pb2, http_pb2
+from google.protobuf import any_pb2, descriptor_pb2, json_format
+from google.rpc import code_pb2, status_pb2
+
+
+def run():
+    rule = http_pb2.HttpRule(selector="a.B", get="/v1/{name}")
+    detail = any_pb2.Any()
+    detail.Pack(rule)
+    status = status_pb2.Status(code=code_pb2.NOT_FOUND, message="hi", details=[detail])
+    back = status_pb2.Status.FromString(status.SerializeToString())
+    out = http_pb2.HttpRule()
+    assert back == status and back.details[0].Unpack(out) and out.get == "/v1/{name}"
+    fd = descriptor_pb2.FileDescriptorProto()
+    annotations_pb2.DESCRIPTOR.CopyToProto(fd)
+    return {
+        "version": google.protobuf.__version__, "namespace": google.__name__,
+        "json": json_format.MessageToDict(back)["details"][0]["@type"], "file": fd.name,
+        "full_name": status_pb2.Status.DESCRIPTOR.full_name, "module": status_pb2.Status.__module__,
+    }
+"""
+
+
+@pytest.fixture(scope="session")
+def protobuf_wheels() -> Path:
+    """protobuf 3.20.3 (pure Python) with googleapis-common-protos 1.56.4, and the current ones."""
+    cache = real_wheel_cache() / "protobuf"
+    if not list(cache.glob(f"protobuf-{PROTOBUF_OLD}-*.whl")):
+        download(cache, "--no-deps", f"protobuf=={PROTOBUF_OLD}", f"googleapis-common-protos=={PROTOS_OLD}")
+    current = cache / "current"
+    if not list(current.glob("protobuf-*.whl")):
+        download(current, "--no-deps", "protobuf>=5", "googleapis-common-protos>=1.70")
+    return cache
+
+
+def test_protobuf_3_20_beside_current_protobuf(protobuf_wheels: Path, tmp_path: Path) -> None:
+    """Both versions install ``google/`` from two distributions each (3.20's with ``-nspkg.pth``
+    files, the current ones as PEP 420): the renamed 3.20 world moves under one namespace."""
+    current = {p.name.split("-")[0]: p.name.split("-")[1] for p in (protobuf_wheels / "current").glob("*.whl")}
+    inputs = gather(tmp_path / "in", [*protobuf_wheels.glob("*.whl"), *(protobuf_wheels / "current").glob("*.whl")])
+    requires = {"pb-legacy-user": ("protobuf<4", "googleapis-common-protos<1.57"), "pb-modern-user": ("protobuf>=5",
+                "googleapis-common-protos>=1.70")}  # fmt: skip
+    for user, reqs in requires.items():
+        make_wheel(inputs, user, "1.0", {f"{user.replace('-', '_')}.py": PROTOBUF_USER.encode()}, reqs)
+    out = tmp_path / "out"
+    args = ["build", "-q", "--wheels", str(inputs), "--require", "pb-modern-user", "--require", "pb-legacy-user"]
+    assert main([*args, "--out", str(out), "--verify"]) == 0
+    report = json.loads((out / "mvpy-vendor-report.json").read_text())
+    copies = {o["distribution"]: o for o in report["plan"]["outputs"] if o["action"] == "rename"}
+    assert sorted(copies) == ["mv-googleapis-common-protos-1-56-4", "mv-protobuf-3-20-3"]
+    namespace = copies["mv-protobuf-3-20-3"]["namespaces"]["google"]
+    assert copies["mv-googleapis-common-protos-1-56-4"]["namespaces"] == {"google": namespace}
+    assert namespace.startswith("_mv_google_") and copies["mv-protobuf-3-20-3"]["top_level"] == [namespace]
+    with zipfile.ZipFile(out / "mv_protobuf_3_20_3-3.20.3-py2.py3-none-any.whl") as zf:
+        pth = zf.read("mv_protobuf_3_20_3-protobuf-3.20.3-nspkg.pth").decode()
+        assert "'google'" not in pth and f"*('{namespace}',)" in pth and f"find_spec('{namespace}'" in pth
+        assert not [n for n in zf.namelist() if n.startswith("google/")]
+
+    python, env = install_wheelhouse(out, tmp_path / "venv"), clean_env()
+    code = "import json, pb_legacy_user as o, pb_modern_user as a; print(json.dumps([o.run(), a.run()]))"
+    old, new = json.loads(subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True,
+                                         env=env).stdout)  # fmt: skip
+    same = {"json": "type.googleapis.com/google.api.HttpRule", "file": "google/api/annotations.proto",
+            "full_name": "google.rpc.Status"}  # fmt: skip
+    assert old == {**same, "version": PROTOBUF_OLD, "namespace": namespace, "module": f"{namespace}.rpc.status_pb2"}
+    assert new == {**same, "version": current["protobuf"], "namespace": "google", "module": "google.rpc.status_pb2"}

@@ -478,3 +478,37 @@ NUMPY = NameMap({"numpy": "_mv_numpy_1_26_4"})
 )
 def test_numpy_statements(before: str, after: str | None) -> None:
     assert rw(before, NUMPY) == (before if after is None else after)
+
+
+# A renamed namespace: strings under it are relocated only where they name a module of it.
+NS_NAMES = NameMap(
+    {"google": "_mv_google_x"},
+    modules={
+        "google": ("google.", "google.protobuf.", "google.protobuf.json_format", "google.api.", "google.api.http_pb2")
+    },
+)
+NS_CASES = [
+    # the __module__ of generated classes, and a path under a module file
+    ('d = {"__module__": "google.api.http_pb2"}\n', 'd = {"__module__": "_mv_google_x.api.http_pb2"}\n'),
+    ('t = "google.protobuf.json_format.MessageToJson"\n', 't = "_mv_google_x.protobuf.json_format.MessageToJson"\n'),
+    # the namespace itself, and a package prefix ending in a dot
+    ('n = "google"\n', 'n = "_mv_google_x"\n'),
+    ('p = "google.api."\n', 'p = "_mv_google_x.api."\n'),
+    # protobuf's message and package names are no modules: kept
+    ('full_name = "google.protobuf.FileDescriptorProto.name"\n', None),
+    ('D(package="google.protobuf")\n', None),
+    ('x = "google.api.Http"\n', None),
+    ('y = "google.unknown"\n', None),
+    # call rules are not restricted: an import of any path under the namespace is rewritten
+    ('importlib.import_module("google.api.other_pb2")\n', 'importlib.import_module("_mv_google_x.api.other_pb2")\n'),
+    ("import google.api.http_pb2 as h\n", "import _mv_google_x.api.http_pb2 as h\n"),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), NS_CASES)
+def test_strings_under_a_renamed_namespace(source: str, expected: str | None) -> None:
+    assert rw(source, NS_NAMES) == (source if expected is None else expected)
+    assert (
+        rewrite_source(source.encode(), NS_NAMES).data
+        == rewrite_source(source.encode(), NS_NAMES, whole_file=True).data
+    )

@@ -31,7 +31,13 @@ from .planning.plan import Action, MemberPlan, Output, Plan, requirements_txt
 from .progress import SILENT, Reporter
 from .pylock import WHEELHOUSE_LOCK, wheelhouse_lock
 from .report import PROVENANCE_NAME, REPORT_NAME, BuildResult, OutputResult
-from .rewrite.metadata import rewrite_entry_points, rewrite_metadata, rewrite_pth, rewrite_top_level
+from .rewrite.metadata import (
+    rewrite_entry_points,
+    rewrite_metadata,
+    rewrite_namespace_packages,
+    rewrite_pth,
+    rewrite_top_level,
+)
 from .rewrite.names import NameMap
 from .rewrite.source import SourceResult, rewrite_source
 from .rewrite.stack import stop_worker_thread
@@ -157,6 +163,8 @@ class _OutputWriter:
             new = rewrite_metadata(text, out.display_name if out.renamed else None, dict(out.requires_map))
         elif name == "entry_points.txt":
             new = rewrite_entry_points(text, self.names, drop_scripts=out.renamed).text
+        elif name == "namespace_packages.txt":
+            new = rewrite_namespace_packages(text, self.names)
         else:
             new = rewrite_top_level(text, self.names)
         self.writer.write(plan.target, new.encode("utf-8"), executable)

@@ -43,7 +43,9 @@ _PlanFn = Callable[[Action, str, Optional[Problem]], MemberPlan]  # a run-time a
 
 
 def name_map(out: Output) -> NameMap:
-    return NameMap(dict(out.import_map), dict(out.dist_map), strings=not out.keep_strings)
+    return NameMap(
+        dict(out.import_map), dict(out.dist_map), strings=not out.keep_strings, modules=dict(out.module_paths)
+    )
 
 
 class _Targets:
@@ -187,6 +189,8 @@ def _decide(
         )
     if member == meta + "top_level.txt":
         return MemberPlan(member, Action.METADATA, target, "import names")
+    if member == meta + "namespace_packages.txt":
+        return MemberPlan(member, Action.METADATA, target, "namespace packages (pkg_resources declares them)")
     python = is_python(member, source.dist_info)
     if member.endswith(".pth") and out.renamed:
         hook = _import_hook(reader.read(member), out, reader)
@@ -246,6 +250,7 @@ def _members_key(out: Output, options: ApplyOptions) -> str:
         out.name,
         out.import_map,
         out.dist_map,
+        out.module_paths,
         options.policy(dist).value,
         options.policy_setting(dist),
         options.accepts_leak(dist),

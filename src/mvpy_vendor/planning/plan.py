@@ -19,8 +19,15 @@ from packaging.version import Version
 
 from mvpy_vendor._version import __version__
 from mvpy_vendor.errors import ConfigError, Problem
-from mvpy_vendor.naming import dist_info_dir, filename_component, renamed_dist_name, renamed_import_name
+from mvpy_vendor.naming import (
+    dist_info_dir,
+    filename_component,
+    renamed_dist_name,
+    renamed_import_name,
+    shared_namespace_name,
+)
 from mvpy_vendor.native.model import NativeModule
+from mvpy_vendor.wheel.layout import EXTENSION_SUFFIXES, installed_path, module_name_of
 from mvpy_vendor.wheel.validate import WheelInfo
 
 from .resolve import ROOT, World
@@ -145,6 +152,11 @@ class Output:
     keep_strings: bool = False
     #: why it is a renamed copy (what its plain name would collide with)
     why: str = ""
+    #: own top-level names that are a namespace shared with other renamed copies -> its one new name
+    namespaces: tuple[tuple[str, str], ...] = ()
+    #: for each namespace in ``import_map``: the module paths under it that the renamed copies
+    #: install (``a.b``; a package as ``a.``): the only strings relocated under that name
+    module_paths: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def version(self) -> Version:
@@ -210,6 +222,8 @@ class Output:
             "why": self.why,
             "allow_unparsable": self.allow_unparsable,
             "keep_strings": self.keep_strings,
+            "namespaces": dict(self.namespaces),
+            "module_paths": {k: list(v) for k, v in self.module_paths},
             "members": [m.to_json() for m in self.members],
         }
 
@@ -407,6 +421,9 @@ def make_plan(
         real_names.add(name)
     for world in worlds[1:]:
         root_names = {e.name for e in world.roots if e.requirer == ROOT}
+        # top-level names two members of this world provide: a renamed copy's gets a shared name
+        provided = [n for m in world.members.values() for n in set(m.import_names)]
+        shared_names = {n for n in provided if provided.count(n) > 1}
         for name, wheel in world.members.items():
             binding = (world.index, name)
             closure = graph.versions(graph.closure(binding))
@@ -435,11 +452,14 @@ def make_plan(
                 real_names.add(name)
                 role = Role.PRIMARY
             else:
-                out = replace(_renamed_output(wheel, world.index, taken_dists, taken_imports, notes), why=why)
+                out = _renamed_output(wheel, world.index, taken_dists, taken_imports, notes, shared_names)
+                out = replace(out, why=why)
                 role = Role.RENAMED
             by_identity[identity] = out.key
             add(out, binding, role)
 
+    shared = _shared_namespaces(worlds, outputs, provider, taken_imports)
+    outputs = {k: replace(o, namespaces=shared[k]) if k in shared else o for k, o in outputs.items()}
     outputs = _with_name_maps(graph, outputs, provider)
 
     placements = []
@@ -473,16 +493,19 @@ def _with_name_maps(graph: _Graph, outputs: dict[str, Output], provider: Mapping
         import_map: dict[str, str] = {}
         owner: dict[str, str] = {}
         dist_map: dict[str, str] = {}
+        modules: dict[str, set[str]] = {}
         for seen in [start, *sorted(graph.closure(start, local=True))]:
             target = outputs[provider[seen]]
             for old, new in renames[target.key].items():
                 if import_map.setdefault(old, new) != new:
                     raise ConfigError(
                         f"{out.source.filename}: import name {old!r} is provided by both "
-                        f"{owner[old]} and {target.key} in world {home}; a top-level name shared "
-                        "by two distributions (a namespace package) cannot be renamed"
+                        f"{owner[old]} and {target.key} in world {home}, renamed differently; "
+                        "a namespace shared by renamed copies in one world gets one name"
                     )
                 owner.setdefault(old, target.key)
+                if old in dict(target.namespaces) or _is_namespace(target.source, old):
+                    modules.setdefault(old, set()).update(_module_paths(target.source, old))
             if target.renamed:
                 dist_map[target.source.name] = target.display_name
         requires_map: dict[str, str] = {}
@@ -495,6 +518,7 @@ def _with_name_maps(graph: _Graph, outputs: dict[str, Output], provider: Mapping
             import_map=tuple(sorted(import_map.items())),
             dist_map=tuple(sorted(dist_map.items())),
             requires_map=tuple(sorted(requires_map.items())),
+            module_paths=tuple((n, tuple(sorted(paths))) for n, paths in sorted(modules.items())),
         )
     return result
 
@@ -502,17 +526,115 @@ def _with_name_maps(graph: _Graph, outputs: dict[str, Output], provider: Mapping
 def _renames_of(out: Output) -> dict[str, str]:
     if not out.renamed:
         return {}
-    return {n: renamed_import_name(n, out.version, out.suffix) for n in out.source.import_names}
+    shared = dict(out.namespaces)
+    return {n: shared.get(n) or renamed_import_name(n, out.version, out.suffix) for n in out.source.import_names}
+
+
+def _is_namespace(wheel: WheelInfo, top: str) -> bool:
+    """Is ``top`` a directory without ``__init__`` in ``wheel`` (PEP 420, or setuptools' ``-nspkg.pth``)?"""
+    paths = {installed_path(m, wheel.data_dir) for m in wheel.members}
+    inits = {f"{top}/__init__.py", f"{top}/__init__.pyc"}
+    return any(p.startswith(top + "/") for p in paths) and not any(
+        p in inits or (p.startswith(f"{top}/__init__.") and p.endswith(EXTENSION_SUFFIXES)) for p in paths
+    )
+
+
+def _module_paths(wheel: WheelInfo, top: str) -> set[str]:
+    """The modules (``a.b``) and packages (``a.``: directories holding modules) under ``top`` in ``wheel``."""
+    found: set[str] = set()
+    for member in wheel.members:
+        path = installed_path(member, wheel.data_dir)
+        if not path.startswith(top + "/") or not path.endswith((".py", ".pyi", *EXTENSION_SUFFIXES)):
+            continue
+        parts = path.split("/")
+        found.update(".".join(parts[:i]) + "." for i in range(1, len(parts)))
+        if not parts[-1].startswith("__init__."):
+            found.add(module_name_of(path))
+    return found
+
+
+def _shared_namespaces(
+    worlds: Sequence[World], outputs: Mapping[str, Output], provider: Mapping[Binding, str], taken: set[str]
+) -> dict[str, tuple[tuple[str, str], ...]]:
+    """One new name for each top-level name that renamed copies share in some world.
+
+    Copies that provide ``google`` in one world move under one ``_mv_google_<hash>``; copies
+    that share it in any world are joined, so a copy needed by two worlds has one name. A
+    world where some providers of the name are renamed and others keep it cannot be split (its
+    code would import ``google.auth`` from the renamed namespace): an error. Two copies in one
+    namespace that install the same file other than an ``__init__`` (which pkgutil and
+    pkg_resources namespaces repeat in every distribution) collide: an error.
+    """
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(x: tuple[str, str]) -> tuple[str, str]:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for world in worlds:
+        by_name: dict[str, set[str]] = {}
+        for name, wheel in world.members.items():
+            for n in wheel.import_names:
+                by_name.setdefault(n, set()).add(provider[(world.index, name)])
+        for n, keys in sorted(by_name.items()):
+            renamed = sorted(k for k in keys if outputs[k].renamed)
+            kept = sorted(k for k in keys if not outputs[k].renamed)
+            if len(keys) < 2 or not renamed:
+                continue
+            if kept:
+                raise ConfigError(
+                    f"{outputs[renamed[0]].source.filename}: top-level name {n!r} is shared in world "
+                    f"{world.index} by renamed {', '.join(renamed)} and by {', '.join(kept)}, which keeps "
+                    "its name; a namespace cannot be split between a renamed and a plain name yet"
+                )
+            for key in renamed[1:]:
+                parent[find((n, key))] = find((n, renamed[0]))
+    groups: dict[tuple[str, str], list[str]] = {}
+    for n, key in list(parent):
+        groups.setdefault(find((n, key)), []).append(key)
+    result: dict[str, dict[str, str]] = {}
+    for (n, _), sharers in sorted(groups.items()):
+        _check_overlap(n, sorted(sharers), outputs)
+        i = 1
+        while (new := shared_namespace_name(n, sharers, "" if i == 1 else f"_{i}")) in taken:
+            i += 1
+        taken.add(new)
+        for key in sharers:
+            result.setdefault(key, {})[n] = new
+    return {key: tuple(sorted(names.items())) for key, names in result.items()}
+
+
+def _check_overlap(top: str, keys: Sequence[str], outputs: Mapping[str, Output]) -> None:
+    owner: dict[str, str] = {}
+    for key in keys:
+        wheel = outputs[key].source
+        for member in wheel.members:
+            path = installed_path(member, wheel.data_dir)
+            if not path.startswith(top + "/") or path.rpartition("/")[2].startswith("__init__."):
+                continue
+            other = owner.setdefault(path, key)
+            if other != key:
+                raise ConfigError(
+                    f"{wheel.filename}: {path} is installed by both {other} and {key}, which share the "
+                    f"namespace {top!r} in one world"
+                )
 
 
 def _renamed_output(
-    wheel: WheelInfo, world: int, taken_dists: set[NormalizedName], taken_imports: set[str], notes: list[str]
+    wheel: WheelInfo,
+    world: int,
+    taken_dists: set[NormalizedName],
+    taken_imports: set[str],
+    notes: list[str],
+    shared: Collection[str] = (),
 ) -> Output:
+    """``shared``: top-level names that get a shared namespace name (they need no name of their own)."""
     n = 1
     while True:
         suffix = "" if n == 1 else f"_{n}"
         dist = renamed_dist_name(wheel.name, wheel.version, suffix)
-        imports = {renamed_import_name(i, wheel.version, suffix) for i in wheel.import_names}
+        imports = {renamed_import_name(i, wheel.version, suffix) for i in wheel.import_names if i not in shared}
         if dist not in taken_dists and not imports & taken_imports:
             break
         n += 1

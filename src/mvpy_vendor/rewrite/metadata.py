@@ -19,6 +19,7 @@ __all__ = [
     "EntryPoints",
     "rewrite_entry_points",
     "rewrite_metadata",
+    "rewrite_namespace_packages",
     "rewrite_pth",
     "rewrite_top_level",
 ]
@@ -101,8 +102,25 @@ def rewrite_top_level(text: str, names: NameMap) -> str:
     )
 
 
+def rewrite_namespace_packages(text: str, names: NameMap) -> str:
+    """``namespace_packages.txt``: dotted package names (``google``, ``google.logging``), one a line."""
+    return "".join(
+        rewrite_module_reference(line.rstrip("\r\n"), names, (".",)) + line[len(line.rstrip("\r\n")) :]
+        for line in _lines(text)
+    )
+
+
 def rewrite_pth(data: bytes, names: NameMap) -> bytes:
-    """``import`` lines are Python and rewritten as such; other lines are paths from site-packages."""
+    """``import`` lines are Python and rewritten as such; other lines are paths from site-packages.
+
+    Every string of an ``import`` line that names a renamed module is relocated, whatever the
+    ``keep-strings`` setting says, and a namespace's subpackage too (``'google.logging'``):
+    setuptools' ``-nspkg.pth`` lines name their namespace in ``os.path.join(sitedir,
+    *('google',))`` and ``find_spec('google', ...)`` as well as in ``sys.modules``, and all of
+    them must move together.
+    """
+    if not names.strings or names.modules:
+        names = NameMap(names.imports, names.dists)
     out: list[bytes] = []
     for line in re.findall(rb"[^\r\n]*(?:\r\n|\n|\r|$)", data):
         if not line:

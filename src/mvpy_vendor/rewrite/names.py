@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from packaging.utils import canonicalize_name
 
@@ -13,14 +13,22 @@ __all__ = ["MODULE_PATH", "NameMap", "relocated_path", "rewrite_module_reference
 class NameMap:
     """What to rename: top-level import names and distribution names (canonical) to new ones."""
 
-    __slots__ = ("_needle", "_quick", "dists", "imports", "strings")
+    __slots__ = ("_needle", "_quick", "dists", "imports", "modules", "strings")
 
     def __init__(
-        self, imports: Mapping[str, str], dists: Mapping[str, str] | None = None, *, strings: bool = True
+        self,
+        imports: Mapping[str, str],
+        dists: Mapping[str, str] | None = None,
+        *,
+        strings: bool = True,
+        modules: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         self.imports: dict[str, str] = dict(imports)
         #: relocate string literals whose whole value is a renamed module path (off: setting keep-strings)
         self.strings = strings
+        #: renamed namespaces (``google``) -> the module paths under them (``google.api.http_pb2``;
+        #: packages as ``google.api.``): a string under such a name is relocated only if it names one
+        self.modules: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in (modules or {}).items()}
         self.dists: dict[str, str] = {canonicalize_name(k): v for k, v in (dists or {}).items()}
         words = [re.escape(n) for n in sorted(self.imports)]
         words += ["[-_.]+".join(map(re.escape, re.split(r"[-_.]+", d))) for d in sorted(self.dists)]
@@ -35,7 +43,7 @@ class NameMap:
         return bool(self.imports or self.dists)
 
     def __repr__(self) -> str:
-        return f"NameMap({self.imports!r}, {self.dists!r}, strings={self.strings!r})"
+        return f"NameMap({self.imports!r}, {self.dists!r}, strings={self.strings!r}, modules={sorted(self.modules)!r})"
 
     def mentions(self, data: bytes) -> bool:
         """The pre-filter: could this file need a rewrite? (Never a false negative.)"""
@@ -60,7 +68,37 @@ def relocated_path(text: str, names: NameMap) -> str | None:
     """``"foo.bar"`` -> ``"_mv_foo_1_0_0.bar"`` if the whole of ``text`` is a path under a renamed name."""
     if not MODULE_PATH.fullmatch(text):
         return None
+    known = names.modules.get(text.partition(".")[0])
+    if known is not None and not _names_module(text, known):
+        return None
     return names.new_module(text)
+
+
+def _names_module(text: str, known: frozenset[str]) -> bool:
+    """Does ``text`` name, under a renamed namespace, a module, an attribute of one, or a package prefix?
+
+    Under a namespace such as ``google`` most dotted strings are no module: protobuf's message
+    and package names (``"google.protobuf.FileDescriptorProto"``, ``package="google.protobuf"``)
+    are the Python package paths protoc derived them from, and must stay as they are. So a
+    string is relocated if it is the namespace itself (``"google"``), a module file's path
+    (``"google.api.http_pb2"``, the ``__module__`` of generated classes) or a path under one
+    (``"google.protobuf.json_format.MessageToJson"``), or a package path ending in a dot
+    (``"google.api."``); not a subpackage's bare path or a path under a package that no module
+    file continues.
+    """
+    if "." not in text.rstrip("."):
+        return True
+    if text.endswith("."):
+        return text in known
+    cut = len(text)
+    while cut > 0:
+        prefix = text[:cut]
+        if prefix + "." in known:
+            return False
+        if prefix in known:
+            return True
+        cut = text.rfind(".", 0, cut)
+    return False
 
 
 def rewrite_module_reference(reference: str, names: NameMap, separators: Sequence[str] = (".", ":")) -> str:
