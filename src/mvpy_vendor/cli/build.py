@@ -71,6 +71,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             native_policy=NativePolicy(args.native),
             native_policy_for=_policies(args.native_for),
             accept_native_leaks=args.accept_native_leak,
+            accept_shared_state=args.accept_shared_state,
             keep_strings=args.keep_strings,
         ),
         cache=None if args.no_cache else Cache(Path(args.cache_dir) if args.cache_dir else default_cache_dir()),
