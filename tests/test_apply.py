@@ -73,7 +73,11 @@ def test_renamed_copy_contents(wheels: Path, tmp_path: Path) -> None:
     assert b'version("mv-foo-1-0-0")' in copy["_mv_foo_1_0_0/__init__.py"]
     assert b'importlib.import_module("_mv_foo_1_0_0.backends.default")' in copy["_mv_foo_1_0_0/__init__.py"]
     assert copy[f"{di}/METADATA"].decode().splitlines()[1] == "Name: mv-foo-1-0-0"
-    assert copy[f"{di}/entry_points.txt"] == b"[foo.backends]\ndefault = _mv_foo_1_0_0.backends.default:Backend\n\n"
+    # the group is a module path under the renamed name: relocated, as the copy's code reading it is
+    assert (
+        copy[f"{di}/entry_points.txt"]
+        == b"[_mv_foo_1_0_0.backends]\ndefault = _mv_foo_1_0_0.backends.default:Backend\n\n"
+    )
     assert copy[f"{di}/top_level.txt"] == b"_mv_foo_1_0_0\n"
     assert copy[f"{di}/WHEEL"] == original["foo-1.0.0.dist-info/WHEEL"]
     provenance = json.loads(copy[f"{di}/mvpy_vendor.json"])

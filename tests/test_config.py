@@ -46,8 +46,21 @@ def test_every_key_is_a_command_line_option_of_build() -> None:
     from mvpy_vendor.cli import _parser
 
     build = next(a for a in _parser()._subparsers._group_actions[0].choices.values() if a.prog.endswith("build"))  # type: ignore[union-attr]
-    flags = {opt for action in build._actions for opt in action.option_strings}
+    flags = {opt for action in build._actions for opt in action.option_strings if opt.startswith("--")}
     assert {f"--{key}" for key in KEYS} <= flags
+    # and the other way round: every option of build but the ones about this one run is a key
+    per_run = {
+        "--help",
+        "--quiet",
+        "--verbose",
+        "--wheels",
+        "--project",
+        "--plan-only",
+        "--locked",
+        "--frozen",
+        "--offline",
+    }
+    assert flags - per_run == {f"--{key}" for key in KEYS}
 
 
 @pytest.mark.parametrize(

@@ -425,20 +425,68 @@ def setuptools_wheels() -> Path:
     return cache
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the string part is done ('setuptools._vendor' in setuptools/extern is relocated); now the renamed "
-    "copy's own 'import _distutils_hack.override' (run by 'import setuptools') clears the primary's distutils "
-    "from sys.modules and registers its _distutils as plain 'distutils': verify reports that leak",
-)
+_LEGACY_BUILD = b"""
+import os, sys
+import distutils.command.build_py  # with setuptools 65 installed, this is setuptools' own distutils
+from setuptools import setup
+import setuptools.command.build_py
+
+VERSION = setuptools.__version__
+
+
+def build(src, out):
+    here = os.getcwd()
+    os.chdir(src)
+    try:
+        args = ["-q", "build_py", "--build-lib", out]
+        dist = setup(name="tiny", version="1.0", py_modules=["tiny"], script_args=args)
+    finally:
+        os.chdir(here)
+    command = dist.get_command_obj("build_py")
+    return {
+        "version": VERSION,
+        "built": sorted(os.listdir(out)),
+        "command": type(command).__module__,
+        "base": distutils.command.build_py.build_py.__module__,
+        "subclass": issubclass(setuptools.command.build_py.build_py, distutils.command.build_py.build_py),
+    }
+"""
+
+_MODERN_APP = b"""
+import os, sys, tempfile
+import setuptools, distutils.core, legacy_build
+
+VERSIONS = (setuptools.__version__, legacy_build.VERSION)
+
+
+def distutils_seen():
+    return {k: getattr(m, "__file__", None) for k, m in sys.modules.items() if k.split(".")[0] == "distutils"}
+
+
+def main(src):
+    seen = [distutils_seen()]
+    old = legacy_build.build(src, tempfile.mkdtemp())
+    seen.append(distutils_seen())
+    args = ["-q", "build_py", "--build-lib", tempfile.mkdtemp()]
+    dist = distutils.core.run_setup(os.path.join(src, "setup.py"), args)
+    seen.append(distutils_seen())
+    return {"versions": VERSIONS, "old": old, "new": type(dist.get_command_obj("build_py")).__module__, "seen": seen,
+            "renamed": sorted(k for k in sys.modules if k.split(".")[0] == "_mv_distutils_65_5_1")}
+"""
+
+
 def test_a_renamed_setuptools_does_not_hook_distutils(setuptools_wheels: Path, tmp_path: Path) -> None:
-    """setuptools' start-up hook puts a finder for plain ``distutils`` on sys.meta_path: a renamed
-    copy must not install it, or ``import distutils`` would reach the old setuptools."""
+    """setuptools 65 renamed beside 80: its start-up hook (the ``.pth`` file, and the
+    ``import _distutils_hack.override`` that ``import setuptools`` runs) would register its
+    ``_distutils`` as plain ``distutils``. The plan finds that alias, installs the package as the
+    copy's own ``_mv_distutils_65_5_1``, rewrites the copy's (and its consumer's) ``distutils``
+    imports to it and writes the module that only runs the hook empty: in one process both
+    versions build a project, and ``sys.modules['distutils']`` is always the primary's."""
     inputs = gather(tmp_path / "in", setuptools_wheels.glob("*.whl"))
-    legacy = b"import setuptools\nVERSION = setuptools.__version__\n"
-    make_wheel(inputs, "legacy-build", "1.0", {"legacy_build/__init__.py": legacy}, (f"setuptools=={SETUPTOOLS_OLD}",))
-    modern = b"import setuptools, legacy_build\nVERSIONS = (setuptools.__version__, legacy_build.VERSION)\n"
-    make_wheel(inputs, "modern-app", "1.0", {"modern_app/__init__.py": modern}, ("setuptools>=70", "legacy-build"))
+    make_wheel(
+        inputs, "legacy-build", "1.0", {"legacy_build/__init__.py": _LEGACY_BUILD}, (f"setuptools=={SETUPTOOLS_OLD}",)
+    )
+    make_wheel(inputs, "modern-app", "1.0", {"modern_app/__init__.py": _MODERN_APP}, ("setuptools>=70", "legacy-build"))
     out = tmp_path / "out"
     assert main(["build", "-q", "--wheels", str(inputs), "--out", str(out), "--require", "modern-app"]) == 0
     report = json.loads((out / "mvpy-vendor-report.json").read_text())
@@ -448,18 +496,48 @@ def test_a_renamed_setuptools_does_not_hook_distutils(setuptools_wheels: Path, t
         "start-up hook distutils-precedence.pth dropped: _distutils_hack installs an import hook "
         "(sys.meta_path at _distutils_hack/__init__.py:203); a renamed copy must not hook imports"
     ]
+    assert renamed["aliases"] == [
+        {"name": "distutils", "target": "setuptools._distutils", "hook": "_distutils_hack",
+         "where": "sys.meta_path at _distutils_hack/__init__.py:203"}
+    ]  # fmt: skip
+    assert renamed["import_map"]["distutils"] == "_mv_distutils_65_5_1"
+    assert "_mv_distutils_65_5_1" in renamed["top_level"]
+    files = {f["member"]: f for f in renamed["files"]}
+    assert files["_distutils_hack/override.py"]["status"] == "neutralised"
+    assert files["_distutils_hack/override.py"]["reason"].startswith("written empty: it only runs the import hook")
     relocated = {(f["member"], r["from"], r["to"]) for f in renamed["files"] for r in f.get("strings", ())}
     assert ("setuptools/extern/__init__.py", "setuptools._vendor", "_mv_setuptools_65_5_1._vendor") in relocated
+    (copy,) = out.glob("mv_setuptools_65_5_1-*.whl")
+    names = zipfile.ZipFile(copy).namelist()
+    assert "_mv_distutils_65_5_1/core.py" in names and not [n for n in names if "/_distutils/" in n]
+    legacy = next(o for o in report["outputs"] if o["distribution"] == "legacy-build")
+    assert legacy["import_map"]["distutils"] == "_mv_distutils_65_5_1"
     python = install_wheelhouse(out, tmp_path / "venv")
-    code = (
-        "import json, distutils, modern_app, setuptools;"
-        "print(json.dumps([modern_app.VERSIONS, distutils.__file__, setuptools.__file__]))"
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "tiny.py").write_text("X = 1\n")
+    (project / "setup.py").write_text(
+        "from setuptools import setup\nsetup(name='tiny', version='1.0', py_modules=['tiny'])\n"
     )
-    proc = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True, env=clean_env())
-    versions, distutils_file, setuptools_file = json.loads(proc.stdout)
-    assert versions == [SETUPTOOLS_NEW, SETUPTOOLS_OLD]
-    # The primary's hook answers for distutils, from the primary's files.
-    assert distutils_file.startswith(str(Path(setuptools_file).parent))
+    code = f"import json, modern_app; print(json.dumps(modern_app.main({str(project)!r})))"
+    proc = subprocess.run(
+        [str(python), "-W", "ignore", "-c", code], capture_output=True, text=True, check=True, env=clean_env()
+    )
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert result["versions"] == [SETUPTOOLS_NEW, SETUPTOOLS_OLD]
+    assert result["old"] == {
+        "version": SETUPTOOLS_OLD, "built": ["tiny.py"], "command": "_mv_setuptools_65_5_1.command.build_py",
+        "base": "_mv_distutils_65_5_1.command.build_py", "subclass": True,
+    }  # fmt: skip
+    assert result["new"] == "setuptools.command.build_py"
+    assert result["renamed"][0] == "_mv_distutils_65_5_1"  # the copy's distutils, under its own name
+    # Before, after the renamed copy built, after the primary built: every distutils module is the primary's.
+    primary = str(Path(python).parent.parent / "lib")
+    for seen in result["seen"]:
+        assert seen["distutils"] and seen["distutils.core"]
+        assert all(
+            f is None or ("/site-packages/setuptools/_distutils/" in f and f.startswith(primary)) for f in seen.values()
+        ), seen
     assert main(["verify", str(out)]) == 0
 
 
@@ -755,3 +833,80 @@ def test_protobuf_3_20_beside_current_protobuf(protobuf_wheels: Path, tmp_path: 
             "full_name": "google.rpc.Status"}  # fmt: skip
     assert old == {**same, "version": PROTOBUF_OLD, "namespace": namespace, "module": f"{namespace}.rpc.status_pb2"}
     assert new == {**same, "version": current["protobuf"], "namespace": "google", "module": "google.rpc.status_pb2"}
+
+
+LXML_OLD, LXML_NEW = "4.9.4", "6.1.3"
+
+
+@pytest.fixture(scope="session")
+def lxml_wheels() -> Path:
+    cache = real_wheel_cache() / "lxml"
+    for version in (LXML_OLD, LXML_NEW):
+        if not list(cache.glob(f"lxml-{version}-*.whl")):
+            download(cache, "--no-deps", f"lxml=={version}")
+    return cache
+
+
+_LXML_USER = b"""
+from lxml import etree
+
+
+def parse():
+    return [etree.__name__, etree.LXML_VERSION[:2], etree.fromstring(b"<a><b>old</b></a>").findtext("b")]
+"""
+_LXML_APP = b"""
+from lxml import etree
+import lxml_old_user
+
+
+def parse():
+    return [etree.__name__, etree.LXML_VERSION[:2], etree.fromstring(b"<a><b>new</b></a>").findtext("b")]
+"""
+
+
+def test_lxml_shared_thread_state_is_refused(
+    lxml_wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """lxml 4.9 renamed beside lxml 6: both etree modules keep per-thread parser state under fixed
+    keys in the thread-state dict (both import PyThreadState_GetDict). The build refuses, in one
+    line naming the wheel, the member and why; with the setting that accepts it, it builds, and the
+    two copies then meet at run time exactly as the message says."""
+    inputs = gather(tmp_path / "in", lxml_wheels.glob("*.whl"))
+    make_wheel(inputs, "lxml-old-user", "1.0", {"lxml_old_user/__init__.py": _LXML_USER}, (f"lxml=={LXML_OLD}",))
+    make_wheel(inputs, "lxml-app", "1.0", {"lxml_app/__init__.py": _LXML_APP}, ("lxml>=6", "lxml-old-user"))
+    out = tmp_path / "out"
+    capsys.readouterr()
+    assert main(["build", "-q", "--wheels", str(inputs), "--out", str(out), "--require", "lxml-app"]) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    member = f"lxml/etree{sysconfig.get_config_var('EXT_SUFFIX')}"
+    old_wheel = next(lxml_wheels.glob(f"lxml-{LXML_OLD}-*.whl")).name
+    assert [line for line in errors if "shares process state" in line] == [
+        f"mvpy-vendor: error: {old_wheel}: {member}: shares process state with lxml "
+        f"{LXML_NEW}, which renaming cannot separate: both versions' lxml.etree key per-thread state by fixed "
+        "names in the interpreter's thread-state dict (each imports PyThreadState_GetDict), so each finds the "
+        "other's objects there (--accept-shared-state)"
+    ]
+    assert not out.exists() or not list(out.glob("*.whl"))
+    # Accepted: it builds, with the warning in the report, and the copies meet at run time.
+    args = ["build", "-q", "--wheels", str(inputs), "--out", str(out), "--require", "lxml-app"]
+    assert main([*args, "--accept-shared-state", "lxml"]) == 0
+    report = json.loads((out / "mvpy-vendor-report.json").read_text())
+    renamed = next(o for o in report["outputs"] if o["action"] == "rename")
+    assert renamed["distribution"] == f"mv-lxml-{LXML_OLD.replace('.', '-')}"
+    assert [w["code"] for w in renamed["warnings"] if w.get("member") == member] == ["shared-state-accepted"]
+    python = install_wheelhouse(out, tmp_path / "venv")
+    alone = "import json, lxml_old_user; print(json.dumps(lxml_old_user.parse()))"
+    proc = subprocess.run([str(python), "-c", alone], capture_output=True, text=True, check=True, env=clean_env())
+    assert json.loads(proc.stdout) == ["_mv_lxml_4_9_4.etree", [4, 9], "old"]
+    both = (
+        "import json, lxml_app, lxml_old_user\n"
+        "seen = []\n"
+        "for user in (lxml_app, lxml_old_user):\n"
+        "    try:\n        seen.append(user.parse())\n    except TypeError as exc:\n        seen.append(str(exc))\n"
+        "print(json.dumps(seen))"
+    )
+    proc = subprocess.run([str(python), "-c", both], capture_output=True, text=True, check=True, env=clean_env())
+    # Both imported: lxml 6 finds the renamed 4.9's parser context under the shared key.
+    assert json.loads(proc.stdout)[0] == (
+        "Cannot convert _mv_lxml_4_9_4.etree._ParserDictionaryContext to lxml.etree._ParserDictionaryContext"
+    )

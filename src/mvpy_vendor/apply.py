@@ -148,6 +148,8 @@ class _OutputWriter:
             result, packed = rewrite_source(self.reader.read(info), self.names), None
         outcome = _source_outcome(self.out, plan.member, result)
         self.note(outcome)
+        if plan.problem is not None:
+            self.warnings.append(plan.problem)
         if result.status is not Status.REWRITTEN:
             self.copy(plan, info, executable)
         elif packed is not None:
@@ -162,7 +164,7 @@ class _OutputWriter:
         if name == "METADATA":
             new = rewrite_metadata(text, out.display_name if out.renamed else None, dict(out.requires_map))
         elif name == "entry_points.txt":
-            new = rewrite_entry_points(text, self.names, drop_scripts=out.renamed).text
+            new = rewrite_entry_points(text, self.names, drop_scripts=out.renamed, groups=out.renamed).text
         elif name == "namespace_packages.txt":
             new = rewrite_namespace_packages(text, self.names)
         else:
@@ -239,8 +241,18 @@ class _OutputWriter:
             self.writer.write(plan.target, new, executable)
         elif action is Action.METADATA:
             self.metadata(plan, info, executable)
+        elif action is Action.NEUTRALISE:
+            assert plan.target is not None
+            self.outcomes.append(MemberOutcome(plan.member, Status.NEUTRALISED, reason=plan.reason))
+            self.writer.write(plan.target, _neutralised(plan), executable)
         else:
             self.native(plan, info, executable)
+
+
+def _neutralised(plan: MemberPlan) -> bytes:
+    """The empty module that replaces one that only ran an aliasing import hook."""
+    why = plan.reason.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    return f'"""Emptied by mvpy-vendor: {plan.member} {why}."""\n'.encode()
 
 
 def _write_output(out: Output, path: Path, pool: _Pool | None) -> tuple[OutputResult, list[Problem]]:

@@ -94,6 +94,11 @@ class Code(str, enum.Enum):
     NATIVE_LEAK_ACCEPTED = "native-leak-accepted"
     NATIVE_RESIGN = "native-resign"
     NATIVE_NOT_REWRITTEN = "native-not-rewritten"
+    #: a renamed copy's module runs an import hook that serves a plain name, and does more (kept)
+    START_UP_HOOK_KEPT = "start-up-hook-kept"
+    #: a renamed copy's compiled module shares process state with another version (thread-state dict keys)
+    SHARED_STATE = "shared-state"
+    SHARED_STATE_ACCEPTED = "shared-state-accepted"
 
 
 @dataclass(frozen=True)

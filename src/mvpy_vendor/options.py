@@ -43,6 +43,9 @@ class ApplyOptions:
     native_policy_for: Mapping[str, NativePolicy] = field(default_factory=dict)
     #: distributions whose compiled modules may keep names that cannot be patched (with a warning)
     accept_native_leaks: Sequence[str] = ()
+    #: distributions whose compiled modules may share process state with another version of
+    #: themselves (thread-state dict keys), with a warning (setting ``accept-shared-state``)
+    accept_shared_state: Sequence[str] = ()
     #: distributions whose string literals naming renamed modules are kept as written (setting ``keep-strings``)
     keep_strings: Sequence[str] = ()
 
@@ -60,6 +63,9 @@ class ApplyOptions:
 
     def accepts_leak(self, dist: str) -> bool:
         return any(canonicalize_name(name) == dist for name in self.accept_native_leaks)
+
+    def accepts_shared_state(self, dist: str) -> bool:
+        return any(canonicalize_name(name) == dist for name in self.accept_shared_state)
 
     def keeps_strings(self, dist: str) -> bool:
         return any(canonicalize_name(name) == dist for name in self.keep_strings)

@@ -21,10 +21,12 @@ class Status(str, enum.Enum):
     PATCHED = "patched"
     #: a compiled module dropped for the pure-Python source shipped beside it
     DEACCELERATED = "de-accelerated"
+    #: a module that only ran an import hook serving a plain name, written empty in a renamed copy
+    NEUTRALISED = "neutralised"
 
     @property
     def changed(self) -> bool:
-        return self in (Status.REWRITTEN, Status.PATCHED)
+        return self in (Status.REWRITTEN, Status.PATCHED, Status.NEUTRALISED)
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,14 @@ def _parser() -> argparse.ArgumentParser:
         "the other version); patch what can be, and warn",
     )
     b.add_argument(
+        "--accept-shared-state",
+        action="append",
+        default=[],
+        metavar="DIST",
+        help="build DIST's renamed copies even where a compiled module shares process state with another "
+        "version of DIST (per-thread state under fixed keys): they will meet at run time; warn",
+    )
+    b.add_argument(
         "--keep-strings",
         action="append",
         default=[],

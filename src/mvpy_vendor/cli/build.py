@@ -70,6 +70,7 @@ def _options(get: Callable[[str], Any]) -> ApplyOptions:
         native_policy=NativePolicy(get("native") or "patch"),
         native_policy_for=_policies(get("native-for")),
         accept_native_leaks=get("accept-native-leak"),
+        accept_shared_state=get("accept-shared-state"),
         keep_strings=get("keep-strings"),
     )
 

@@ -9,7 +9,8 @@ policy. The result is cached by everything that decides it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Optional
 
 from mvpy_vendor.cache import Cache, cache_key
@@ -33,6 +34,7 @@ from mvpy_vendor.wheel.reader import MemberReader
 from mvpy_vendor.wheel.records import SIGNATURE_FILES
 
 from .accelerators import Accelerators
+from .hooks import trigger
 from .plan import Action, MemberPlan, Output
 
 __all__ = ["name_map", "plan_members"]
@@ -57,9 +59,13 @@ class _Targets:
         self.own = out.own_imports
         self.dist_info = out.dist_info
         self.data_dir = self.dist_info[: -len(".dist-info")] + ".data"
+        self.moved = out.moved if out.renamed else {}
 
     def _site_path(self, path: str) -> str:
         """Rename a path relative to site-packages (root of a wheel, or purelib/platlib)."""
+        for directory, new in self.moved.items():  # an aliased package becomes a top-level name
+            if path.startswith(directory + "/"):
+                return new + path[len(directory) :]
         first, sep, rest = path.partition("/")
         if first in self.own:
             return self.own[first] + sep + rest
@@ -149,6 +155,24 @@ def _native(
     return plan(Action.PATCH, reason, warning)
 
 
+def _shared_state(
+    out: Output, member: str, why: str, options: ApplyOptions, native: Callable[[], MemberPlan]
+) -> MemberPlan:
+    """A compiled module that shares process state with another version: refused, unless accepted."""
+    wheel = out.source.filename
+    if not options.accepts_shared_state(out.source.name):
+        found = Problem(wheel, why, member, code=Code.SHARED_STATE, setting="accept-shared-state")
+        return MemberPlan(member, Action.REFUSE, None, why, found)
+    planned = native()
+    reason = f"{planned.reason}; SHARED STATE ACCEPTED: {why}"
+    if planned.problem is not None and planned.problem.severity is Severity.ERROR:
+        return replace(planned, reason=reason)
+    warning = Problem(
+        wheel, why, member, code=Code.SHARED_STATE_ACCEPTED, severity=Severity.WARNING, setting="accept-shared-state"
+    )
+    return replace(planned, reason=reason, problem=planned.problem or warning)
+
+
 def _refused(out: Output, plan: _PlanFn, found: Problem) -> MemberPlan:
     """A renamed copy cannot ship a compiled module that keeps the old names; a consumer keeps it, warned."""
     if out.renamed:
@@ -171,6 +195,7 @@ def _decide(
     names: NameMap,
     options: ApplyOptions,
     accelerators: Callable[[], Accelerators],
+    shared: Mapping[str, str],
 ) -> MemberPlan:
     source = out.source
     meta = source.dist_info + "/"
@@ -197,6 +222,10 @@ def _decide(
         if hook is not None:
             why = f"start-up hook {member.rpartition('/')[2]} dropped: {hook}; a renamed copy must not hook imports"
             return MemberPlan(member, Action.DROP, None, hook, drops=(why,))
+    if python and out.renamed and out.aliases and member.endswith(".py"):
+        neutralised = _neutralised(out, member, target, reader.read(member))
+        if neutralised is not None:
+            return neutralised
     if python or member.endswith(".pth"):
         if names.mentions(reader.read(member)):
             action = Action.REWRITE if python else Action.REWRITE_PTH
@@ -205,11 +234,39 @@ def _decide(
     data = reader.read(member) if is_script(member, source.data_dir) or member.endswith(EXTENSION_SUFFIXES) else b""
     if is_script(member, source.data_dir) and data.startswith(b"#!python") and names.mentions(data):
         return MemberPlan(member, Action.REWRITE, target, "Python script mentioning a renamed name")
+    if member.endswith(EXTENSION_SUFFIXES) and member in shared:
+        return _shared_state(
+            out,
+            member,
+            shared[member],
+            options,
+            lambda: _native(out, member, target, data, names, options, accelerators),
+        )
     if member.endswith(EXTENSION_SUFFIXES):
         if out.renamed or names.mentions(data):
             return _native(out, member, target, data, names, options, accelerators)
         return MemberPlan(member, Action.COPY, target, "compiled module names no renamed module")
     return MemberPlan(member, Action.COPY, target, "not code that names a module")
+
+
+def _neutralised(out: Output, member: str, target: str, data: bytes) -> MemberPlan | None:
+    """A module of a renamed copy that runs an aliasing import hook at import time (see ``hooks``)."""
+    hooks = {a.hook for a in out.aliases}
+    if not any(h.encode() in data for h in hooks):
+        return None
+    runs = trigger(data, hooks)
+    if runs is None:
+        return None
+    served = "; ".join(a.reason for a in out.aliases)
+    if runs:
+        reason = (
+            f"written empty: it only runs the import hook ({served}); the copy's imports of "
+            f"{', '.join(repr(a.name) for a in out.aliases)} are rewritten to its own modules instead"
+        )
+        return MemberPlan(member, Action.NEUTRALISE, target, reason)
+    reason = f"runs the import hook at import time and does more, so it is kept as it is: {served}"
+    warning = Problem(out.source.filename, reason, member, code=Code.START_UP_HOOK_KEPT, severity=Severity.WARNING)
+    return MemberPlan(member, Action.REWRITE, target, reason, warning)
 
 
 _PTH_IMPORTS = re.compile(rb"""(?:^import[ \t]+([\w.]+)|__import__\(\s*['"]([\w.]+)['"])""", re.MULTILINE)
@@ -241,7 +298,7 @@ def _import_hook(pth: bytes, out: Output, reader: MemberReader) -> str | None:
     return None
 
 
-def _members_key(out: Output, options: ApplyOptions) -> str:
+def _members_key(out: Output, options: ApplyOptions, shared: Mapping[str, str]) -> str:
     dist = out.source.name
     return cache_key(
         "members",
@@ -254,12 +311,19 @@ def _members_key(out: Output, options: ApplyOptions) -> str:
         options.policy(dist).value,
         options.policy_setting(dist),
         options.accepts_leak(dist),
+        [a.to_json() for a in out.aliases],
+        options.accepts_shared_state(dist),
+        sorted(shared.items()),
     )
 
 
-def plan_members(out: Output, options: ApplyOptions, cache: Cache | None = None) -> tuple[MemberPlan, ...]:
-    """Every member's plan for ``out``, in the order the output is written."""
-    key = _members_key(out, options)
+def plan_members(
+    out: Output, options: ApplyOptions, cache: Cache | None = None, shared: Mapping[str, str] | None = None
+) -> tuple[MemberPlan, ...]:
+    """Every member's plan for ``out``, in the order the output is written; ``shared``: its compiled
+    modules that share process state with another version (see ``shared_state``), and why."""
+    shared = shared or {}
+    key = _members_key(out, options, shared)
     known = cache.get_json("members", key) if cache is not None else None
     if known is not None:
         return tuple(MemberPlan.from_json(m) for m in known)
@@ -281,7 +345,7 @@ def plan_members(out: Output, options: ApplyOptions, cache: Cache | None = None)
             if target is None:
                 planned.append(MemberPlan(member, Action.DROP, None, "script", drops=(_script_drop(member),)))
             else:
-                planned.append(_decide(out, member, target, reader, names, options, accelerators))
+                planned.append(_decide(out, member, target, reader, names, options, accelerators, shared))
     planned.sort(key=lambda m: _position(m, out.dist_info))
     if cache is not None:
         cache.put_json("members", key, [m.to_json() for m in planned])

@@ -9,7 +9,7 @@ output (:class:`MemberPlan`) needs the wheels' bytes and is decided by
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,6 +30,7 @@ from mvpy_vendor.native.model import NativeModule
 from mvpy_vendor.wheel.layout import EXTENSION_SUFFIXES, installed_path, module_name_of
 from mvpy_vendor.wheel.validate import WheelInfo
 
+from .hooks import Alias
 from .resolve import ROOT, World
 from .target import Target
 
@@ -75,6 +76,8 @@ class Action(str, enum.Enum):
     REGENERATE = "regenerate"
     #: cannot be made safe: the build fails with the member plan's problem
     REFUSE = "refuse"
+    #: a module that only runs an import hook aliasing a plain name: written as an empty module
+    NEUTRALISE = "neutralise"
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,8 @@ class Output:
     #: for each namespace in ``import_map``: the module paths under it that the renamed copies
     #: install (``a.b``; a package as ``a.``): the only strings relocated under that name
     module_paths: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: plain names its import hooks serve as its own modules (``distutils``): renamed with it
+    aliases: tuple[Alias, ...] = ()
 
     @property
     def version(self) -> Version:
@@ -173,10 +178,17 @@ class Output:
         return {n: mapping[n] for n in self.source.import_names if n in mapping}
 
     @property
+    def moved(self) -> dict[str, str]:
+        """Packages installed as top-level names of their own: an alias's target directory
+        (``setuptools/_distutils``) -> its renamed name (``_mv_distutils_65_5_1``)."""
+        mapping = dict(self.import_map)
+        return {a.target.replace(".", "/"): mapping[a.name] for a in self.aliases if a.name in mapping}
+
+    @property
     def top_level(self) -> tuple[str, ...]:
         """The top-level import names this output installs."""
         own = self.own_imports
-        return tuple(sorted(own.get(n, n) for n in self.source.import_names))
+        return tuple(sorted([*(own.get(n, n) for n in self.source.import_names), *self.moved.values()]))
 
     @property
     def action(self) -> str:
@@ -220,6 +232,7 @@ class Output:
             "requires_map": dict(self.requires_map),
             "note": self.note,
             "why": self.why,
+            "aliases": [a.to_json() for a in self.aliases],
             "allow_unparsable": self.allow_unparsable,
             "keep_strings": self.keep_strings,
             "namespaces": dict(self.namespaces),
@@ -391,11 +404,13 @@ def make_plan(
     all_wheels: Sequence[WheelInfo],
     ignored: Sequence[tuple[WheelInfo, str]] = (),
     rename: Collection[NormalizedName] = (),
+    aliases: Callable[[WheelInfo], Sequence[Alias]] | None = None,
 ) -> Plan:
     """Decide every output wheel and every name mapping for resolved ``worlds``.
 
     ``rename``: distributions to rename wherever they are not the main world's, even where
-    nothing collides with them (setting ``rename``).
+    nothing collides with them (setting ``rename``). ``aliases``: the plain names a wheel's
+    import hooks serve (read from its files, only for a wheel that is renamed).
     """
     graph = _Graph(worlds)
     main = worlds[0]
@@ -452,8 +467,11 @@ def make_plan(
                 real_names.add(name)
                 role = Role.PRIMARY
             else:
-                out = _renamed_output(wheel, world.index, taken_dists, taken_imports, notes, shared_names)
-                out = replace(out, why=why)
+                out = replace(
+                    _renamed_output(wheel, world.index, taken_dists, taken_imports, notes, shared_names),
+                    why=why,
+                    aliases=tuple(aliases(wheel)) if aliases is not None else (),
+                )
                 role = Role.RENAMED
             by_identity[identity] = out.key
             add(out, binding, role)
@@ -527,7 +545,10 @@ def _renames_of(out: Output) -> dict[str, str]:
     if not out.renamed:
         return {}
     shared = dict(out.namespaces)
-    return {n: shared.get(n) or renamed_import_name(n, out.version, out.suffix) for n in out.source.import_names}
+    renames = {n: shared.get(n) or renamed_import_name(n, out.version, out.suffix) for n in out.source.import_names}
+    for alias in out.aliases:  # ``distutils`` -> ``_mv_distutils_65_5_1``, where setuptools/_distutils/ goes
+        renames.setdefault(alias.name, renamed_import_name(alias.name, out.version, out.suffix))
+    return renames
 
 
 def _is_namespace(wheel: WheelInfo, top: str) -> bool:

@@ -14,9 +14,11 @@ from mvpy_vendor.errors import ConfigError
 from mvpy_vendor.options import BuildRequest
 from mvpy_vendor.wheel.validate import collect_wheel_paths, read_wheels
 
+from .hooks import wheel_aliases
 from .members import plan_members
 from .plan import Plan, make_plan
 from .resolve import Index, default_roots, resolve_worlds
+from .shared_state import shared_state
 
 __all__ = ["plan_build"]
 
@@ -52,13 +54,15 @@ def plan_build(request: BuildRequest) -> Plan:
     roots = _parse_requires(request.requires) or default_roots(index, env)
     prefer = _parse_primaries(request.prefer, setting="prefer")
     worlds = resolve_worlds(index, roots, _parse_primaries(request.primaries), env, prefer)
-    plan = make_plan(worlds, wheels, index.ignored, {canonicalize_name(n) for n in request.rename})
+    rename = {canonicalize_name(n) for n in request.rename}
+    plan = make_plan(worlds, wheels, index.ignored, rename, lambda wheel: wheel_aliases(wheel, request.cache))
     plan = replace(plan, target=request.target)
     options = request.options
+    shared = shared_state(plan.outputs, request.cache)
     outputs = tuple(
         replace(
             out,
-            members=plan_members(out, options, request.cache),
+            members=plan_members(out, options, request.cache, shared.get(out.key, {})),
             allow_unparsable=options.allow_unparsable,
             keep_strings=options.keeps_strings(out.source.name),
         )

@@ -43,6 +43,7 @@ KEYS: Mapping[str, str] = {
     "native": "str",
     "native-for": "list",
     "accept-native-leak": "list",
+    "accept-shared-state": "list",
     "keep-strings": "list",
     "allow-unparsable": "bool",
     "jobs": "int",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from .names import NameMap, rewrite_module_reference
+from .names import NameMap, relocated_path, rewrite_module_reference
 from .source import rewrite_source
 
 __all__ = [
@@ -69,8 +69,13 @@ class EntryPoints:
     dropped_scripts: tuple[str, ...]
 
 
-def rewrite_entry_points(text: str, names: NameMap, drop_scripts: bool) -> EntryPoints:
-    """Rewrite object references; drop console and GUI scripts when ``drop_scripts``."""
+def rewrite_entry_points(text: str, names: NameMap, drop_scripts: bool, *, groups: bool = False) -> EntryPoints:
+    """Rewrite object references; drop console and GUI scripts when ``drop_scripts``.
+
+    ``groups`` (a renamed copy whose strings are relocated): a group named by a module path
+    under a renamed name (``[distutils.commands]``) is relocated as the copy's code that reads
+    it is (``entry_points(group="distutils.commands")``), so the copy still finds its own.
+    """
     out: list[str] = []
     dropped: list[str] = []
     section = ""
@@ -80,7 +85,8 @@ def rewrite_entry_points(text: str, names: NameMap, drop_scripts: bool) -> Entry
             section = body[1:-1].strip()
             if drop_scripts and section in _SCRIPT_GROUPS:
                 continue
-            out.append(line)
+            relocated = relocated_path(section, names) if groups and names.strings else None
+            out.append(line if relocated is None else line.replace(section, relocated, 1))
             continue
         if drop_scripts and section in _SCRIPT_GROUPS:
             if body and not body.startswith(("#", ";")):
