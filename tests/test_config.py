@@ -113,3 +113,10 @@ def test_project_options_are_refused_with_wheels(tmp_path: Path, capsys: pytest.
     assert "--isolate: is read only in project mode (without --wheels)" in capsys.readouterr().err
     assert main(["build", "--wheels", str(tmp_path), "--out", str(tmp_path / "o"), "--locked"]) == 2
     assert "--locked: needs project mode" in capsys.readouterr().err
+
+
+def test_a_project_with_nothing_to_build_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "0"\ndependencies = []\n')
+    assert main(["build", "--project", str(tmp_path)]) == 2
+    assert "nothing to build: [project].dependencies and isolate are empty" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml"]

@@ -171,6 +171,8 @@ def _run(args: argparse.Namespace, console: Console, stack: contextlib.ExitStack
                 str(r.diagnostics) if first and r.output.action != "copy" else "-",
             ]
         )
+    if not plan.target.is_running:
+        console.info(f"target: {plan.target.describe()}")
     console.info(table(rows))
     for r in result.outputs:
         for f in r.files:

@@ -89,6 +89,8 @@ def project_request(
     offline: bool = False,
 ) -> Project:
     """The lock (refreshed, checked or taken as it is), every file fetched, and the request to plan."""
+    if not any(w.requirements for w in config.worlds):
+        raise ConfigError(f"{config.pyproject}: nothing to build: [project].dependencies and isolate are empty")
     if mode is LockMode.REFRESH and offline:
         # no resolver runs offline: an up-to-date lock is the only source
         lock = _locked(config, LockMode.LOCKED, "--offline needs a lock that is up to date")
