@@ -149,12 +149,15 @@ def _utf8(data: bytes) -> bool:
 class _Statement:
     """One logical line that may change, parsed on its own when it has to be."""
 
-    __slots__ = ("_module", "_wrap", "code", "end", "start", "words")
+    __slots__ = ("_module", "_wrap", "block", "code", "end", "start", "words")
 
-    def __init__(self, start: int, end: int, code: bytes) -> None:
+    def __init__(self, start: int, end: int, code: bytes, *, block: bool = False) -> None:
         self.start = start
         self.end = end
         self.code = code  # masked
+        # a compound statement with its body: parsed as indented as it is (its lines' relative
+        # indentation is what the parser reads), under ``if 1:`` when it is indented
+        self.block = block
         self.words: set[bytes] = set()
         self._module: cst.Module | None = None
         self._wrap: tuple[bytes, bytes] | None = None
@@ -190,6 +193,8 @@ class _Statement:
             if wrap is None:
                 return None
             text = data[self.start + self.indent() : self.end]
+            if self.block and self.indent():
+                wrap, text = (b"if 1:\n" + wrap[0], wrap[1]), data[self.start : self.end]
             try:
                 self._module = cst.parse_module(wrap[0] + text + wrap[1])
             except cst.ParserSyntaxError:
@@ -308,7 +313,7 @@ def _loop_blocks(data: bytes, source: MaskedSource, names: NameMap, found: dict[
         end = _block_end(source, statement)
         if end is None:
             return False
-        block = found[start] = _Statement(start, end, source.code[start:end])
+        block = found[start] = _Statement(start, end, source.code[start:end], block=True)
         block.words = statement.words
     return True
 
@@ -386,7 +391,7 @@ def rewrite_statements(data: bytes, names: NameMap) -> Outcome | None:
             body = statement.unwrap(generated)
             if body is None:
                 return None
-            new = data[start : start + statement.indent()] + body
+            new = body if statement.block else data[start : start + statement.indent()] + body
         pieces += [data[done:start], new]
         changes += count
         done = statement.end
