@@ -647,3 +647,17 @@ def test_loop_over_module_names_is_reported_and_kept_with_keep_strings(tmp_path:
     after = _run_loop_probe(tmp_path, root, "_mv_pkg_1_0_0")
     assert after["version"] == "2" and after["same"] is False
     assert "unexpected keyword argument 'method_whitelist'" in str(after["methods"])
+
+
+def test_loop_changes_in_calls_report_the_expression_as_written() -> None:
+    source = (
+        'import sys\nfor n in ("foo",):\n    sys.modules.setdefault("foo.compat." + n, None)\n    getattr(sys, n)\n'
+    )
+    result = rewrite_source(source.encode(), NAMES)
+    assert [(r.line, r.kind, r.old) for r in result.strings] == [
+        (2, "string", "foo"),
+        (3, "string", "foo.compat."),  # the prefix: a whole-value module path
+        (3, "name", '"foo.compat." + n'),
+        (4, "name", "n"),
+    ]
+    assert '"_mv_foo_1_0_0.compat." + ("foo" + n[13:]' in result.data.decode()

@@ -632,19 +632,18 @@ class _Rewriter(cst.CSTTransformer):
         if not self._loops:
             return updated
         func = updated.func
-        rule: Callable[[cst.BaseExpression, cst.CSTNode], cst.BaseExpression | None]
         if isinstance(func, cst.Name) and func.value in ATTRIBUTE_CALLS:
-            position, keywords, rule = 1, ("name",), self._plain_variable
+            arg = self._argument(updated, 1, ("name",))
+            new = None if arg is None else self._plain_variable(arg.value, original)
         elif (
             isinstance(func, cst.Attribute)
             and func.attr.value in SYS_MODULES_METHODS
             and self._qualified(func.value) == "sys.modules"
         ):
-            position, keywords, rule = 0, ("key",), self._plain_tails
+            arg, before = self._argument(updated, 0, ("key",)), self._argument(original, 0, ("key",))
+            new = None if arg is None or before is None else self._plain_tails(arg.value, original, before.value)
         else:
             return updated
-        arg = self._argument(updated, position, keywords)
-        new = None if arg is None else rule(arg.value, original)
         if arg is None or new is None:
             return updated
         return updated.with_changes(args=[a.with_changes(value=new) if a is arg else a for a in updated.args])
