@@ -146,6 +146,32 @@ def test_verify_catches_leaks(foo_house: Path, tmp_path: Path, capsys: pytest.Ca
     assert rows[-1].startswith("verify: FAILED")
 
 
+def test_verify_accepts_aliases_of_what_the_world_imports(
+    foo_house: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``sys.modules["pkg.vendored.foo"] = foo`` (requests' ``requests.packages``): an alias is right
+    when it is of the foo its owner's world imports, a leak or wrong provenance when it is not."""
+    house = tmp_path / "house"
+    shutil.copytree(foo_house, house)
+    world_1 = b"import sys\nimport _mv_foo_1_0_0 as foo\nsys.modules['slow_package.vendored.foo'] = foo\n"
+    other = b"import sys, importlib\nsys.modules['slow_package.vendored.foo2'] = importlib.import_module('f' + 'oo')\n"
+    rewrite_wheel(
+        house / "slow_package-0.1.0-py3-none-any.whl",
+        {"slow_package/vendored.py": world_1, "slow_package/other.py": other},
+    )
+    world_0 = b"import sys\nimport _mv_foo_1_0_0\nsys.modules['myapp.vendored.foo'] = _mv_foo_1_0_0\n"
+    rewrite_wheel(house / "myapp-0.1.0-py3-none-any.whl", {"myapp/vendored.py": world_0})
+    assert main(["verify", "-v", str(house)]) == 1
+    out = capsys.readouterr().out
+    rows = _rows(out)
+    assert "slow_package.vendored.foo " not in out  # slow-package's world imports _mv_foo_1_0_0 as foo
+    assert "leak mv-foo-1-0-0 myapp.vendored.foo registered (module __name__ '_mv_foo_1_0_0')" in rows
+    assert any(r.startswith("wrong provenance slow-package slow_package.vendored.foo2 loaded from ") for r in rows), (
+        rows
+    )
+    assert rows[-1].startswith("verify: FAILED")
+
+
 def test_submodule_failing_in_the_original_too_is_not_fatal(
     wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -235,6 +235,29 @@ TRICKY = {
         "
     ''',
     "no final newline": "import importlib\nimport foo\nimportlib.import_module('foo')",
+    # a loop over module names is one candidate with its body, found by indentation
+    "loops over module names": """
+        import sys
+        def f():
+            for p in ("foo", "idna"):
+          # a comment less indented than the body
+                locals()[p] = __import__(p)
+                s = '''
+        foo'''
+
+                for m in list(sys.modules):  # nested, and named like the outer loop's names
+                    if m.startswith(f"{p}."):
+                        sys.modules[f"pkg.{m}"] = sys.modules[m]
+                        sys.modules["pkg." + m] = sys.modules.get(m)
+            else:
+                setattr(sys, p, 1)
+            setattr(sys, p, 2)
+            for q in ["bar"]: globals()[q] = sys.modules["foo"]
+            for r in ("foo",):
+                pass
+        for t in ("foo",): getattr(sys, t)
+        globals()[t] = importlib.import_module("foo")
+    """,
 }
 
 

@@ -910,3 +910,168 @@ def test_lxml_shared_thread_state_is_refused(
     assert json.loads(proc.stdout)[0] == (
         "Cannot convert _mv_lxml_4_9_4.etree._ParserDictionaryContext to lxml.etree._ParserDictionaryContext"
     )
+
+
+# requests 2.x registers urllib3's modules under requests.packages (requests/packages.py); a
+# legacy consumer reaching urllib3 1.26 that way, and an app on urllib3 2, in one process.
+REQUESTS_OLD, REQUESTS_NEW = "2.31.0", "2.34.2"
+URLLIB3_OLD, URLLIB3_NEW = "1.26.20", "2.5.0"
+REQUESTS_DEPS = ("idna==3.20", "certifi==2026.10.19.post1", "charset-normalizer==3.5.3")
+
+LEGACY_REQUESTS_USER = b"""\
+import requests
+import requests.packages.urllib3
+import requests.packages.urllib3.util.retry as retry_module
+from requests.packages.urllib3.util.retry import Retry
+from requests.adapters import HTTPAdapter
+
+
+def info(url):
+    import urllib3
+    retry = requests.packages.urllib3.util.retry.Retry(total=2, method_whitelist=frozenset(["GET"]))
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(max_retries=retry))
+    return {
+        "rq": requests.__version__,
+        "u3": urllib3.__version__,
+        "aliased": requests.packages.urllib3 is urllib3 and retry_module.Retry is Retry is urllib3.util.retry.Retry,
+        "whitelist": sorted(retry.method_whitelist),
+        "got": session.get(url, timeout=10).text,
+    }
+"""
+MODERN_REQUESTS_APP = b"""\
+import requests
+import urllib3
+from urllib3.util.retry import Retry
+from requests.adapters import HTTPAdapter
+
+assert urllib3.__version__.startswith("2"), urllib3.__version__
+
+
+def info(url):
+    retry = Retry(total=2, allowed_methods=frozenset(["GET"]))
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(max_retries=retry))
+    return {
+        "rq": requests.__version__,
+        "u3": urllib3.__version__,
+        "aliased": requests.packages.urllib3 is urllib3,
+        "allowed": sorted(retry.allowed_methods),
+        "got": session.get(url, timeout=10).text,
+    }
+"""
+# Both consumers make a real GET, through their own requests and urllib3, against a local server.
+REQUESTS_RUN = """\
+import http.server, json, sys, threading
+
+class Echo(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = f"{self.path} for {self.headers['User-Agent']}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+url = f"http://127.0.0.1:{server.server_address[1]}"
+import consumer_a, consumer_b
+aliases = [k for k in sys.modules if ".packages." in k]
+print(json.dumps({
+    "legacy": consumer_a.info(url + "/a"),
+    "modern": consumer_b.info(url + "/b"),
+    "aliases": len(aliases),
+    "misnamed": sorted(k for k in aliases if "._mv_" in k),
+}))
+"""
+
+
+@pytest.fixture(scope="session")
+def requests_wheels() -> Path:
+    cache = real_wheel_cache() / "requests"
+    for spec in (f"requests=={REQUESTS_OLD}", f"requests=={REQUESTS_NEW}", f"urllib3=={URLLIB3_OLD}",
+                 f"urllib3=={URLLIB3_NEW}", *REQUESTS_DEPS):  # fmt: skip
+        name, version = spec.split("==")
+        if not [p for p in cache.glob("*.whl") if p.name.lower().startswith(f"{name.replace('-', '_')}-{version}-")]:
+            download(cache, "--no-deps", spec)
+    return cache
+
+
+@pytest.mark.parametrize(
+    ("legacy_requests", "order"),
+    [
+        (REQUESTS_OLD, ("consumer-b", "consumer-a")),  # requests 2.31 on urllib3 1.26 renamed
+        (REQUESTS_NEW, ("consumer-b", "consumer-a")),  # one requests, twice: its urllib3 differs
+        (REQUESTS_NEW, ("consumer-a", "consumer-b")),  # the urllib3 2 side renamed
+    ],
+    ids=["requests-2.31-beside-2.34", "same-requests", "urllib3-2-renamed"],
+)
+def test_requests_packages_urllib3_in_both_worlds(
+    requests_wheels: Path,
+    tmp_path: Path,
+    legacy_requests: str,
+    order: tuple[str, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``requests.packages.urllib3`` is each world's urllib3; ``Retry(method_whitelist=...)`` works on 1.26."""
+    wheels = [p for p in requests_wheels.glob("*.whl") if not p.name.startswith("requests-")]
+    wheels += requests_wheels.glob(f"requests-{legacy_requests}-*.whl")
+    wheels += requests_wheels.glob(f"requests-{REQUESTS_NEW}-*.whl")
+    make_wheel(tmp_path / "own", "consumer-a", "1.0", {"consumer_a/__init__.py": LEGACY_REQUESTS_USER},
+               (f"requests=={legacy_requests}", "urllib3<2"))  # fmt: skip
+    make_wheel(tmp_path / "own", "consumer-b", "1.0", {"consumer_b/__init__.py": MODERN_REQUESTS_APP},
+               (f"requests=={REQUESTS_NEW}", "urllib3>=2"))  # fmt: skip
+    inputs = gather(tmp_path / "in", [*set(wheels), *(tmp_path / "own").glob("*.whl")])
+    requires = [a for name in order for a in ("--require", name)]
+    out = tmp_path / "out"
+    assert main(["build", "-q", "--wheels", str(inputs), *requires, "--out", str(out), "--verify"]) == 0
+
+    report = json.loads((out / "mvpy-vendor-report.json").read_text())
+    renamed_u3 = URLLIB3_NEW if order[0] == "consumer-a" else URLLIB3_OLD
+    renamed_rq = REQUESTS_NEW if order[0] == "consumer-a" else legacy_requests
+    roles = {(p["distribution"], p["version"], p["role"]) for p in report["plan"]["placements"]}
+    assert {("urllib3", renamed_u3, "renamed copy"), ("requests", renamed_rq, "renamed copy")} <= roles
+    copy = next(o for o in report["outputs"] if o["distribution"] == f"mv-requests-{renamed_rq.replace('.', '-')}")
+    packages = next(f for f in copy["files"] if f["member"].endswith("requests/packages.py"))
+    names = [s for s in packages["strings"] if s.get("kind") == "name"]
+    assert [s["from"] for s in names] == ["package", 'f"requests.packages.{mod}"'], packages["strings"]
+
+    python = install_wheelhouse(out, tmp_path / "venv")
+    run = tmp_path / "run.py"
+    run.write_text(REQUESTS_RUN)
+    seen = json.loads(
+        subprocess.run([str(python), str(run)], check=True, capture_output=True, text=True, env=clean_env()).stdout
+    )
+    assert seen["legacy"] == {
+        "rq": legacy_requests,
+        "u3": URLLIB3_OLD,
+        "aliased": True,
+        "whitelist": ["GET"],
+        "got": f"/a for python-requests/{legacy_requests}",
+    }
+    assert seen["modern"] == {
+        "rq": REQUESTS_NEW,
+        "u3": URLLIB3_NEW,
+        "aliased": True,
+        "allowed": ["GET"],
+        "got": f"/b for python-requests/{REQUESTS_NEW}",
+    }
+    assert seen["misnamed"] == [] and seen["aliases"] > 50, seen
+
+    if legacy_requests == REQUESTS_NEW and order[0] == "consumer-b":
+        # Opted out, the renamed requests aliases the other world's urllib3 2; verify says so.
+        kept = tmp_path / "kept"
+        args = ["build", "-q", "--wheels", str(inputs), *requires, "--out", str(kept), "--keep-strings", "requests"]
+        assert main(args) == 0
+        capsys.readouterr()
+        assert main(["verify", "--json", str(kept)]) != 0
+        groups = json.loads(capsys.readouterr().out)["groups"]
+        fatal = {(g["kind"], g["distribution"], g["cause"]) for g in groups if g["fatal"]}
+        assert fatal == {
+            ("wrong provenance", "mv-requests-2-34-2", "files of urllib3"),  # requests.packages.urllib3 is urllib3 2
+            ("pulls unrenamed", "mv-requests-2-34-2", "urllib3 pulled in"),
+            ("pulls unrenamed", "consumer-a", "urllib3 pulled in"),
+        }

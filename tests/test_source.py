@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mvpy_vendor.outcome import Diagnostic
 from mvpy_vendor.rewrite.names import NameMap
 from mvpy_vendor.rewrite.source import rewrite_source
 
@@ -207,6 +208,66 @@ CASES = [
     (
         'def test(monkeypatch):\n    monkeypatch.setattr(f"foo.{m}.attr", 1)\n',
         'def test(monkeypatch):\n    monkeypatch.setattr(f"_mv_foo_1_0_0.{m}.attr", 1)\n',
+    ),
+    # loops over module names: the literals are relocated; the variable as a Python name, and a
+    # module name after a dot in a sys.modules key, keep the name as written (requests' packages.py)
+    (
+        "import sys\n"
+        'for package in ("foo", "idna"):\n'
+        "    locals()[package] = __import__(package)\n"
+        "    for mod in list(sys.modules):\n"
+        '        if mod == package or mod.startswith(f"{package}."):\n'
+        '            sys.modules[f"pkg.packages.{mod}"] = sys.modules[mod]\n',
+        "import sys\n"
+        'for package in ("_mv_foo_1_0_0", "idna"):\n'
+        '    locals()[("foo" + package[13:] if package.partition(".")[0] == "_mv_foo_1_0_0" else package)]'
+        " = __import__(package)\n"
+        "    for mod in list(sys.modules):\n"
+        '        if mod == package or mod.startswith(f"{package}."):\n'
+        "            sys.modules[f\"pkg.packages.{('foo' + mod[13:] if mod.partition('.')[0] == '_mv_foo_1_0_0'"
+        ' else mod)}"] = sys.modules[mod]\n',
+    ),
+    (
+        'for name in ["foo.sub", "json"]:\n'
+        "    setattr(ns, name, importlib.import_module(name))\n"
+        "    globals()[name] = getattr(ns, name=name)\n"
+        '    sys.modules.setdefault("pkg.compat." + name, sys.modules[name])\n'
+        "    vars(ns)[name] = ns.__dict__[name]\n"
+        "else:\n"
+        "    globals()[name] = 1\n"
+        "globals()[name] = 2\n",
+        'for name in ["_mv_foo_1_0_0.sub", "json"]:\n'
+        '    setattr(ns, ("foo" + name[13:] if name.partition(".")[0] == "_mv_foo_1_0_0" else name),'
+        " importlib.import_module(name))\n"
+        '    globals()[("foo" + name[13:] if name.partition(".")[0] == "_mv_foo_1_0_0" else name)]'
+        ' = getattr(ns, name=("foo" + name[13:] if name.partition(".")[0] == "_mv_foo_1_0_0" else name))\n'
+        '    sys.modules.setdefault("pkg.compat." + ("foo" + name[13:] if name.partition(".")[0] == "_mv_foo_1_0_0"'
+        " else name), sys.modules[name])\n"
+        '    vars(ns)[("foo" + name[13:] if name.partition(".")[0] == "_mv_foo_1_0_0" else name)]'
+        ' = ns.__dict__[("foo" + name[13:] if name.partition(".")[0] == "_mv_foo_1_0_0" else name)]\n'
+        "else:\n"
+        '    globals()[("foo" + name[13:] if name.partition(".")[0] == "_mv_foo_1_0_0" else name)] = 1\n'
+        "globals()[name] = 2\n",
+    ),
+    (  # the new code's quotes differ from every f-string's around it; none left: unchanged
+        "for m in ('foo',):\n    x = f'''{sys.modules[f\"pkg.{m}\"]}'''\n    y = f'{sys.modules[f\"pkg.{m}\"]}'\n",
+        "for m in ('_mv_foo_1_0_0',):\n"
+        "    x = f'''{sys.modules[f\"pkg.{m}\"]}'''\n    y = f'{sys.modules[f\"pkg.{m}\"]}'\n",
+    ),
+    (
+        "for m in ('foo',):\n    x = f'{sys.modules[\"pkg.\" + m]}'\n",
+        "for m in ('_mv_foo_1_0_0',):\n"
+        '    x = f\'{sys.modules["pkg." + ("foo" + m[13:] if m.partition(".")[0] == "_mv_foo_1_0_0" else m)]}\'\n',
+    ),
+    (  # not a loop over module names: the variable rebound, an element not a plain literal, a tuple target
+        'for n in ("foo",):\n    n = n + "x"\n    globals()[n] = 1\n'
+        'for n in ("foo", other):\n    globals()[n] = 1\n'
+        'for n in ("foo", b"x"):\n    globals()[n] = 1\n'
+        'for n, m in [("foo", 1)]:\n    globals()[n] = 1\n',
+        'for n in ("_mv_foo_1_0_0",):\n    n = n + "x"\n    globals()[n] = 1\n'
+        'for n in ("_mv_foo_1_0_0", other):\n    globals()[n] = 1\n'
+        'for n in ("_mv_foo_1_0_0", b"x"):\n    globals()[n] = 1\n'
+        'for n, m in [("_mv_foo_1_0_0", 1)]:\n    globals()[n] = 1\n',
     ),
 ]
 
@@ -512,3 +573,125 @@ def test_strings_under_a_renamed_namespace(source: str, expected: str | None) ->
         rewrite_source(source.encode(), NS_NAMES).data
         == rewrite_source(source.encode(), NS_NAMES, whole_file=True).data
     )
+
+
+# ---- loops over module names: requests' ``requests/packages.py``, executed -------------------
+
+# ``pkg`` registers aliases of its dependency ``foo`` (and of ``json``, standing for an
+# unrenamed one) under ``pkg.packages``, exactly as requests 2.x does for urllib3 and idna.
+PACKAGES_PY = """\
+import sys
+
+for package in ("foo", "json"):
+    locals()[package] = __import__(package)
+    for mod in list(sys.modules):
+        if mod == package or mod.startswith(f"{package}."):
+            sys.modules[f"pkg.packages.{mod}"] = sys.modules[mod]
+"""
+PKG = {"__init__.py": "from . import packages\n", "packages.py": PACKAGES_PY}
+
+
+def _foo(version: str, keyword: str) -> dict[str, str]:
+    """``foo`` with ``foo.util.retry.Retry`` taking ``keyword`` (urllib3 1.26: method_whitelist, 2: allowed_methods)."""
+    retry = f"class Retry:\n    def __init__(self, {keyword}):\n        self.methods = {keyword}\n"
+    return {
+        "__init__.py": f"VERSION = {version!r}\nfrom .util import retry\n",
+        "util/__init__.py": "",
+        "util/retry.py": retry,
+    }
+
+
+LEGACY_CONSUMER = """\
+import foo
+import pkg.packages.foo
+import pkg.packages.foo.util.retry as retry_module
+from pkg.packages.foo.util.retry import Retry
+try:
+    methods = pkg.packages.foo.util.retry.Retry(method_whitelist=["GET"]).methods
+except TypeError as exc:
+    methods = str(exc)
+version = pkg.packages.foo.VERSION
+same = pkg.packages.foo is foo and retry_module.Retry is Retry is foo.util.retry.Retry
+json_alias = pkg.packages.json is __import__("json")
+"""
+LOOP_PROBE = """\
+import json, sys
+sys.path[:0] = [sys.argv[1]]
+import foo as main_foo  # the other world's foo, loaded first
+import consumer
+pkg = sys.argv[2]
+print(json.dumps({
+    "main": main_foo.VERSION, "version": consumer.version, "methods": consumer.methods, "same": consumer.same,
+    "json": consumer.json_alias,
+    "aliases": sorted(k.replace(pkg, "pkg") for k in sys.modules if k.startswith(pkg + ".packages.")),
+}))
+"""
+LOOP_NAMES = NameMap({"foo": "_mv_foo_1_0_0", "pkg": "_mv_pkg_1_0_0"})
+
+
+def _run_loop_probe(tmp: Path, root: Path, pkg: str) -> dict[str, object]:
+    probe = tmp / "loop_probe.py"
+    probe.write_text(LOOP_PROBE, encoding="utf-8")
+    out = subprocess.run([sys.executable, "-I", str(probe), str(root), pkg], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def _legacy_world(root: Path, names: NameMap) -> None:
+    """``foo`` 2 (the main world's) beside renamed ``foo`` 1 and ``pkg``, and the consumer, rewritten with ``names``."""
+    _write_tree(root / "foo", _foo("2", "allowed_methods"))
+    _write_tree(root / "_mv_foo_1_0_0", {k: rw(v, names) for k, v in _foo("1", "method_whitelist").items()})
+    _write_tree(root / "_mv_pkg_1_0_0", {k: rw(v, names) for k, v in PKG.items()})
+    _write_tree(root, {"consumer.py": rw(LEGACY_CONSUMER, names)})
+
+
+def test_loop_over_module_names_registers_aliases_under_the_plain_names(tmp_path: Path) -> None:
+    original = tmp_path / "original"
+    _write_tree(original / "foo", _foo("1", "method_whitelist"))
+    _write_tree(original / "pkg", PKG)
+    _write_tree(original, {"consumer.py": LEGACY_CONSUMER})
+    renamed = tmp_path / "renamed"
+    _legacy_world(renamed, LOOP_NAMES)
+
+    before = _run_loop_probe(tmp_path, original, "pkg")
+    after = _run_loop_probe(tmp_path, renamed, "_mv_pkg_1_0_0")
+    assert after["main"] == "2"  # the other world's foo is loaded, and untouched
+    assert {k: v for k, v in after.items() if k != "main"} == {k: v for k, v in before.items() if k != "main"}
+    assert after["version"] == "1" and after["methods"] == ["GET"] and after["same"] is True
+    assert after["json"] is True
+    assert "pkg.packages.foo.util.retry" in after["aliases"]  # type: ignore[operator]
+    assert not [k for k in after["aliases"] if "_mv_" in k]  # type: ignore[union-attr]
+
+
+def test_loop_over_module_names_is_reported_and_kept_with_keep_strings(tmp_path: Path) -> None:
+    result = rewrite_source(PACKAGES_PY.encode(), LOOP_NAMES)
+    assert [(r.line, r.kind, r.old) for r in result.strings] == [
+        (3, "string", "foo"),
+        (4, "name", "package"),
+        (7, "name", 'f"pkg.packages.{mod}"'),
+    ]
+    assert result.diagnostics == (Diagnostic(7, "sys.modules[...]: target not known statically; left unchanged"),)
+    assert result.changes == 4  # and the key's "pkg." prefix
+
+    # Opted out, nothing in the loop changes but the key's prefix (the sys.modules rule), and
+    # the renamed copy's aliases are the other world's foo: what --keep-strings is documented to do.
+    kept = NameMap(LOOP_NAMES.imports, strings=False)
+    assert rw(PACKAGES_PY, kept) == PACKAGES_PY.replace('f"pkg.packages.', 'f"_mv_pkg_1_0_0.packages.')
+    root = tmp_path / "kept"
+    _legacy_world(root, kept)
+    after = _run_loop_probe(tmp_path, root, "_mv_pkg_1_0_0")
+    assert after["version"] == "2" and after["same"] is False
+    assert "unexpected keyword argument 'method_whitelist'" in str(after["methods"])
+
+
+def test_loop_changes_in_calls_report_the_expression_as_written() -> None:
+    source = (
+        'import sys\nfor n in ("foo",):\n    sys.modules.setdefault("foo.compat." + n, None)\n    getattr(sys, n)\n'
+    )
+    result = rewrite_source(source.encode(), NAMES)
+    assert [(r.line, r.kind, r.old) for r in result.strings] == [
+        (2, "string", "foo"),
+        (3, "string", "foo.compat."),  # the prefix: a whole-value module path
+        (3, "name", '"foo.compat." + n'),
+        (4, "name", "n"),
+    ]
+    assert '"_mv_foo_1_0_0.compat." + ("foo" + n[13:]' in result.data.decode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .errors import Problem
 
@@ -46,18 +46,29 @@ class Diagnostic:
 
 @dataclass(frozen=True)
 class Relocation:
-    """A string literal naming a renamed module, relocated (``"foo.x"`` -> ``"_mv_foo_1_0_0.x"``), at ``line``."""
+    """A string literal naming a renamed module, relocated (``"foo.x"`` -> ``"_mv_foo_1_0_0.x"``), at ``line``.
+
+    ``kind`` ``"name"``: the other way round, an expression holding a relocated module name (the
+    variable of a loop over module names) used where Python takes a plain name (``locals()[p]``,
+    ``setattr(o, p, v)``, the tail of a ``sys.modules`` key), mapped back to the name as written;
+    ``old`` and ``new`` are then the expression's source before and after.
+    """
 
     line: int
     old: str
     new: str
+    kind: Literal["string", "name"] = "string"
 
     def to_json(self) -> dict[str, Any]:
-        return {"line": self.line, "from": self.old, "to": self.new}
+        data: dict[str, Any] = {"line": self.line, "from": self.old, "to": self.new}
+        if self.kind != "string":
+            data["kind"] = self.kind
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Relocation:
-        return cls(int(data["line"]), str(data["from"]), str(data["to"]))
+        kind: Literal["string", "name"] = "name" if data.get("kind") == "name" else "string"
+        return cls(int(data["line"]), str(data["from"]), str(data["to"]), kind)
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,11 @@ def _run(args: argparse.Namespace, console: Console, stack: contextlib.ExitStack
             for d in f.diagnostics:
                 console.detail(f"{r.output.filename}: {f.member}:{d.line}: {d.message}")
             for s in f.strings:
-                console.detail(f"{r.output.filename}: {f.member}:{s.line}: string {s.old!r} relocated to {s.new!r}")
+                if s.kind == "name":
+                    what = f"{s.old} keeps the plain module name: {s.new}"
+                else:
+                    what = f"string {s.old!r} relocated to {s.new!r}"
+                console.detail(f"{r.output.filename}: {f.member}:{s.line}: {what}")
         for w in r.warnings:
             console.info(f"warning: {r.output.filename}: {w.render(flag, wheel=False)}")
         for dropped in r.dropped:

@@ -19,6 +19,9 @@ gives the same bytes, diagnostics and change count for work proportional to what
    reference's output for them is fixed); any other candidate is parsed on its own with libcst
    (inside a minimal valid wrapper when it is an ``else:``, a decorator, ...) and rewritten by
    the same transformer with the file's aliases, then spliced back.
+5. A loop over module names (:func:`.reference.module_name_loop`; its header is a candidate,
+   for its string literals) is one candidate with its whole body: what changes in the body
+   depends on the loop. The body is found by indentation in the masked code.
 
 Whenever a step cannot vouch for the reference's result (an encoding other than UTF-8, a
 statement that does not parse alone, a lexical oddity) it returns None and the caller runs the
@@ -40,7 +43,7 @@ from mvpy_vendor.outcome import Diagnostic, Relocation
 
 from .mask import MaskedSource, mask
 from .names import NameMap
-from .reference import Outcome, rewrite_module
+from .reference import Outcome, module_name_loop, rewrite_module
 from .tables import DIST_CALLS, MODULE_CALLS, MONKEYPATCH_ATTR_CALLS, MONKEYPATCH_ITEM_CALLS, Aliases
 
 __all__ = ["rewrite_statements"]
@@ -146,12 +149,15 @@ def _utf8(data: bytes) -> bool:
 class _Statement:
     """One logical line that may change, parsed on its own when it has to be."""
 
-    __slots__ = ("_module", "_wrap", "code", "end", "start", "words")
+    __slots__ = ("_module", "_wrap", "block", "code", "end", "start", "words")
 
-    def __init__(self, start: int, end: int, code: bytes) -> None:
+    def __init__(self, start: int, end: int, code: bytes, *, block: bool = False) -> None:
         self.start = start
         self.end = end
         self.code = code  # masked
+        # a compound statement with its body: parsed as indented as it is (its lines' relative
+        # indentation is what the parser reads), under ``if 1:`` when it is indented
+        self.block = block
         self.words: set[bytes] = set()
         self._module: cst.Module | None = None
         self._wrap: tuple[bytes, bytes] | None = None
@@ -187,6 +193,8 @@ class _Statement:
             if wrap is None:
                 return None
             text = data[self.start + self.indent() : self.end]
+            if self.block and self.indent():
+                wrap, text = (b"if 1:\n" + wrap[0], wrap[1]), data[self.start : self.end]
             try:
                 self._module = cst.parse_module(wrap[0] + text + wrap[1])
             except cst.ParserSyntaxError:
@@ -260,6 +268,56 @@ def _aliases(data: bytes, source: MaskedSource, found: dict[int, _Statement]) ->
         _statements(source, _words([w.decode() for w in new]), found)
 
 
+_ELSE = re.compile(rb"else\b")
+
+
+def _block_end(source: MaskedSource, statement: _Statement) -> int | None:
+    """Where the compound statement ``statement`` starts (a ``for`` header) ends, its body and
+    ``else:`` included; None when indentation cannot be compared by counting (tabs, form feeds)."""
+    code = source.code
+    indent = statement.indent()
+    if b"\t" in statement.code[:indent] or b"\f" in statement.code[:indent]:
+        return None
+    last = pos = statement.end
+    while pos < len(code):
+        newline = code.find(b"\n", pos)
+        line = code[pos : len(code) if newline < 0 else newline + 1]
+        body = line.lstrip(b" \t\f")
+        if not body.strip():  # blank, or a comment (masked to spaces)
+            pos += len(line)
+            continue
+        lead = line[: len(line) - len(body)]
+        if b"\t" in lead or b"\f" in lead:
+            return None
+        if not (len(lead) > indent or (len(lead) == indent and _ELSE.match(body))):
+            break
+        last = pos = source.logical_line(pos)[1]
+    return last
+
+
+def _loop_blocks(data: bytes, source: MaskedSource, names: NameMap, found: dict[int, _Statement]) -> bool:
+    """Make every loop over module names one candidate with its body; False: cannot (run the reference)."""
+    block: _Statement | None = None  # the last loop made one candidate
+    for start in sorted(found):
+        if block is not None and start < block.end:  # inside it
+            block.words |= found.pop(start).words
+            continue
+        statement = found[start]
+        if _STRING not in statement.words or not statement.code.lstrip(b" \t\f").startswith((b"for", b"async")):
+            continue
+        module = statement.parse(data)
+        if module is None:
+            return False
+        if not any(isinstance(s, cst.For) and module_name_loop(s, names) is not None for s in module.body):
+            continue
+        end = _block_end(source, statement)
+        if end is None:
+            return False
+        block = found[start] = _Statement(start, end, source.code[start:end], block=True)
+        block.words = statement.words
+    return True
+
+
 def _splice(statement: _Statement, data: bytes, names: NameMap, patterns: _Patterns) -> bytes | None:
     """The reference's output for a ``from NAME`` or single ``import NAME`` line, or None."""
     code = statement.code
@@ -298,7 +356,7 @@ def rewrite_statements(data: bytes, names: NameMap) -> Outcome | None:
     if patterns.strings is not None:
         _string_statements(source, patterns.strings, found)
     aliases = _aliases(data, source, found)
-    if aliases is None:
+    if aliases is None or (patterns.strings is not None and not _loop_blocks(data, source, names, found)):
         return None
     renamed = {n.encode() for n in names.imports}
     triggers = {w.encode() for w in _ROOTS} | {k.encode() for k, v in aliases.items() if _interesting(v)}
@@ -333,7 +391,7 @@ def rewrite_statements(data: bytes, names: NameMap) -> Outcome | None:
             body = statement.unwrap(generated)
             if body is None:
                 return None
-            new = data[start : start + statement.indent()] + body
+            new = body if statement.block else data[start : start + statement.indent()] + body
         pieces += [data[done:start], new]
         changes += count
         done = statement.end

@@ -36,7 +36,7 @@ from .tables import (
     Aliases,
 )
 
-__all__ = ["Outcome", "rewrite_module", "transform_whole"]
+__all__ = ["Outcome", "module_name_loop", "rewrite_module", "transform_whole"]
 
 # A rewrite's outcome: the new bytes (None: unchanged), the changes made, the diagnostics, the
 # string literals relocated.
@@ -106,6 +106,118 @@ def _names_itself(expr: cst.BaseExpression | None) -> bool:
     return expr is not None and get_full_name_for_node(expr) in _SELF_NAMES
 
 
+# ---- loops over module names ------------------------------------------------------------------
+#
+# ``for p in ("foo", "bar"): ...`` iterates module names: its literals are relocated like any
+# other (so ``__import__(p)`` and ``m == p`` see the copy's names), but where the loop uses ``p``
+# as a Python name (``locals()[p]``, ``setattr(o, p, v)``) or puts a module name after a dot
+# in a ``sys.modules`` key (``sys.modules[f"pkg.compat.{m}"]``, an alias), the name as written
+# is meant: only the first component of a module path carries the renamed name (that is all the
+# rewriter changes in the code that uses it), so there the plain name is put back at run time.
+# requests' ``requests/packages.py`` is such a loop.
+
+# Calls whose value is a namespace keyed by plain names: ``locals()[p]``, ``vars(o)[p]``.
+_NAMESPACE_CALLS = frozenset({"locals", "globals", "vars"})
+
+
+def _string_value(node: cst.BaseExpression) -> str | None:
+    if not isinstance(node, cst.SimpleString) or "b" in node.prefix.lower():
+        return None
+    return node.value[len(node.prefix) + len(node.quote) : -len(node.quote)]
+
+
+def _bound_names(target: cst.BaseExpression) -> set[str]:
+    """The names an assignment target binds (not attributes or subscripts)."""
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return set().union(*(_bound_names(e.value) for e in target.elements))
+    if isinstance(target, cst.StarredElement):
+        return _bound_names(target.value)
+    return set()
+
+
+class _Binders(cst.CSTVisitor):
+    """Every name bound anywhere in a subtree."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self.names |= _bound_names(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self.names |= _bound_names(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.names |= _bound_names(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self.names |= _bound_names(node.target)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self.names |= _bound_names(node.target)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.names |= _bound_names(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self.names |= _bound_names(node.name)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self.names |= _bound_names(node.target)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.names.add(node.name.value)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.names.add(node.name.value)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.names |= {n.name.value for n in node.names}
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self.names |= {n.name.value for n in node.names}
+
+
+def module_name_loop(node: cst.For, names: NameMap) -> tuple[str, dict[str, str]] | None:
+    """A loop over module names, some renamed: its variable and renamed -> original top-level names.
+
+    Such a loop's iterable is a tuple or list of plain string literals (nothing else), at least
+    one of them relocated, and its body never rebinds the variable. None when strings are not
+    relocated (``keep-strings``).
+    """
+    if not names.strings or not isinstance(node.target, cst.Name) or not isinstance(node.iter, (cst.Tuple, cst.List)):
+        return None
+    renamed: dict[str, str] = {}
+    for element in node.iter.elements:
+        text = _string_value(element.value) if isinstance(element, cst.Element) else None
+        if text is None:
+            return None
+        if relocated_path(text, names) is not None:
+            first = text.partition(".")[0]
+            renamed[names.imports[first]] = first
+    if not renamed:
+        return None
+    binders = _Binders()
+    node.body.visit(binders)
+    return None if node.target.value in binders.names else (node.target.value, renamed)
+
+
+def _plain_name(variable: str, renamed: Mapping[str, str], quote: str) -> cst.BaseExpression:
+    """``("foo" + m[13:] if m.partition(".")[0] == "_mv_foo_1_0_0" else m)``: ``m`` with its first
+    component back to the name as written."""
+    text = variable
+    for new, old in sorted(renamed.items(), reverse=True):
+        head = f"{variable}.partition({quote}.{quote})[0] == {quote}{new}{quote}"
+        text = f"{quote}{old}{quote} + {variable}[{len(new)}:] if {head} else {text}"
+    return cst.parse_expression(f"({text})")
+
+
+_CODE = cst.Module([])
+
+
 class _Rewriter(cst.CSTTransformer):
     def __init__(self, names: NameMap, aliases: Mapping[str, str], line: Callable[[cst.CSTNode], int]) -> None:
         super().__init__()
@@ -121,6 +233,11 @@ class _Rewriter(cst.CSTTransformer):
         # Inside an annotation or a forward-reference call (a type expression), and the calls that are.
         self._types = 0
         self._typing_calls: set[cst.CSTNode] = set()
+        # The loops over module names around the current node (variable, renamed -> original
+        # top-level names), the loops that are, and the quotes of the f-strings around it.
+        self._loops: list[tuple[str, dict[str, str]]] = []
+        self._loop_nodes: set[cst.CSTNode] = set()
+        self._quotes: list[str] = []
 
     # ---- names ------------------------------------------------------------------------------
 
@@ -241,6 +358,10 @@ class _Rewriter(cst.CSTTransformer):
     ) -> cst.BaseExpression | None:
         """Rewrite the module or distribution a string expression names; note what cannot be known."""
         pieces = _pieces(expr)
+        if self._loops:
+            start = expr if pieces is None else pieces[0].expr if pieces[0].node is None else None
+            if isinstance(start, cst.Name) and self._loop_names(start.value) is not None:
+                return None  # the loop's literals, relocated: known, and already right
         if pieces is None:
             if not _names_itself(expr):
                 self._note(line_node, f"{what}: target not known statically; left unchanged")
@@ -336,6 +457,10 @@ class _Rewriter(cst.CSTTransformer):
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if original in self._typing_calls:
             self._types -= 1
+        updated = self._loop_call(original, self._rewrite_call(original, updated))
+        return updated
+
+    def _rewrite_call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
         target = self._call_target(updated)
         if target is None:
             return updated
@@ -365,15 +490,21 @@ class _Rewriter(cst.CSTTransformer):
         return True
 
     def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
-        if self._qualified(updated.value) != "sys.modules" or len(updated.slice) != 1:
+        if len(updated.slice) != 1:
             return updated
         element = updated.slice[0]
         if not isinstance(element.slice, cst.Index):
             return updated
-        new = self._rewrite_string(element.slice.value, original, "sys.modules[...]", "module", ".")
-        if new is None:
+        key: cst.BaseExpression | None = None
+        if self._qualified(updated.value) == "sys.modules":
+            key = self._rewrite_string(element.slice.value, original, "sys.modules[...]", "module", ".")
+            if self._loops:
+                key = self._plain_tails(key or element.slice.value, original, element.slice.value) or key
+        elif self._loops and self._namespace(updated.value):
+            key = self._plain_variable(element.slice.value, original)
+        if key is None:
             return updated
-        index = element.slice.with_changes(value=new)
+        index = element.slice.with_changes(value=key)
         return updated.with_changes(slice=[element.with_changes(slice=index)])
 
     def visit_Comparison(self, node: cst.Comparison) -> bool:
@@ -396,6 +527,126 @@ class _Rewriter(cst.CSTTransformer):
             return updated
         new = self._rewrite_string(updated.left, original, "... in sys.modules", "module", ".")
         return updated if new is None else updated.with_changes(left=new)
+
+    # ---- loops over module names (see module_name_loop) ------------------------------------------
+
+    def visit_For(self, node: cst.For) -> bool:
+        loop = module_name_loop(node, self.names)
+        if loop is not None:
+            self._loops.append(loop)
+            self._loop_nodes.add(node)
+        return True
+
+    def leave_For(self, original: cst.For, updated: cst.For) -> cst.BaseStatement:
+        if original in self._loop_nodes:
+            self._loops.pop()
+        return updated
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> bool:
+        self._quotes.append(node.end)
+        return True
+
+    def leave_FormattedString(self, original: cst.FormattedString, updated: cst.FormattedString) -> cst.BaseExpression:
+        self._quotes.pop()
+        return updated
+
+    def _loop_names(self, variable: str) -> dict[str, str] | None:
+        """The renamed names of the innermost loop over module names whose variable this is."""
+        for name, renamed in reversed(self._loops):
+            if name == variable:
+                return renamed
+        return None
+
+    def _quote(self, *more: str) -> str | None:
+        """A quote character no f-string around the new code uses (before Python 3.12 it cannot)."""
+        used = "".join(self._quotes) + "".join(more)
+        return next((q for q in ('"', "'") if q not in used), None)
+
+    def _relocate_name(self, original: cst.CSTNode, old: cst.CSTNode, new: cst.CSTNode) -> None:
+        self.changes += 1
+        self.strings.append(
+            Relocation(self._line(original), _CODE.code_for_node(old), _CODE.code_for_node(new), "name")
+        )
+
+    @staticmethod
+    def _namespace(value: cst.BaseExpression) -> bool:
+        """Is ``value[...]`` a namespace keyed by plain names (``locals()``, ``vars(o)``, ``o.__dict__``)?"""
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+            return value.func.value in _NAMESPACE_CALLS
+        return isinstance(value, cst.Attribute) and value.attr.value == "__dict__"
+
+    def _plain_variable(self, expr: cst.BaseExpression, original: cst.CSTNode) -> cst.BaseExpression | None:
+        """A loop variable used as a Python name: the name as written (``locals()[p]``, ``setattr(o, p, v)``)."""
+        renamed = self._loop_names(expr.value) if isinstance(expr, cst.Name) else None
+        quote = self._quote()
+        if renamed is None or quote is None:
+            return None
+        assert isinstance(expr, cst.Name)
+        new = _plain_name(expr.value, renamed, quote)
+        self._relocate_name(original, expr, new)
+        return new
+
+    def _plain_tails(
+        self, key: cst.BaseExpression, original: cst.CSTNode, before: cst.BaseExpression | None = None
+    ) -> cst.BaseExpression | None:
+        """A ``sys.modules`` key with a name after a dot (``f"pkg.compat.{m}"``, ``"pkg." + m``):
+        that name's first component back to the name as written, for the loops around it."""
+        renamed: dict[str, str] = {}
+        for _, names in self._loops:
+            renamed.update(names)
+        new: cst.BaseExpression | None = None
+        if isinstance(key, cst.FormattedString):
+            quote = self._quote(key.end)
+            parts = list(key.parts)
+            for i, part in enumerate(parts):
+                if (
+                    quote is not None
+                    and i > 0
+                    and isinstance(part, cst.FormattedStringExpression)
+                    and isinstance(part.expression, cst.Name)
+                    and part.conversion is None
+                    and part.format_spec is None
+                    and isinstance(parts[i - 1], cst.FormattedStringText)
+                    and parts[i - 1].value.endswith(".")  # type: ignore[attr-defined]
+                ):
+                    parts[i] = part.with_changes(expression=_plain_name(part.expression.value, renamed, quote))
+            if parts != list(key.parts):
+                new = key.with_changes(parts=parts)
+        elif isinstance(key, cst.BinaryOperation) and isinstance(key.operator, cst.Add):
+            left = _pieces(key.left)
+            quote = self._quote()
+            if (
+                isinstance(key.right, cst.Name)
+                and left
+                and left[-1].node is not None
+                and left[-1].text.endswith(".")
+                and quote is not None
+            ):
+                new = key.with_changes(right=_plain_name(key.right.value, renamed, quote))
+        if new is not None:
+            self._relocate_name(original, before or key, new)
+        return new
+
+    def _loop_call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        """Loop variables as attribute names and ``sys.modules`` key tails, in calls."""
+        if not self._loops:
+            return updated
+        func = updated.func
+        if isinstance(func, cst.Name) and func.value in ATTRIBUTE_CALLS:
+            arg = self._argument(updated, 1, ("name",))
+            new = None if arg is None else self._plain_variable(arg.value, original)
+        elif (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in SYS_MODULES_METHODS
+            and self._qualified(func.value) == "sys.modules"
+        ):
+            arg, before = self._argument(updated, 0, ("key",)), self._argument(original, 0, ("key",))
+            new = None if arg is None or before is None else self._plain_tails(arg.value, original, before.value)
+        else:
+            return updated
+        if arg is None or new is None:
+            return updated
+        return updated.with_changes(args=[a.with_changes(value=new) if a is arg else a for a in updated.args])
 
     # ---- module paths in any other string literal ---------------------------------------------
 

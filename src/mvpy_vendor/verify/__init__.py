@@ -6,7 +6,9 @@ Checks, in fresh interpreters:
 2. every module whose file lives inside a renamed copy is registered (and named) under the
    renamed name, and its public classes and functions do not claim the original name;
 3. every module is loaded from the files of a distribution that provides its top-level name
-   (checked against the installed RECORD files);
+   (checked against the installed RECORD files); an alias (a module registered under another
+   distribution's name too, as ``requests.packages.urllib3``) must be of what that
+   distribution's world imports;
 4. importing a renamed copy or a rewritten consumer never pulls in an unrenamed name that its
    world maps elsewhere (a plain import made by a distribution whose world maps that name to
    the primary is correct, and not reported).
@@ -89,6 +91,8 @@ class _House:
         self.owners = {
             t: sorted({canonicalize_name(o.distribution) for o in self.outputs if t in o.top_level}) for t in self.owner
         }
+        # top-level name -> the import map of its world (a name not in it is imported as it is)
+        self.maps = {t: dict(o.import_map) for t, o in self.owner.items()}
         # importer top-level name -> the plain names it must not import
         self.forbidden = {t: _forbidden(o) for o in self.outputs for t in o.top_level if _forbidden(o)}
 
@@ -123,7 +127,7 @@ def verify_wheelhouse(
         installer.install(python, ["--find-links", str(wheelhouse), "-r", str(wheelhouse / "requirements.txt")])
         sites = site_dirs(python)
         reporter.step("importing every module of every distribution")
-        spec = {"modules": sorted(house.owner), "renamed": house.renamed, "owners": house.owners}
+        spec = {"modules": sorted(house.owner), "renamed": house.renamed, "owners": house.owners, "maps": house.maps}
         alone = [o for o in house.outputs if _forbidden(o)]
         for o in alone:
             reporter.step(f"checking that {o.distribution} imports no unrenamed {', '.join(_forbidden(o))}")
@@ -179,6 +183,7 @@ def _alone(
     spec = {
         "modules": list(out.top_level),
         "renamed": house.renamed,
+        "maps": house.maps,
         "forbidden": house.forbidden,
         "watch": _forbidden(out),
         "site_dirs": site_dirs,

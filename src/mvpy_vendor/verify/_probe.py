@@ -155,6 +155,24 @@ def _pickling_error(cls: type) -> str | None:
     return None if same else "unpickled as another class"
 
 
+def _alias(
+    key: str, name: object, module: object, top: str, maps: dict[str, dict[str, str]], renamed: dict[str, str]
+) -> bool:
+    """Is ``sys.modules[key]`` an alias its owner may register (``requests.packages.urllib3``)?
+
+    An alias: the module is registered under its own, other name too. Its owner (the
+    distribution providing the key's top-level name) may register it when the module is what
+    the owner's world imports: its top-level name is the owner's, a renamed name the owner's
+    world maps to, or an unrenamed name the owner's world does not map elsewhere.
+    """
+    if not isinstance(name, str) or name == key or sys.modules.get(name) is not module:
+        return False
+    world = maps.get(key.partition(".")[0])
+    if world is None:
+        return False
+    return top == key.partition(".")[0] or top in world.values() or (top not in renamed and top not in world)
+
+
 class _Importers:
     """Who imports a forbidden plain name: every import statement, ``__import__`` from C, and
     ``importlib.import_module``, with the importing module's name where Python code made it."""
@@ -212,6 +230,7 @@ def main() -> None:
     renamed = dict(spec.get("renamed", {}))  # renamed top-level name -> original
     owners_of_top = {k: set(v) for k, v in spec.get("owners", {}).items()}
     record = _record_owners(site_dirs) if owners_of_top else {}
+    maps = {k: dict(v) for k, v in spec.get("maps", {}).items()}  # top-level name -> its world's import map
     leaks, objects, provenance = [], [], []
     for key, module in sorted(list(sys.modules.items())):
         filename = getattr(module, "__file__", None)
@@ -219,6 +238,8 @@ def main() -> None:
         if top is None:
             continue
         name = getattr(module, "__name__", key)
+        if _alias(key, name, module, top, maps, renamed):
+            continue  # checked under its own name
         if top in renamed:
             if key.partition(".")[0] != top or not isinstance(name, str) or name.partition(".")[0] != top:
                 what = f"registered (module __name__ {name!r})"
