@@ -77,6 +77,7 @@ def test_every_key_is_a_command_line_option_of_build() -> None:
         ('extra = ["nope"]', r"extra: no extra 'nope'"),
         ('group = ["nope"]', r"group: no dependency group 'nope'"),
         ('isolate = ["a", "A>1"]', r"isolate: 'A>1' and 'a' name the same distribution"),
+        ("[tool.mvpy-vendor.isolated]\na = 1", r"pyproject.toml:\d+: \[tool.mvpy-vendor\] isolated: unknown key"),
     ],
 )
 def test_mistakes_in_the_table_name_the_line_and_the_key(tmp_path: Path, table: str, message: str) -> None:

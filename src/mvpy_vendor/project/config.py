@@ -151,6 +151,10 @@ class _Lines:
                 continue
             if inside and key is not None and re.match(r'^\s*["\']?' + re.escape(key) + r'["\']?\s*=', line):
                 return f"{self.path}:{number}"
+        if key is not None:  # a sub-table: [tool.mvpy-vendor.KEY]
+            found = self.of(f"{table}.{key}")
+            if found != str(self.path):
+                return found
         return str(self.path)
 
 
