@@ -24,20 +24,20 @@ from mvpy_vendor.backend.embed import embedded_wheels, write_wheelhouse
 from mvpy_vendor.errors import ConfigError
 from mvpy_vendor.verify import verify_wheelhouse
 
-from .conftest import ROOT, download, new_venv
+from .conftest import ROOT, download, make_wheel, new_venv, rewrite_wheel
 
 pytestmark = pytest.mark.slow
 
 UV = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
 
-LIB_CODE = '''import foo
+LIB_CODE = """import foo
 import foo.sub.deep
 from foo import greet
 
 
 def which():
     return foo.__version__, foo.API, greet("{name}")
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +59,8 @@ def links(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _env(links: Path) -> dict[str, str]:
     env = dict(os.environ)
-    for var in ("PIP_FIND_LINKS", "UV_FIND_LINKS"):
-        env[var] = " ".join(filter(None, [str(links), os.environ.get(var, "")])) if var == "PIP_FIND_LINKS" else str(links)
+    env["PIP_FIND_LINKS"] = " ".join(filter(None, [str(links), os.environ.get("PIP_FIND_LINKS", "")]))
+    env["UV_FIND_LINKS"] = str(links)
     env["SOURCE_DATE_EPOCH"] = "1700000000"
     return env
 
@@ -93,7 +93,8 @@ def make_lib(
     table = f'embed = ["{embed}"]\nfind-links = ["{links}"]\nno-index = true\n'
     if hook:
         build = 'requires = ["hatchling", "mvpy-vendor"]\nbuild-backend = "hatchling.build"\n'
-        tool = f'[tool.hatch.build.targets.wheel]\npackages = ["src/{name}"]\n\n[tool.hatch.build.hooks.mvpy-vendor]\n{table}'
+        tool = f'[tool.hatch.build.targets.wheel]\npackages = ["src/{name}"]\n\n'
+        tool += f"[tool.hatch.build.hooks.mvpy-vendor]\n{table}"
     else:
         requires = '"setuptools>=68"' if inner and inner.startswith("setuptools") else '"hatchling"'
         build = f'requires = ["mvpy-vendor", {requires}]\nbuild-backend = "mvpy_vendor.backend"\n'
@@ -218,12 +219,12 @@ def test_two_libraries_share_nothing(tmp_path: Path, links: Path) -> None:
     assert gone.returncode != 0
 
 
-CFOO_CODE = '''import cfoo
+CFOO_CODE = """import cfoo
 
 
 def which():
     return cfoo.__name__, cfoo.version()
-'''
+"""
 
 
 def test_compiled_copy(tmp_path: Path, links: Path) -> None:
@@ -237,7 +238,7 @@ def test_compiled_copy(tmp_path: Path, links: Path) -> None:
                     "--find-links", str(house), "-r", str(house / "requirements.txt")], check=True)  # fmt: skip
     out = subprocess.run([str(python), "-c", "import cfoo, clib; print(cfoo.version(), *clib.which())"],
                          check=True, capture_output=True, text=True)  # fmt: skip
-    print(out.stdout)
+    assert out.stdout.split() == ["2.0", "_mv_clib_cfoo_1_0", "1.0"]
     assert verify_wheelhouse(house).ok
 
 
@@ -277,5 +278,39 @@ def test_config_errors(tmp_path: Path, links: Path) -> None:
         embedded_wheels(load_config(lib), tmp_path)
     config = load_config(lib, {"mvpy-vendor.embed": ["foo<2", "cfoo<2"], "mvpy-vendor.no-index": "false"})
     assert config.embed == ("foo<2", "cfoo<2") and config.get("no-index") is False
-    with pytest.raises(ConfigError, match="config setting mvpy-vendor.embedd: unknown key"):
+    with pytest.raises(ConfigError, match=r"config setting mvpy-vendor\.embedd: unknown key"):
         load_config(lib, {"mvpy-vendor.embedd": "x"})
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_licences_and_requirements_in_process(tmp_path: Path, links: Path) -> None:
+    """embed_into alone: the copy's licence is listed in the library's METADATA; an external
+    dependency of the copy becomes the library's requirement; the embedded one is gone."""
+    from mvpy_vendor.backend.embed import embed_into
+
+    foo = next(links.glob("foo-1.0.0-*.whl"))
+    with zipfile.ZipFile(foo) as zf:
+        meta = zf.read("foo-1.0.0.dist-info/METADATA").decode().replace("\n\n", "\nRequires-Dist: packaging>=20\n\n", 1)
+    licensed = rewrite_wheel(
+        foo,
+        {"foo-1.0.0.dist-info/licenses/LICENSE": b"foo licence\n", "foo-1.0.0.dist-info/METADATA": meta.encode()},
+        tmp_path / "in",
+    )
+    packaging = next(links.glob("registry/packaging-*.whl"))
+    lib = make_lib(tmp_path, "inlib", links)
+    library = make_wheel(
+        tmp_path / "lib", "inlib", "0.1.0", {"inlib/__init__.py": b"import foo\n"}, requires=("foo<2", "packaging")
+    )
+    config = load_config(lib, {"mvpy-vendor.external": "packaging"})
+    (tmp_path / "out").mkdir()
+    out = embed_into(library, config, [licensed, packaging], tmp_path / "out")
+    members = _members(out)
+    meta_out = members["inlib-0.1.0.dist-info/METADATA"].decode()
+    assert "License-File: mv-inlib-foo-1-0-0/LICENSE" in meta_out
+    assert "Metadata-Version: 2.4" in meta_out
+    assert members["inlib-0.1.0.dist-info/licenses/mv-inlib-foo-1-0-0/LICENSE"] == b"foo licence\n"
+    requires = [ln for ln in meta_out.splitlines() if ln.startswith("Requires-Dist:")]
+    assert requires == ["Requires-Dist: packaging", "Requires-Dist: packaging>=20"]
+    assert "_mv_inlib_foo_1_0_0/__init__.py" in members and not any(
+        n.startswith("_mv_inlib_packaging") for n in members
+    )
