@@ -133,6 +133,11 @@ def _parser() -> argparse.ArgumentParser:
         "lock", parents=[common], help="resolve the project's worlds and write pylock.mvpy-vendor.toml (PEP 751)"
     )
     lock.add_project_options(k)
+    k.add_argument(
+        "--embed",
+        action="store_true",
+        help="lock what [tool.mvpy-vendor.backend] embeds (world 'embed'; read by the build backend)",
+    )
     k.set_defaults(func=lock.run)
 
     i = sub.add_parser(

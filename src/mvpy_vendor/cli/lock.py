@@ -71,6 +71,8 @@ def reject_project_options(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace, console: Console) -> int:
     from mvpy_vendor.project.gather import lock_project, write_lock
 
+    if getattr(args, "embed", False):
+        return _lock_embeds(args, console)
     config = load_config(args)
     lock = lock_project(config, console)
     written = write_lock(config, lock)
@@ -80,3 +82,19 @@ def run(args: argparse.Namespace, console: Console) -> int:
         f"{state} {config.lock_path} ({len(lock.worlds)} worlds resolved with {lock.resolver}; packages {sizes})"
     )
     return 0
+
+
+def _lock_embeds(args: argparse.Namespace, console: Console) -> int:
+    """``lock --embed``: resolve what [tool.mvpy-vendor.backend] embeds into the lock's world ``embed``."""
+    from mvpy_vendor.backend.config import load_config as load_backend
+    from mvpy_vendor.backend.embed import lock_embeds
+
+    settings = {f"mvpy-vendor.{k}": v for k, v in _overrides(args).items() if k in _EMBED_KEYS}
+    config = load_backend(Path(args.project), settings)
+    path, written = lock_embeds(config)
+    console.info(f"{'wrote' if written else 'unchanged:'} {path} (world embed: {', '.join(config.embed)})")
+    return 0
+
+
+#: the lock options that also mean something to ``lock --embed``
+_EMBED_KEYS = ("resolver", "index-url", "extra-index-url", "find-links", "no-index")

@@ -15,7 +15,7 @@ from mvpy_vendor.progress import SILENT, Reporter
 
 from .config import ProjectConfig
 from .fetch import Store
-from .lock import LockedWorld, ProjectLock
+from .lock import EMBED_WORLD, LockedWorld, ProjectLock
 from .resolvers import find_resolver, resolve_world
 
 __all__ = ["LockMode", "Project", "lock_project", "project_request"]
@@ -47,6 +47,13 @@ def lock_project(config: ProjectConfig, reporter: Reporter = SILENT) -> ProjectL
         reporter.progress(i, len(config.worlds), f"resolving {world.name} with {resolver[0]}")
         worlds.append(LockedWorld(world, tuple(resolve_world(world, resolver, config.target, config.index))))
     reporter.progress(len(config.worlds), len(config.worlds), "")
+    if config.lock_path.is_file():  # a library's embed world (the build backend's) is kept as it is
+        try:
+            old = ProjectLock.load(config.lock_path)
+        except ConfigError:
+            old = None
+        if old is not None and old.target == config.target:
+            worlds += [w for w in old.worlds if w.world.name == EMBED_WORLD]
     return ProjectLock(tuple(worlds), config.target, resolver[0])
 
 
@@ -102,7 +109,8 @@ def project_request(
         lock = _locked(config, mode, "run 'mvpy-vendor lock', or build without --locked to refresh it")
         written = False
     seen: dict[tuple[str, str], Path] = {}
-    artifacts = [a for w in lock.worlds for a in w.artifacts]
+    project_worlds = [w for w in lock.worlds if w.world.name != EMBED_WORLD]
+    artifacts = [a for w in project_worlds for a in w.artifacts]
     for i, artifact in enumerate(artifacts):
         key = (artifact.name, str(artifact.version))
         if key not in seen:
@@ -110,7 +118,7 @@ def project_request(
             seen[key] = store.wheel(artifact, lock.target)
     reporter.progress(len(artifacts), len(artifacts), "")
     main = next(w for w in lock.worlds if w.world.name == "main")
-    roots = [r for w in lock.worlds for r in w.world.requirements]
+    roots = [r for w in project_worlds for r in w.world.requirements]
     request = BuildRequest(
         wheels=sorted(seen.values()),
         requires=list(dict.fromkeys(roots)),

@@ -36,10 +36,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["LOCK_FORMAT", "LockedWorld", "ProjectLock"]
+__all__ = ["EMBED_WORLD", "LOCK_FORMAT", "LockedWorld", "ProjectLock"]
 
 #: the version of what this tool keeps under [tool.mvpy-vendor]
 LOCK_FORMAT = 1
+#: the world of what a library embeds (``mvpy-vendor lock --embed``, read by the build backend);
+#: project mode keeps it as it is
+EMBED_WORLD = "embed"
 
 
 @dataclass(frozen=True)
@@ -88,11 +91,13 @@ class ProjectLock:
             "target": target,
             "worlds": [{"name": w.world.name, "requirements": list(w.world.requirements)} for w in self.worlds],
         }
+        names = [w.world.name for w in self.worlds]
         return Pylock(
             lock_version=Version("1.0"),
             created_by="mvpy-vendor",
             dependency_groups=[w.world.name for w in self.worlds],
-            default_groups=["main"],
+            # a library's lock (``mvpy-vendor lock --embed``) may hold only the world ``embed``
+            default_groups=[next((n for n in names if n == "main"), names[0])],
             packages=packages,
             tool={"mvpy-vendor": tool},
         )
@@ -146,7 +151,7 @@ class ProjectLock:
             for req in sorted(old - set(world.requirements)):
                 return f"world {name}: the lock still has {req!r}, which pyproject.toml no longer asks for"
         for name in locked:
-            if name not in wanted:
+            if name not in wanted and name != EMBED_WORLD:
                 return f"the lock has the world {name}, which pyproject.toml no longer asks for"
         return None
 

@@ -79,7 +79,7 @@ def find_resolver(preference: str | None) -> tuple[str, str | None]:
 def _fail(world: World, tool: str, proc: subprocess.CompletedProcess[str]) -> ConfigError:
     lines = [ln.strip() for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
     said = " | ".join(lines[-6:]) or f"exit code {proc.returncode}"
-    setting = "isolate" if world.name != "main" else None
+    setting = None if world.name == "main" else "embed" if world.name == "embed" else "isolate"
     where = f"world {world.name} ({', '.join(world.requirements) or 'no requirements'})"
     return ConfigError(f"{where} cannot be resolved; {tool} says: {said}", setting=setting, value=None)
 
