@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -140,6 +141,24 @@ def test_a_consumer_importing_its_own_worlds_primary_is_correct(
     house = _house(foo_house, tmp_path / "second", {CONSUMER: {"slow_package/oops.py": b"import foo\n"}})
     result, by_kind = _verify(house, installer)
     assert by_kind[("pulls unrenamed", "slow-package")] == ["foo"]
+
+
+@pytest.mark.slow
+def test_a_wheel_rewritten_in_place_is_installed_as_it_is_now(foo_house: Path, tmp_path: Path) -> None:
+    # uv keys its cache by a local wheel's path: verify installs from a copy at a path named after
+    # the wheel's content, so the same file name (and modification time) with other bytes is a miss.
+    house = _house(foo_house, tmp_path, {})
+    cache = tmp_path / "cache"
+    options = VerifyOptions(installer="uv", cache_dir=cache)
+    assert verify_wheelhouse(house, options=options).ok
+    wheel = house / RENAMED
+    stat = wheel.stat()
+    leak = b"import sys\nsys.modules['foo.hijack'] = sys.modules[__name__]\n"
+    rewrite_wheel(wheel, {"_mv_foo_1_0_0/hijack.py": leak})
+    os.utime(wheel, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    result = verify_wheelhouse(house, options=options)
+    assert [(f.kind, f.module) for f in result.findings] == [("leak", "foo.hijack")]
+    assert len(list((cache / "verify" / "wheels").glob(f"*/{RENAMED}"))) == 2  # both contents, side by side
 
 
 CRASH = """

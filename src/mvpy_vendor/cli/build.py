@@ -135,5 +135,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
         from .verify import report_verify
 
-        return report_verify(Path(args.out), console, VerifyOptions())
+        cache = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+        return report_verify(Path(args.out), console, VerifyOptions(cache_dir=cache))
     return 0
