@@ -161,6 +161,22 @@ def test_a_wheel_rewritten_in_place_is_installed_as_it_is_now(foo_house: Path, t
     assert len(list((cache / "verify" / "wheels").glob(f"*/{RENAMED}"))) == 2  # both contents, side by side
 
 
+@pytest.mark.slow
+def test_a_module_writing_its_own_file_in_place_leaves_no_trace_in_the_cache(foo_house: Path, tmp_path: Path) -> None:
+    # Installed files are hard links into uv's cache: a write in place reaches it. verify sees
+    # that after the probes, drops the cache and verifies again without it.
+    touchy = b"with open(__file__, 'a') as fh:\n    fh.write('# touched\\n')\n"
+    house = _house(foo_house, tmp_path, {PRIMARY: {"foo/touchy.py": touchy}})
+    cache = tmp_path / "cache"
+    steps = Steps()
+    result = verify_wheelhouse(house, reporter=steps, options=VerifyOptions(installer="uv", cache_dir=cache))
+    assert result.ok and result.modules_imported == 15, result.findings
+    again = [s for s in steps.steps if s.endswith("into uv's cache: verifying again without the cache")]
+    assert len(again) == 1 and "/foo/touchy.py was written in place" in again[0]
+    assert not (cache / "verify" / "uv").exists()
+    assert steps.steps.count("creating a fresh virtual environment (uv)") == 2
+
+
 CRASH = """
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

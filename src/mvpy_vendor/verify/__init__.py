@@ -23,6 +23,7 @@ failure that needs it is seen.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
@@ -37,7 +38,7 @@ from mvpy_vendor.cache import default_cache_dir
 from mvpy_vendor.progress import SILENT, Reporter
 from mvpy_vendor.report import Report, ReportOutput
 
-from .environment import find_installer, site_dirs
+from .environment import Installer, find_installer, site_dirs
 from .findings import CRASHED, FAILED, LEAK, PROVENANCE, PULLS, Finding, Group, error_cause, group
 from .judge import OriginalWorlds, Suspect, judge
 from .probe import ProbeResult, run_probe
@@ -119,8 +120,23 @@ def verify_wheelhouse(
 ) -> VerifyResult:
     """Install ``wheelhouse`` offline into a fresh environment and check imports, provenance and isolation."""
     options = options or VerifyOptions()
+    cache = options.cache_dir / "verify" if options.cache_dir else None
+    installer = find_installer(options.installer, cache)
+    result, written = _verify(wheelhouse, reporter, options, installer)
+    if cache is not None and written:
+        # imported code wrote into an installed file in place, hence into uv's cache, which another
+        # environment of this run may have installed from: drop the cache, verify again without it
+        reporter.step(f"{written[0]} was written in place, into uv's cache: verifying again without the cache")
+        shutil.rmtree(cache / "uv", ignore_errors=True)
+        result, _ = _verify(wheelhouse, reporter, options, find_installer(options.installer))
+    return result
+
+
+def _verify(
+    wheelhouse: Path, reporter: Reporter, options: VerifyOptions, installer: Installer
+) -> tuple[VerifyResult, list[str]]:
+    """The result, and the installed files shared with uv's cache that were written meanwhile."""
     house = _House(Report.load(wheelhouse))
-    installer = find_installer(options.installer, options.cache_dir / "verify" if options.cache_dir else None)
     findings: list[Finding] = []
     suspects: list[Suspect] = []
     with tempfile.TemporaryDirectory(prefix="mvpy-verify-") as tmp, ThreadPoolExecutor(16) as pool:
@@ -173,7 +189,9 @@ def verify_wheelhouse(
             findings += _alone_findings(house, o, result, failures)
         if suspects:
             findings += judge(suspects, worlds, options.timeout, reporter)
-    return VerifyResult(tuple(findings), len(found["imported"]), len(house.outputs), installer.kind)
+        pool.shutdown()  # every environment is still there: were any of their cached files written?
+        written = installer.linked.changed() if installer.linked is not None else []
+    return VerifyResult(tuple(findings), len(found["imported"]), len(house.outputs), installer.kind), written
 
 
 def _leaks(house: _House, found: Mapping[str, Any]) -> list[Finding]:

@@ -8,10 +8,12 @@ uv gets a cache of its own (``<cache>/verify/uv``) that cannot serve stale conte
 local wheel by its path, and a rebuilt wheel keeps its file name, so every wheel is installed
 from a copy at a path named after its sha256 (``<cache>/verify/wheels/<sha256>/<file name>``),
 written once and never changed. A wheel whose bytes changed is a new path, hence a cache miss;
-an unchanged one (a primary copied as is, the original wheels a judge needs) is unpacked once
-and then copied out of the cache (``--link-mode copy``: nothing in an environment shares its
-inode with the cache, so what imported code writes into its own files stays there). Without a
-cache (``cache=None``) uv runs with ``--no-cache``.
+an unchanged one (a primary copied as is, the original wheels a judge needs) is unpacked once.
+Files are hard-linked from the cache (uv's default on Linux): imported code that writes into
+one of its own installed files in place would write into the cache too, so :class:`Linked`
+notes every such file after installing and :meth:`Linked.changed` tells, after the probes,
+whether one was written; the caller then drops the cache and verifies again without it.
+Without a cache (``cache=None``) uv runs with ``--no-cache``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +35,7 @@ from pathlib import Path
 
 from mvpy_vendor.errors import ConfigError, VerifyError
 
-__all__ = ["Installer", "clean_env", "find_installer", "run", "site_dirs"]
+__all__ = ["Installer", "Linked", "WheelStore", "clean_env", "find_installer", "run", "site_dirs"]
 
 
 def clean_env() -> dict[str, str]:
@@ -53,17 +56,16 @@ def run(cmd: Sequence[str], what: str) -> str:
 
 
 def _uv() -> str | None:
-    found = shutil.which("uv")
-    if found is not None:
-        return found
+    """uv's binary: the ``uv`` Python package's (next to this interpreter, no wrapper) if installed,
+    else the one on PATH (which may be a wrapper script, e.g. a pyenv shim costing a process a call)."""
     if importlib.util.find_spec("uv") is not None:
         try:
             from uv import find_uv_bin  # the uv package ships the binary
 
             return str(find_uv_bin())
         except (ImportError, FileNotFoundError):
-            return None
-    return None
+            pass
+    return shutil.which("uv")
 
 
 #: a stored wheel unused for this long is removed (at most once a day, by the next run)
@@ -125,12 +127,14 @@ class WheelStore:
 class Installer:
     """Makes virtual environments and installs into them, offline: with uv (``uv`` is its path) or pip.
 
-    ``cache``: the directory of uv's cache and of the wheel store (uv only; None: no cache).
+    ``cache``: the directory of uv's cache and of the wheel store (uv only; None: no cache);
+    ``linked`` then notes the installed files that share their inode with it.
     """
 
     kind: str
     uv: str | None = None
     cache: Path | None = None
+    linked: Linked | None = None
 
     def make_venv(self, path: Path) -> Path:
         """A fresh virtual environment without pip; returns its interpreter."""
@@ -158,7 +162,7 @@ class Installer:
                 cmd.append("--no-cache")
                 paths = found
             else:
-                cmd += ["--cache-dir", str(self.cache / "uv"), "--link-mode", "copy"]
+                cmd += ["--cache-dir", str(self.cache / "uv"), "--link-mode", "hardlink"]
                 store = WheelStore(self.cache / "wheels")
                 store.prune()
                 paths = [store.path_of(w) for w in found]
@@ -167,6 +171,8 @@ class Installer:
                 run([*cmd, "--python", str(python), *links, *args], "uv pip install")
             else:
                 run([*cmd, "--python", str(python), *args, *map(str, paths)], "uv pip install")
+            if self.linked is not None:
+                self.linked.note(python)
             return
         if importlib.util.find_spec("pip") is not None:
             cmd = [sys.executable, "-m", "pip", "--python", str(python)]
@@ -177,6 +183,38 @@ class Installer:
         else:
             args += map(str, found)
         run([*cmd, "install", "--no-index", "--no-cache-dir", "--quiet", *args], "pip install")
+
+
+class Linked:
+    """The files of environments that share their inode with uv's cache, as installed (mtime, size)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def note(self, python: Path) -> None:
+        found = {}
+        for site in site_dirs(python):
+            for root, _, names in os.walk(site):
+                for name in names:
+                    path = os.path.join(root, name)
+                    st = os.lstat(path)
+                    if st.st_nlink > 1:
+                        found[path] = (st.st_mtime_ns, st.st_size)
+        with self._lock:
+            self.files.update(found)
+
+    def changed(self) -> list[str]:
+        """Files written since they were noted (a file replaced by another one is not: the cache's is intact)."""
+        written = []
+        for path, (mtime, size) in self.files.items():
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if st.st_nlink > 1 and (st.st_mtime_ns, st.st_size) != (mtime, size):
+                written.append(path)
+        return written
 
 
 def site_dirs(python: Path) -> list[str]:
@@ -203,4 +241,6 @@ def find_installer(preference: str = "auto", cache: Path | None = None) -> Insta
     uv = _uv() if preference != "pip" else None
     if preference == "uv" and uv is None:
         raise ConfigError("uv is neither on PATH nor installed as the uv package", setting="installer", value="uv")
-    return Installer("uv", uv, cache) if uv is not None else Installer("pip")
+    if uv is None:
+        return Installer("pip")
+    return Installer("uv", uv, cache, Linked() if cache is not None else None)
