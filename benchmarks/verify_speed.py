@@ -1,13 +1,14 @@
 """``verify`` against the cost of installing and importing the same wheelhouse with uv.
 
-    python benchmarks/verify_speed.py [--runs N] [--json FILE]
+    python benchmarks/verify_speed.py [--runs N] [--cases foo,click,pydantic] [--cold] [--json FILE] [--findings DIR]
 
 For each wheelhouse, in one run: the **baseline** (``uv venv`` + ``uv pip install --offline`` of
 the wheelhouse + one interpreter importing every top-level module it installs: the least any
 check of a wheelhouse costs) and **ours** (``verify_wheelhouse`` with uv, every module of every
 distribution imported and probed), alternating, ``--runs`` times each: the median, the spread
-(min-max) and the ratio of the medians. Target: at most 2x. Both install the same way (uv's
-default: no bytecode compiled at install time). Cases:
+(min-max) and the ratio of the medians. Target: at most 2x. Neither compiles bytecode at install
+time (uv's default); both compile what they import, except that verify reuses the bytecode it
+compiled before for the same source content (its bytecode store: see --cold). Cases:
 
 * ``foo``: the quick-start wheelhouse (foo 2, foo 1 renamed, slow-package, myapp).
 * ``pydantic``: pydantic 2.14.3 (with pydantic-core and the rest) beside pydantic 1.10.27 renamed,
@@ -15,6 +16,10 @@ default: no bytecode compiled at install time). Cases:
   ``~/.cache/mvpy-vendor-bench``).
 * ``click``: click 8.1.8 beside click 7.1.2 renamed, with a click-7 consumer and a click-8 app
   that uses it (both written by this script).
+
+By default both run warm, as they would on a second run: the baseline with uv's own cache, verify
+with its content-keyed one (uv's cache and the bytecode store under ``MVPY_VENDOR_CACHE_DIR``,
+by default ``~/.cache/mvpy-vendor``). ``--cold`` gives both an empty cache on every run.
 
 ``--findings DIR`` writes each case's ``--json`` findings to ``DIR/CASE.json`` (to compare what
 verify finds across commits: it must not change).
@@ -116,10 +121,12 @@ def _inputs(case: str, work: Path) -> list[Path]:
     return wheels
 
 
-def _baseline(house: Path, uv: str, top_level: list[str], work: Path) -> float:
+def _baseline(house: Path, uv: str, top_level: list[str], work: Path, cache: Path | None) -> float:
     venv = work / "baseline-venv"
     start = time.perf_counter()
     env = {**os.environ, "UV_NO_CONFIG": "1"}
+    if cache is not None:
+        env["UV_CACHE_DIR"] = str(cache)
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True, env=env)
     subprocess.run(
         [uv, "pip", "install", "-q", "--offline", "--no-index", "--python", str(venv / "bin" / "python"),
@@ -137,7 +144,7 @@ def _spread(values: list[float]) -> str:
     return f"{min(values):.3f}-{max(values):.3f}"
 
 
-def _case(case: str, runs: int, findings: Path | None) -> dict[str, object]:
+def _case(case: str, runs: int, findings: Path | None, cold: bool) -> dict[str, object]:
     from mvpy_vendor import BuildRequest, build
     from mvpy_vendor.report import Report
     from mvpy_vendor.verify import VerifyOptions, verify_wheelhouse
@@ -152,10 +159,13 @@ def _case(case: str, runs: int, findings: Path | None) -> dict[str, object]:
         top_level = sorted({t for o in Report.load(house).outputs for t in o.top_level})
         baseline, ours = [], []
         result = None
-        for _ in range(runs):  # alternate, so that both see the same machine
-            baseline.append(_baseline(house, uv, top_level, work))
+        for i in range(runs):  # alternate, so that both see the same machine
+            # --cold: both start from an empty cache, every run (uv's for the baseline, verify's own)
+            cache = work / f"cold-{i}" if cold else None
+            baseline.append(_baseline(house, uv, top_level, work, cache / "uv" if cache else None))
+            options = VerifyOptions(installer="uv", cache_dir=cache) if cache else VerifyOptions(installer="uv")
             start = time.perf_counter()
-            result = verify_wheelhouse(house, options=VerifyOptions(installer="uv"))
+            result = verify_wheelhouse(house, options=options)
             ours.append(time.perf_counter() - start)
         assert result is not None and result.ok, result
         wheels = len(list(house.glob("*.whl")))
@@ -182,15 +192,16 @@ def main() -> None:
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--findings", metavar="DIR", type=Path)
     parser.add_argument("--cases", default="foo,click,pydantic")
+    parser.add_argument("--cold", action="store_true", help="every run of both starts from an empty cache")
     args = parser.parse_args()
-    rows = [_case(case, args.runs, args.findings) for case in args.cases.split(",")]
+    rows = [_case(case, args.runs, args.findings, args.cold) for case in args.cases.split(",")]
     head = ("case", "wheels", "modules", "baseline s", "(spread)", "verify s", "(spread)", "ratio")
     keys = ("case", "wheels", "modules_imported", "baseline_s", "baseline_spread", "ours_s", "ours_spread", "ratio")
     widths = (10, 6, 8, 10, 12, 9, 12, 6)
     print(" ".join(f"{h:>{w}}" for h, w in zip(head, widths)))
     for r in rows:
         print(" ".join(f"{r[k]!s:>{w}}" for k, w in zip(keys, widths)) + "x")
-    data = {"runs": args.runs, "rows": rows}
+    data = {"runs": args.runs, "cold": args.cold, "rows": rows}
     print(json.dumps(data))
     if args.json:
         Path(args.json).write_text(json.dumps(data, indent=2) + "\n")

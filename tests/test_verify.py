@@ -144,13 +144,15 @@ def test_a_consumer_importing_its_own_worlds_primary_is_correct(
 
 
 @pytest.mark.slow
-def test_a_wheel_rewritten_in_place_is_installed_as_it_is_now(foo_house: Path, tmp_path: Path) -> None:
+def test_a_wheel_rewritten_in_place_is_installed_and_compiled_as_it_is_now(foo_house: Path, tmp_path: Path) -> None:
     # uv keys its cache by a local wheel's path: verify installs from a copy at a path named after
-    # the wheel's content, so the same file name (and modification time) with other bytes is a miss.
-    house = _house(foo_house, tmp_path, {})
+    # the wheel's content, so the same file name (and modification time) with other bytes is a
+    # miss; bytecode is kept by the content of its source, so the changed module is compiled anew.
+    house = _house(foo_house, tmp_path, {RENAMED: {"_mv_foo_1_0_0/hijack.py": b"x = 1\n"}})
     cache = tmp_path / "cache"
     options = VerifyOptions(installer="uv", cache_dir=cache)
     assert verify_wheelhouse(house, options=options).ok
+    assert list((cache / "verify" / "bytecode").rglob("*/*/??/*"))  # the store was filled
     wheel = house / RENAMED
     stat = wheel.stat()
     leak = b"import sys\nsys.modules['foo.hijack'] = sys.modules[__name__]\n"

@@ -16,17 +16,19 @@ second environment built only when needed). This package does not import the rew
 reads the build report.
 
 What runs at once: the probe of everything streams its events, so that each "alone" probe
-starts as soon as the distribution it imports has been walked (its modules are compiled to
-bytecode by then, once), and each original world's environment is built as soon as the first
+starts as soon as the renamed copies have been walked (they sort first, and are what an alone
+probe imports the most of: their bytecode is written by then, once; copies with little Python
+to compile do not wait), and each original world's environment is built as soon as the first
 failure that needs it is seen.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +40,7 @@ from mvpy_vendor.cache import default_cache_dir
 from mvpy_vendor.progress import SILENT, Reporter
 from mvpy_vendor.report import Report, ReportOutput
 
+from .bytecode import BytecodeStore
 from .environment import Installer, find_installer, site_dirs
 from .findings import CRASHED, FAILED, LEAK, PROVENANCE, PULLS, Finding, Group, error_cause, group
 from .judge import OriginalWorlds, Suspect, judge
@@ -147,20 +150,25 @@ def _verify(
         reporter.step(f"installing the wheelhouse with {installer.kind}, offline")
         installer.install(python, house=wheelhouse)
         sites = site_dirs(python)
+        bytecode = BytecodeStore(installer.cache / "bytecode") if installer.linked and installer.cache else None
+        if bytecode is not None:
+            bytecode.place(sites)
         reporter.step("importing every module of every distribution")
         spec = {"modules": sorted(house.owner), "renamed": house.renamed, "owners": house.owners}
         alone = [o for o in house.outputs if _forbidden(o)]
         for o in alone:
             reporter.step(f"checking that {o.distribution} imports no unrenamed {', '.join(_forbidden(o))}")
-        worlds = OriginalWorlds(house.report, installer, work, pool)
+        worlds = OriginalWorlds(house.report, installer, work, pool, bytecode)
         separate: dict[int, Future[ProbeResult]] = {}
         walked: set[str] = set()
         lock = threading.Lock()
+        # renamed copies worth waiting for: compiling them twice costs more than waiting
+        copies = set(house.renamed) if _python_bytes(sites, house.renamed) > _COMPILE_ONCE else set()
 
         def start_alone(final: bool) -> None:
             with lock:
                 for i, o in enumerate(alone):
-                    if i not in separate and (final or walked.issuperset(o.top_level)):
+                    if i not in separate and (final or walked.issuperset(copies & set(o.top_level) or copies)):
                         job = (house, o, python, sites, work / f"probe-{i}", options.timeout)
                         separate[i] = pool.submit(_alone, *job)
 
@@ -191,7 +199,23 @@ def _verify(
             findings += judge(suspects, worlds, options.timeout, reporter)
         pool.shutdown()  # every environment is still there: were any of their cached files written?
         written = installer.linked.changed() if installer.linked is not None else []
+        if bytecode is not None and installer.linked is not None and not written:
+            for env in [python, *worlds.pythons]:
+                bytecode.harvest(site_dirs(env), installer.linked.unchanged)
     return VerifyResult(tuple(findings), len(found["imported"]), len(house.outputs), installer.kind), written
+
+
+#: bytes of Python source in the renamed copies above which alone probes wait for their bytecode
+_COMPILE_ONCE = 256 * 1024
+
+
+def _python_bytes(sites: Sequence[str], tops: Iterable[str]) -> int:
+    total = 0
+    for site in sites:
+        for top in tops:
+            for root, _, names in os.walk(os.path.join(site, top)):
+                total += sum(os.path.getsize(os.path.join(root, n)) for n in names if n.endswith(".py"))
+    return total
 
 
 def _leaks(house: _House, found: Mapping[str, Any]) -> list[Finding]:

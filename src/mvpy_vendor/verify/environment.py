@@ -204,6 +204,15 @@ class Linked:
         with self._lock:
             self.files.update(found)
 
+    def unchanged(self, path: str) -> bool:
+        """``path`` was noted, and is as it was then."""
+        noted = self.files.get(path)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return False
+        return noted is not None and st.st_nlink > 1 and (st.st_mtime_ns, st.st_size) == noted
+
     def changed(self) -> list[str]:
         """Files written since they were noted (a file replaced by another one is not: the cache's is intact)."""
         written = []

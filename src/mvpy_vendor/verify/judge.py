@@ -23,7 +23,8 @@ from packaging.utils import canonicalize_name
 from mvpy_vendor.progress import Reporter
 from mvpy_vendor.report import Report, ReportOutput
 
-from .environment import Installer
+from .bytecode import BytecodeStore
+from .environment import Installer, site_dirs
 from .findings import ALSO_ORIGINAL, FAILED, LEAK, Finding, error_cause
 from .probe import run_probe
 
@@ -62,8 +63,12 @@ def _also_original(s: Suspect) -> Finding:
 class OriginalWorlds:
     """Environments of each world's original wheels, each built once, when first asked for, in ``pool``."""
 
-    def __init__(self, report: Report, installer: Installer, work: Path, pool: Executor) -> None:
+    def __init__(
+        self, report: Report, installer: Installer, work: Path, pool: Executor, bytecode: BytecodeStore | None = None
+    ) -> None:
         self.report, self.installer, self.work, self.pool = report, installer, work, pool
+        self.bytecode = bytecode
+        self.pythons: list[Path] = []
         self._built: dict[int, Future[Path] | None] = {}
         self._lock = threading.Lock()
 
@@ -83,6 +88,10 @@ class OriginalWorlds:
     def _build(self, world: int, wheels: Sequence[Path]) -> Path:
         python = self.installer.make_venv(self.work / f"original-{world}")
         self.installer.install(python, wheels=wheels)
+        if self.bytecode is not None:
+            self.bytecode.place(site_dirs(python))
+        with self._lock:
+            self.pythons.append(python)
         return python
 
 
