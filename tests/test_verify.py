@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -355,3 +356,18 @@ def test_cli_verify_of_a_garbage_report_exits_1_with_one_line(
     assert main(["verify", str(house)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("mvpy-vendor: error: ") and err.count("\n") == 1
+
+
+def test_the_stores_forget_what_went_unused_for_a_month(tmp_path: Path) -> None:
+    from mvpy_vendor.verify.environment import _KEEP_DAYS, prune
+
+    old = time.time() - (_KEEP_DAYS + 1) * 86400
+    for name in ("used", "unused"):
+        (tmp_path / "aa").mkdir(exist_ok=True)
+        (tmp_path / "aa" / name).write_bytes(b"code")
+    os.utime(tmp_path / "aa" / "unused", (old, old))
+    prune(tmp_path, levels=2)
+    assert sorted(p.name for p in (tmp_path / "aa").iterdir()) == ["used"]
+    os.utime(tmp_path / "aa" / "used", (old, old))
+    prune(tmp_path, levels=2)  # at most once a day
+    assert sorted(p.name for p in (tmp_path / "aa").iterdir()) == ["used"]

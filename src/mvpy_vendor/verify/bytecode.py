@@ -53,15 +53,20 @@ class BytecodeStore:
         return self.root / key[:2] / key
 
     def place(self, sites: Iterable[str]) -> int:
-        """Write a checked hash-based .pyc for every source compiled before; how many."""
+        """Write a checked hash-based .pyc for every source compiled before (noting its use); how many."""
         if _TAG is None:
             return 0
+        from .environment import prune
+
+        prune(self.root, levels=2)  # code unused for a month goes
         placed = 0
         for source_path, pyc in _sources(sites):
             try:
                 with open(source_path, "rb") as fh:
                     source = fh.read()
-                code = self._path(source).read_bytes()
+                stored = self._path(source)
+                code = stored.read_bytes()
+                os.utime(stored)
             except OSError:
                 continue
             header = importlib.util.MAGIC_NUMBER + struct.pack("<I", _CHECKED_HASH) + importlib.util.source_hash(source)

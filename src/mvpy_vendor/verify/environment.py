@@ -80,6 +80,28 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def prune(root: Path, levels: int = 1) -> None:
+    """Remove the entries ``levels`` deep under ``root`` unused for ``_KEEP_DAYS`` days (at most once a day)."""
+    stamp = root / ".pruned"
+    now = time.time()
+    try:
+        if now - stamp.stat().st_mtime < 86400:
+            return
+    except OSError:
+        pass
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        stamp.touch()
+        for entry in root.glob("/".join(["*"] * levels)):
+            if entry.name != ".pruned" and now - entry.stat().st_mtime > _KEEP_DAYS * 86400:
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink()
+    except OSError:
+        pass  # a store that cannot be pruned still works
+
+
 class WheelStore:
     """Wheels at paths named after their content: ``root/<sha256>/<file name>``, each written once."""
 
@@ -105,22 +127,7 @@ class WheelStore:
         return stored
 
     def prune(self) -> None:
-        """Remove wheels unused for ``_KEEP_DAYS`` days (checked at most once a day)."""
-        stamp = self.root / ".pruned"
-        now = time.time()
-        try:
-            if now - stamp.stat().st_mtime < 86400:
-                return
-        except OSError:
-            pass
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            stamp.touch()
-            for entry in self.root.iterdir():
-                if entry.is_dir() and now - entry.stat().st_mtime > _KEEP_DAYS * 86400:
-                    shutil.rmtree(entry, ignore_errors=True)
-        except OSError:
-            pass  # a store that cannot be pruned still works
+        prune(self.root)
 
 
 @dataclass(frozen=True)
