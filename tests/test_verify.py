@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -140,6 +142,42 @@ def test_a_consumer_importing_its_own_worlds_primary_is_correct(
     house = _house(foo_house, tmp_path / "second", {CONSUMER: {"slow_package/oops.py": b"import foo\n"}})
     result, by_kind = _verify(house, installer)
     assert by_kind[("pulls unrenamed", "slow-package")] == ["foo"]
+
+
+@pytest.mark.slow
+def test_a_wheel_rewritten_in_place_is_installed_and_compiled_as_it_is_now(foo_house: Path, tmp_path: Path) -> None:
+    # uv keys its cache by a local wheel's path: verify installs from a copy at a path named after
+    # the wheel's content, so the same file name (and modification time) with other bytes is a
+    # miss; bytecode is kept by the content of its source, so the changed module is compiled anew.
+    house = _house(foo_house, tmp_path, {RENAMED: {"_mv_foo_1_0_0/hijack.py": b"x = 1\n"}})
+    cache = tmp_path / "cache"
+    options = VerifyOptions(installer="uv", cache_dir=cache)
+    assert verify_wheelhouse(house, options=options).ok
+    assert list((cache / "verify" / "bytecode").rglob("*/*/??/*"))  # the store was filled
+    wheel = house / RENAMED
+    stat = wheel.stat()
+    leak = b"import sys\nsys.modules['foo.hijack'] = sys.modules[__name__]\n"
+    rewrite_wheel(wheel, {"_mv_foo_1_0_0/hijack.py": leak})
+    os.utime(wheel, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    result = verify_wheelhouse(house, options=options)
+    assert [(f.kind, f.module) for f in result.findings] == [("leak", "foo.hijack")]
+    assert len(list((cache / "verify" / "wheels").glob(f"*/{RENAMED}"))) == 2  # both contents, side by side
+
+
+@pytest.mark.slow
+def test_a_module_writing_its_own_file_in_place_leaves_no_trace_in_the_cache(foo_house: Path, tmp_path: Path) -> None:
+    # Installed files are hard links into uv's cache: a write in place reaches it. verify sees
+    # that after the probes, drops the cache and verifies again without it.
+    touchy = b"with open(__file__, 'a') as fh:\n    fh.write('# touched\\n')\n"
+    house = _house(foo_house, tmp_path, {PRIMARY: {"foo/touchy.py": touchy}})
+    cache = tmp_path / "cache"
+    steps = Steps()
+    result = verify_wheelhouse(house, reporter=steps, options=VerifyOptions(installer="uv", cache_dir=cache))
+    assert result.ok and result.modules_imported == 15, result.findings
+    again = [s for s in steps.steps if s.endswith("into uv's cache: verifying again without the cache")]
+    assert len(again) == 1 and "/foo/touchy.py was written in place" in again[0]
+    assert not (cache / "verify" / "uv").exists()
+    assert steps.steps.count("creating a fresh virtual environment (uv)") == 2
 
 
 CRASH = """
@@ -318,3 +356,18 @@ def test_cli_verify_of_a_garbage_report_exits_1_with_one_line(
     assert main(["verify", str(house)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("mvpy-vendor: error: ") and err.count("\n") == 1
+
+
+def test_the_stores_forget_what_went_unused_for_a_month(tmp_path: Path) -> None:
+    from mvpy_vendor.verify.environment import _KEEP_DAYS, prune
+
+    old = time.time() - (_KEEP_DAYS + 1) * 86400
+    for name in ("used", "unused"):
+        (tmp_path / "aa").mkdir(exist_ok=True)
+        (tmp_path / "aa" / name).write_bytes(b"code")
+    os.utime(tmp_path / "aa" / "unused", (old, old))
+    prune(tmp_path, levels=2)
+    assert sorted(p.name for p in (tmp_path / "aa").iterdir()) == ["used"]
+    os.utime(tmp_path / "aa" / "used", (old, old))
+    prune(tmp_path, levels=2)  # at most once a day
+    assert sorted(p.name for p in (tmp_path / "aa").iterdir()) == ["used"]

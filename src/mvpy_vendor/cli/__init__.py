@@ -71,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="worker processes for rewriting large wheels (default: the number of CPUs)",
     )
-    b.add_argument("--no-cache", action="store_true", help="neither read nor write the build cache")
+    b.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write the build cache (nor, with --verify, uv's)"
+    )
     b.add_argument(
         "--cache-dir",
         metavar="DIR",

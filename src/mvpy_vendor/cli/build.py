@@ -212,9 +212,11 @@ def _run(args: argparse.Namespace, console: Console, stack: contextlib.ExitStack
         + (f"; {total} diagnostics (see -v or the report)" if total else "")
     )
     if get("verify"):
+        from mvpy_vendor.cache import default_cache_dir
         from mvpy_vendor.verify import VerifyOptions
 
         from .verify import report_verify
 
-        return report_verify(out, console, VerifyOptions())
+        cache_dir = None if get("no-cache") else Path(get("cache-dir")) if get("cache-dir") else default_cache_dir()
+        return report_verify(out, console, VerifyOptions(cache_dir=cache_dir))
     return 0

@@ -32,12 +32,22 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="what makes and fills the environments (default: uv if available, else pip)",
     )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="install without uv's cache (it is keyed by content: never stale)"
+    )
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="keep uv's cache under DIR/verify (default: MVPY_VENDOR_CACHE_DIR, else the user cache directory)",
+    )
 
 
 def options_of(args: argparse.Namespace) -> VerifyOptions:
+    from mvpy_vendor.cache import default_cache_dir
     from mvpy_vendor.verify import VerifyOptions
 
-    return VerifyOptions(timeout=args.timeout, installer=args.installer)
+    cache = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    return VerifyOptions(timeout=args.timeout, installer=args.installer, cache_dir=cache)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:

@@ -16,26 +16,36 @@ A module (top-level or submodule) that fails to import, or a compiled class that
 pickle, is fatal unless it fails the same way with the original wheels (:mod:`.judge`, in a
 second environment built only when needed). This package does not import the rewriter: it
 reads the build report.
+
+What runs at once: the probe of everything streams its events, so that each "alone" probe
+starts as soon as the renamed copies have been walked (they sort first, and are what an alone
+probe imports the most of: their bytecode is written by then, once; copies with little Python
+to compile do not wait), and each original world's environment is built as soon as the first
+failure that needs it is seen.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from mvpy_vendor.cache import default_cache_dir
 from mvpy_vendor.progress import SILENT, Reporter
 from mvpy_vendor.report import Report, ReportOutput
 
-from .environment import find_installer, site_dirs
+from .bytecode import BytecodeStore
+from .environment import Installer, find_installer, site_dirs
 from .findings import CRASHED, FAILED, LEAK, PROVENANCE, PULLS, Finding, Group, error_cause, group
-from .judge import Suspect, judge
+from .judge import OriginalWorlds, Suspect, judge
 from .probe import ProbeResult, run_probe
 
 __all__ = ["Finding", "Group", "VerifyOptions", "VerifyResult", "verify_wheelhouse"]
@@ -47,6 +57,8 @@ class VerifyOptions:
     timeout: float = 120.0
     #: "auto" (uv where available), "uv" or "pip" (setting ``installer``)
     installer: str = "auto"
+    #: uv's cache and the wheels it installs from, under ``<cache_dir>/verify`` (None: no cache)
+    cache_dir: Path | None = field(default_factory=default_cache_dir)
 
 
 @dataclass(frozen=True)
@@ -115,30 +127,65 @@ def verify_wheelhouse(
 ) -> VerifyResult:
     """Install ``wheelhouse`` offline into a fresh environment and check imports, provenance and isolation."""
     options = options or VerifyOptions()
+    cache = options.cache_dir / "verify" if options.cache_dir else None
+    installer = find_installer(options.installer, cache)
+    result, written = _verify(wheelhouse, reporter, options, installer)
+    if cache is not None and written:
+        # imported code wrote into an installed file in place, hence into uv's cache, which another
+        # environment of this run may have installed from: drop the cache, verify again without it
+        reporter.step(f"{written[0]} was written in place, into uv's cache: verifying again without the cache")
+        shutil.rmtree(cache / "uv", ignore_errors=True)
+        result, _ = _verify(wheelhouse, reporter, options, find_installer(options.installer))
+    return result
+
+
+def _verify(
+    wheelhouse: Path, reporter: Reporter, options: VerifyOptions, installer: Installer
+) -> tuple[VerifyResult, list[str]]:
+    """The result, and the installed files shared with uv's cache that were written meanwhile."""
     house = _House(Report.load(wheelhouse))
-    installer = find_installer(options.installer)
     findings: list[Finding] = []
     suspects: list[Suspect] = []
-    with tempfile.TemporaryDirectory(prefix="mvpy-verify-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mvpy-verify-") as tmp, ThreadPoolExecutor(16) as pool:
+        # the pool's tasks are processes to wait for (never each other): the cores decide the rest
         work = Path(tmp)
         reporter.step(f"creating a fresh virtual environment ({installer.kind})")
         python = installer.make_venv(work / "venv")
         reporter.step(f"installing the wheelhouse with {installer.kind}, offline")
-        installer.install(python, ["--find-links", str(wheelhouse), "-r", str(wheelhouse / "requirements.txt")])
+        installer.install(python, house=wheelhouse)
         sites = site_dirs(python)
+        bytecode = BytecodeStore(installer.cache / "bytecode") if installer.linked and installer.cache else None
+        if bytecode is not None:
+            bytecode.place(sites)
         reporter.step("importing every module of every distribution")
         spec = {"modules": sorted(house.owner), "renamed": house.renamed, "owners": house.owners, "maps": house.maps}
         alone = [o for o in house.outputs if _forbidden(o)]
         for o in alone:
             reporter.step(f"checking that {o.distribution} imports no unrenamed {', '.join(_forbidden(o))}")
-        with ThreadPoolExecutor(max(2, os.cpu_count() or 1)) as pool:  # each probe is a process of its own
-            running = pool.submit(run_probe, python, spec, work / "probe-all", options.timeout)
-            separate = [
-                pool.submit(_alone, house, o, python, sites, work / f"probe-{i}", options.timeout)
-                for i, o in enumerate(alone)
-            ]
-            everything = running.result()
-            alone_results = [(o, f.result()) for o, f in zip(alone, separate)]
+        worlds = OriginalWorlds(house.report, installer, work, pool, bytecode)
+        separate: dict[int, Future[ProbeResult]] = {}
+        walked: set[str] = set()
+        lock = threading.Lock()
+        # renamed copies worth waiting for: compiling them twice costs more than waiting
+        copies = set(house.renamed) if _python_bytes(sites, house.renamed) > _COMPILE_ONCE else set()
+
+        def start_alone(final: bool) -> None:
+            with lock:
+                for i, o in enumerate(alone):
+                    if i not in separate and (final or walked.issuperset(copies & set(o.top_level) or copies)):
+                        job = (house, o, python, sites, work / f"probe-{i}", options.timeout)
+                        separate[i] = pool.submit(_alone, *job)
+
+        def on_event(event: dict[str, Any]) -> None:
+            if event.get("event") == "walked":
+                walked.add(str(event["module"]))
+                start_alone(final=False)
+            elif event.get("event") == "failed":  # a suspect: its original world will be needed
+                worlds.prepare_for(house.owner.get(str(event["module"]).partition(".")[0]))
+
+        everything = run_probe(python, spec, work / "probe-all", options.timeout, on_event=on_event)
+        start_alone(final=True)
+        alone_results = [(o, separate[i].result()) for i, o in enumerate(alone)]
         found = everything.report
         findings += [
             Finding(CRASHED, house.dist_of(c.module), c.module, c.how, cause=c.how) for c in everything.crashes
@@ -153,8 +200,26 @@ def verify_wheelhouse(
         for o, result in alone_results:
             findings += _alone_findings(house, o, result, failures)
         if suspects:
-            findings += judge(suspects, house.report, installer, work, options.timeout, reporter)
-    return VerifyResult(tuple(findings), len(found["imported"]), len(house.outputs), installer.kind)
+            findings += judge(suspects, worlds, options.timeout, reporter)
+        pool.shutdown()  # every environment is still there: were any of their cached files written?
+        written = installer.linked.changed() if installer.linked is not None else []
+        if bytecode is not None and installer.linked is not None and not written:
+            for env in [python, *worlds.pythons]:
+                bytecode.harvest(site_dirs(env), installer.linked.unchanged)
+    return VerifyResult(tuple(findings), len(found["imported"]), len(house.outputs), installer.kind), written
+
+
+#: bytes of Python source in the renamed copies above which alone probes wait for their bytecode
+_COMPILE_ONCE = 256 * 1024
+
+
+def _python_bytes(sites: Sequence[str], tops: Iterable[str]) -> int:
+    total = 0
+    for site in sites:
+        for top in tops:
+            for root, _, names in os.walk(os.path.join(site, top)):
+                total += sum(os.path.getsize(os.path.join(root, n)) for n in names if n.endswith(".py"))
+    return total
 
 
 def _leaks(house: _House, found: Mapping[str, Any]) -> list[Finding]:

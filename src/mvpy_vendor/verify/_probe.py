@@ -226,6 +226,7 @@ def main() -> None:
     skip = set(spec.get("skip", ()))
     for top in spec["modules"]:
         _walk(top, skip, failures, imported)
+        _emit({"event": "walked", "module": top})  # it and all its submodules: their bytecode is written
     sites = [_real(d) for d in site_dirs]
     renamed = dict(spec.get("renamed", {}))  # renamed top-level name -> original
     owners_of_top = {k: set(v) for k, v in spec.get("owners", {}).items()}

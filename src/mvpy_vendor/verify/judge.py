@@ -2,7 +2,8 @@
 
 A module that fails to import (top-level or submodule: ``blackd`` without ``black[d]``'s aiohttp
 fails either way), or a compiled class that fails to pickle, is probed again in an environment
-holding that world's original wheels (built only when something needs it). It is "fails in
+holding that world's original wheels (built only when something needs it: as soon as the
+first failure of that world is seen, while the rest is still being probed). It is "fails in
 original too", and not fatal, only if the original module exists there and fails too; a module
 that the original does not have at all is a real failure (a renamed namespace that serves
 another distribution's files looks like that).
@@ -10,9 +11,9 @@ another distribution's files looks like that).
 
 from __future__ import annotations
 
-import os
+import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,12 @@ from packaging.utils import canonicalize_name
 from mvpy_vendor.progress import Reporter
 from mvpy_vendor.report import Report, ReportOutput
 
-from .environment import Installer
+from .bytecode import BytecodeStore
+from .environment import Installer, site_dirs
 from .findings import ALSO_ORIGINAL, FAILED, LEAK, Finding, error_cause
 from .probe import run_probe
 
-__all__ = ["Suspect", "judge"]
+__all__ = ["OriginalWorlds", "Suspect", "judge"]
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,42 @@ def _also_original(s: Suspect) -> Finding:
     return Finding(ALSO_ORIGINAL, dist, s.name, s.detail, fatal=False, cause=error_cause(s.name, s.detail))
 
 
-def judge(
-    suspects: Sequence[Suspect], report: Report, installer: Installer, work: Path, timeout: float, reporter: Reporter
-) -> list[Finding]:
+class OriginalWorlds:
+    """Environments of each world's original wheels, each built once, when first asked for, in ``pool``."""
+
+    def __init__(
+        self, report: Report, installer: Installer, work: Path, pool: Executor, bytecode: BytecodeStore | None = None
+    ) -> None:
+        self.report, self.installer, self.work, self.pool = report, installer, work, pool
+        self.bytecode = bytecode
+        self.pythons: list[Path] = []
+        self._built: dict[int, Future[Path] | None] = {}
+        self._lock = threading.Lock()
+
+    def prepare(self, world: int) -> Future[Path] | None:
+        """The interpreter of world ``world``'s original environment, being built; None if its
+        original wheels are not all available."""
+        with self._lock:
+            if world not in self._built:
+                wheels = _original_wheels(self.report.worlds[world], self.report)
+                self._built[world] = None if wheels is None else self.pool.submit(self._build, world, wheels)
+            return self._built[world]
+
+    def prepare_for(self, output: ReportOutput | None) -> None:
+        if output is not None:
+            self.prepare(output.worlds[0])
+
+    def _build(self, world: int, wheels: Sequence[Path]) -> Path:
+        python = self.installer.make_venv(self.work / f"original-{world}")
+        self.installer.install(python, wheels=wheels)
+        if self.bytecode is not None:
+            self.bytecode.place(site_dirs(python))
+        with self._lock:
+            self.pythons.append(python)
+        return python
+
+
+def judge(suspects: Sequence[Suspect], worlds: OriginalWorlds, timeout: float, reporter: Reporter) -> list[Finding]:
     findings: list[Finding] = []
     by_world: dict[int, list[Suspect]] = {}
     for s in suspects:
@@ -69,32 +104,31 @@ def judge(
         else:
             by_world.setdefault(s.output.worlds[0], []).append(s)
     checks = []
-    for world, items in sorted(by_world.items()):
-        wheels = _original_wheels(report.worlds[world], report)
-        if wheels is None:
-            findings += [_fatal(s, " (original wheels not available to compare)") for s in items]
-        else:
-            reporter.step(f"checking {len(items)} finding(s) against the original wheels of world {world}")
-            checks.append((world, items, wheels))
-    with ThreadPoolExecutor(max(2, os.cpu_count() or 1)) as pool:  # one environment per world, at once
-        results = pool.map(lambda c: _original_world(c[0], c[1], c[2], installer, work, timeout), checks)
-        for (_, items, _), result in zip(checks, results):
-            for s in items:
-                original = s.original()
-                if s.failed:
-                    same = original in result["failures"] and result["exists"].get(original, False)
-                else:
-                    same = result["pickling"].get(original) not in (None, "missing")
-                findings.append(_also_original(s) if same else _fatal(s))
+    with ThreadPoolExecutor(max(1, len(by_world))) as own:  # these wait on the builds in worlds.pool
+        for world, items in sorted(by_world.items()):
+            built = worlds.prepare(world)
+            if built is None:
+                findings += [_fatal(s, " (original wheels not available to compare)") for s in items]
+            else:
+                reporter.step(f"checking {len(items)} finding(s) against the original wheels of world {world}")
+                checks.append((items, own.submit(_original_world, world, items, built, worlds.work, timeout)))
+        results = [(items, probed.result()) for items, probed in checks]
+    for items, result in results:
+        for s in items:
+            original = s.original()
+            if s.failed:
+                same = original in result["failures"] and result["exists"].get(original, False)
+            else:
+                same = result["pickling"].get(original) not in (None, "missing")
+            findings.append(_also_original(s) if same else _fatal(s))
     return findings
 
 
 def _original_world(
-    world: int, items: Sequence[Suspect], wheels: Sequence[Path], installer: Installer, work: Path, timeout: float
+    world: int, items: Sequence[Suspect], built: Future[Path], work: Path, timeout: float
 ) -> dict[str, Any]:
-    """Probe the original names of ``items`` in an environment of world ``world``'s original wheels."""
-    python = installer.make_venv(work / f"original-{world}")
-    installer.install(python, ["--no-deps", *map(str, wheels)])
+    """Probe the original names of ``items`` in the environment of world ``world``'s original wheels."""
+    python = built.result()
     modules = sorted({s.original() if s.failed else s.original().rpartition(".")[0] for s in items})
     objects: dict[str, list[str]] = {}
     for s in items:

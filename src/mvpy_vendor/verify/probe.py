@@ -12,7 +12,7 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -21,7 +21,7 @@ from mvpy_vendor.errors import VerifyError
 
 from .environment import clean_env
 
-__all__ = ["Crash", "ProbeResult", "run_probe"]
+__all__ = ["Crash", "OnEvent", "ProbeResult", "run_probe"]
 
 _PROBE = Path(__file__).with_name("_probe.py")
 #: crashes tolerated in one probe before giving up on it
@@ -79,9 +79,36 @@ def _how(code: int | None, hung: float | None) -> str:
 
 
 _Run = tuple[list[dict[str, Any]], Optional[int], Optional[float], str]  # events, exit code, hang, stderr
+#: called with each event as the probe writes it (from the thread running the probe)
+OnEvent = Callable[[dict[str, Any]], None]
 
 
-def _once(python: Path, spec: Mapping[str, Any], work: Path, timeout: float, bare: bool) -> _Run:
+class _Tail:
+    """The complete lines appended to the events file since the last look, as events."""
+
+    def __init__(self, path: Path, on_event: OnEvent | None) -> None:
+        self.path, self.on_event, self.offset, self.rest = path, on_event, 0, b""
+
+    def read(self) -> None:
+        if self.on_event is None:
+            return
+        with self.path.open("rb") as fh:
+            fh.seek(self.offset)
+            data = fh.read()
+        self.offset += len(data)
+        *lines, self.rest = (self.rest + data).split(b"\n")
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                self.on_event(event)
+
+
+def _once(
+    python: Path, spec: Mapping[str, Any], work: Path, timeout: float, bare: bool, on_event: OnEvent | None = None
+) -> _Run:
     work.mkdir(parents=True, exist_ok=True)
     spec_file = work / "probe-spec.json"
     events_file = work / "probe-events.jsonl"
@@ -99,6 +126,7 @@ def _once(python: Path, spec: Mapping[str, Any], work: Path, timeout: float, bar
         )
         size, last = 0, time.monotonic()
         hung = None
+        tail = _Tail(events_file, on_event)
         while True:
             try:
                 proc.wait(_POLL)
@@ -108,26 +136,37 @@ def _once(python: Path, spec: Mapping[str, Any], work: Path, timeout: float, bar
             now_size = events_file.stat().st_size
             if now_size != size:
                 size, last = now_size, time.monotonic()
+                tail.read()
             elif time.monotonic() - last > timeout:
                 proc.kill()
                 proc.wait()
                 hung = timeout
                 break
-    tail = stderr_file.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
-    return _events(events_file), proc.returncode, hung, " | ".join(tail)
+    tail.read()
+    stderr = stderr_file.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+    return _events(events_file), proc.returncode, hung, " | ".join(stderr)
 
 
-def run_probe(python: Path, spec: Mapping[str, Any], work: Path, timeout: float, *, bare: bool = False) -> ProbeResult:
+def run_probe(
+    python: Path,
+    spec: Mapping[str, Any],
+    work: Path,
+    timeout: float,
+    *,
+    bare: bool = False,
+    on_event: OnEvent | None = None,
+) -> ProbeResult:
     """Probe ``spec`` in ``python``, again without each module that crashes or hangs, until it reports.
 
     ``bare``: run without ``site`` (no ``.pth`` file runs first); ``spec`` then names the site dirs.
-    ``work`` is this probe's own directory (probes may run at the same time).
+    ``work`` is this probe's own directory (probes may run at the same time). ``on_event`` sees
+    every event while the probe runs (those of a run that crashed too).
     """
     crashes: list[Crash] = []
     skip = list(spec.get("skip", ()))
     site_dirs: list[str] = []
     while True:
-        events, code, hung, stderr = _once(python, {**spec, "skip": skip}, work, timeout, bare)
+        events, code, hung, stderr = _once(python, {**spec, "skip": skip}, work, timeout, bare, on_event)
         for event in events:
             if event.get("event") == "site":
                 site_dirs = list(event["site_dirs"])
