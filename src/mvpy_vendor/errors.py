@@ -99,6 +99,24 @@ class Code(str, enum.Enum):
     #: a renamed copy's compiled module shares process state with another version (thread-state dict keys)
     SHARED_STATE = "shared-state"
     SHARED_STATE_ACCEPTED = "shared-state-accepted"
+    # Diagnostics of the source rewriter (in the build's report, and from ``mvpy-vendor check``):
+    #: ``import_module(name)``, ``__import__``, ``find_spec``, ``resolve_name``, ... with a target not known statically
+    DYNAMIC_IMPORT = "dynamic-import"
+    #: ``sys.modules[key]``, ``sys.modules.get(key)``, ``key in sys.modules`` with a key not known statically
+    DYNAMIC_SYS_MODULES = "dynamic-sys-modules"
+    #: resources, metadata lookups, ``mock.patch`` targets: a module or distribution name not known statically
+    DYNAMIC_REFERENCE = "dynamic-reference"
+    #: a renamed name split across string literals (``"pyd" "antic"``)
+    SPLIT_NAME = "split-name"
+    # Only from ``mvpy-vendor check``:
+    #: source that names a renamed copy (``_mv_foo_1_0_0``) instead of the plain name
+    RENAMED_NAME = "renamed-name"
+    #: an ``isolate`` entry that no longer matches ``[project].dependencies`` (or isolates nothing)
+    ISOLATE_DRIFT = "isolate-drift"
+    #: an ``embed`` entry of ``[tool.mvpy-vendor.backend]`` that no longer matches ``[project].dependencies``
+    EMBED_DRIFT = "embed-drift"
+    #: ``pylock.mvpy-vendor.toml`` out of date with ``pyproject.toml``
+    LOCK_STALE = "lock-stale"
 
 
 @dataclass(frozen=True)

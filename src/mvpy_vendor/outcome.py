@@ -7,7 +7,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .errors import Problem
+from .errors import Code, Problem
 
 __all__ = ["Diagnostic", "MemberOutcome", "Relocation", "Status"]
 
@@ -31,17 +31,27 @@ class Status(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """Something the rewriter saw and could not do (a dynamic import target), at ``line``."""
+    """Something the rewriter saw and could not do (a dynamic import target), at ``line`` (and ``column``).
+
+    ``code`` is stable (``mvpy-vendor check`` reports the same codes); ``column`` counts from 1
+    (0: not known).
+    """
 
     line: int
     message: str
+    code: Code = Code.DYNAMIC_IMPORT
+    column: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"line": self.line, "message": self.message}
+        data: dict[str, Any] = {"line": self.line, "message": self.message, "code": self.code.value}
+        if self.column:
+            data["column"] = self.column
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Diagnostic:
-        return cls(int(data["line"]), str(data["message"]))
+        code = Code(data["code"]) if data.get("code") in Code._value2member_map_ else Code.DYNAMIC_IMPORT
+        return cls(int(data["line"]), str(data["message"]), code, int(data.get("column", 0)))
 
 
 @dataclass(frozen=True)

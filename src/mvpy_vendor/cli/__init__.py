@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from mvpy_vendor._version import __version__
 from mvpy_vendor.errors import MvpyError
 
-from . import build, inspect, lock, verify
+from . import build, check, inspect, lock, verify
 from .console import Console, flag
 
 __all__ = ["main"]
@@ -148,6 +148,12 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("wheel", metavar="WHEEL")
     i.add_argument("--json", action="store_true", help="print JSON")
     i.set_defaults(func=inspect.run)
+
+    c = sub.add_parser(
+        "check", parents=[common], help="find what the rewriter cannot fix (dynamic imports of renamed names, drift)"
+    )
+    check.add_options(c)
+    c.set_defaults(func=check.run)
 
     v = sub.add_parser(
         "verify", parents=[common], help="install a wheelhouse in a fresh environment and check isolation"

@@ -15,7 +15,6 @@ from packaging.utils import parse_wheel_filename
 from mvpy_vendor.errors import ConfigError
 from mvpy_vendor.options import NativePolicy
 from mvpy_vendor.outcome import Status
-from mvpy_vendor.planning.plan import UNNEEDED
 
 from .console import Console, flag, table, write_atomic
 
@@ -177,7 +176,7 @@ def _run(args: argparse.Namespace, console: Console, stack: contextlib.ExitStack
     for r in result.outputs:
         for f in r.files:
             for d in f.diagnostics:
-                console.detail(f"{r.output.filename}: {f.member}:{d.line}: {d.message}")
+                console.detail(f"{r.output.filename}: {f.member}:{d.line}: {d.code.value} {d.message}")
             for s in f.strings:
                 if s.kind == "name":
                     what = f"{s.old} keeps the plain module name: {s.new}"
@@ -194,6 +193,8 @@ def _run(args: argparse.Namespace, console: Console, stack: contextlib.ExitStack
             console.info(f"note: {r.output.display_name}: {slower}")
     for note in plan.notes:
         console.info(f"note: {note}")
+    from mvpy_vendor.planning.plan import UNNEEDED  # here: the plan's modules are not needed by other commands
+
     other = 0
     for wheel, why in plan.ignored:
         if why == UNNEEDED:

@@ -285,8 +285,9 @@ def load_project(directory: Path, overrides: Mapping[str, Any] | None = None) ->
     settings: dict[str, Any] = {}
     for key, value in table.items():
         if key not in KEYS:
-            if key == "backend" and isinstance(value, dict):
-                continue  # [tool.mvpy-vendor.backend] belongs to the build backend
+            if key in ("backend", "check") and isinstance(value, dict):
+                continue  # [tool.mvpy-vendor.backend] belongs to the build backend, .check to 'check'
+
             close = [k for k in KEYS if k.replace("-", "") == key.replace("-", "").replace("_", "")]
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(

@@ -382,7 +382,7 @@ def rewrite_statements(data: bytes, names: NameMap) -> Outcome | None:
             line += data.count(b"\n", counted, start)
             counted = start
             generated, count, notes, relocated = rewrite_module(
-                module, names, aliases, line - 1 - statement.wrap_lines()
+                module, names, aliases, line - 1 - statement.wrap_lines(), (line, statement.indent())
             )
             diagnostics += notes
             strings += relocated

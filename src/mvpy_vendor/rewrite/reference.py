@@ -22,6 +22,7 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import CodeRange, PositionProvider
 from packaging.utils import canonicalize_name
 
+from mvpy_vendor.errors import Code
 from mvpy_vendor.outcome import Diagnostic, Relocation
 
 from .names import NameMap, relocated_path
@@ -34,6 +35,7 @@ from .tables import (
     MONKEYPATCH_ITEM_CALLS,
     SYS_MODULES_METHODS,
     Aliases,
+    diagnostic_code,
 )
 
 __all__ = ["Outcome", "module_name_loop", "rewrite_module", "transform_whole"]
@@ -219,14 +221,16 @@ _CODE = cst.Module([])
 
 
 class _Rewriter(cst.CSTTransformer):
-    def __init__(self, names: NameMap, aliases: Mapping[str, str], line: Callable[[cst.CSTNode], int]) -> None:
+    def __init__(
+        self, names: NameMap, aliases: Mapping[str, str], position: Callable[[cst.CSTNode], tuple[int, int]]
+    ) -> None:
         super().__init__()
         self.names = names
         self.aliases = aliases
         self.changes = 0
         self.diagnostics: list[Diagnostic] = []
         self.strings: list[Relocation] = []
-        self._line = line
+        self._position = position
         # String literals the string rule leaves alone (original nodes): docstrings, parts of
         # concatenations, and the arguments the call, subscript and comparison rules handle.
         self._kept: set[cst.CSTNode] = set()
@@ -364,7 +368,7 @@ class _Rewriter(cst.CSTTransformer):
                 return None  # the loop's literals, relocated: known, and already right
         if pieces is None:
             if not _names_itself(expr):
-                self._note(line_node, f"{what}: target not known statically; left unchanged")
+                self._note(line_node, what, "target not known statically; left unchanged")
             return None
         prefix = ""
         dynamic = False
@@ -383,22 +387,23 @@ class _Rewriter(cst.CSTTransformer):
         if not complete:
             candidates = self.names.dists if kind == "dist" else self.names.imports
             if not first or any(c.startswith(first) for c in candidates):
-                self._note(line_node, f"{what}: target not known statically; left unchanged")
+                self._note(line_node, what, "target not known statically; left unchanged")
             return None
         new = self.names.dists.get(canonicalize_name(first)) if kind == "dist" else self.names.imports.get(first)
         if new is None:
             return None
         head = pieces[0]
         if not head.text.startswith(first):
-            self._note(line_node, f"{what}: renamed name split across literals; left unchanged")
+            self._note(line_node, what, "renamed name split across literals; left unchanged", Code.SPLIT_NAME)
             return None
         self.changes += 1
         assert head.node is not None
         replacement = _replace_text(head, first, new)
         return expr.visit(_Substitute({head.node: replacement}))  # type: ignore[return-value]
 
-    def _note(self, node: cst.CSTNode, message: str) -> None:
-        self.diagnostics.append(Diagnostic(self._line(node), message))
+    def _note(self, node: cst.CSTNode, what: str, message: str, code: Code | None = None) -> None:
+        line, column = self._position(node)
+        self.diagnostics.append(Diagnostic(line, f"{what}: {message}", code or diagnostic_code(what), column))
 
     def _call_target(self, call: cst.Call) -> _Target | None:
         qualified = self._qualified(call.func)
@@ -684,7 +689,7 @@ class _Rewriter(cst.CSTTransformer):
         if new is None:
             return updated
         self.changes += 1
-        self.strings.append(Relocation(self._line(original), text, new))
+        self.strings.append(Relocation(self._position(original)[0], text, new))
         return updated.with_changes(value=prefix + quote + new + quote)
 
 
@@ -716,18 +721,25 @@ def transform_whole(data: bytes, names: NameMap) -> Outcome:
     return rewrite_module(module, names, aliases.aliases, 0)
 
 
-def rewrite_module(module: cst.Module, names: NameMap, aliases: Mapping[str, str], line_offset: int) -> Outcome:
+def rewrite_module(
+    module: cst.Module, names: NameMap, aliases: Mapping[str, str], line_offset: int, indent: tuple[int, int] = (0, 0)
+) -> Outcome:
+    """Rewrite ``module``; its line N is line N + ``line_offset`` of the file, and on the file's
+    line ``indent[0]`` its columns are ``indent[1]`` to the left of the file's (a statement parsed alone)."""
     positions: list[Mapping[cst.CSTNode, CodeRange]] = []
 
-    def line(node: cst.CSTNode) -> int:
+    def position(node: cst.CSTNode) -> tuple[int, int]:
         # Positions cost a whole extra pass; only diagnostics need them.
         if not positions:
             wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
             positions.append(wrapper.resolve(PositionProvider))
         pos = positions[0].get(node)
-        return pos.start.line + line_offset if pos is not None else 0
+        if pos is None:
+            return 0, 0
+        line = pos.start.line + line_offset
+        return line, pos.start.column + 1 + (indent[1] if line == indent[0] else 0)
 
-    rewriter = _Rewriter(names, aliases, line)
+    rewriter = _Rewriter(names, aliases, position)
     new = module.visit(rewriter)
     if rewriter.changes == 0:
         return None, 0, rewriter.diagnostics, rewriter.strings

@@ -5,6 +5,8 @@ from __future__ import annotations
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
+from mvpy_vendor.errors import Code
+
 __all__ = [
     "ATTRIBUTE_CALLS",
     "DIST_CALLS",
@@ -14,6 +16,7 @@ __all__ = [
     "MONKEYPATCH_ITEM_CALLS",
     "SYS_MODULES_METHODS",
     "Aliases",
+    "diagnostic_code",
 ]
 
 # Calls whose first argument (or the named keyword) is a module name.
@@ -75,6 +78,31 @@ ATTRIBUTE_CALLS = frozenset({"getattr", "setattr", "hasattr", "delattr"})
 # Calls (by their last name, as written) whose string arguments are type expressions, not modules:
 # ``cast("foo.T", x)``, ``TypeVar("T", bound="foo.Base")``, ``ForwardRef("foo.T")``.
 FORWARD_REFERENCE_CALLS = frozenset({"cast", "TypeVar", "ForwardRef"})
+
+
+# The calls whose target decides which module is imported (the rest name resources, metadata, mock targets).
+_IMPORT_CALLS = frozenset(
+    {
+        "__import__",
+        "builtins.__import__",
+        "importlib.__import__",
+        "importlib.import_module",
+        "importlib.util.find_spec",
+        "importlib.find_loader",
+        "pkgutil.find_loader",
+        "pkgutil.get_loader",
+        "pkgutil.resolve_name",
+    }
+)
+
+
+def diagnostic_code(what: str) -> Code:
+    """The stable code of a diagnostic about the call (or ``sys.modules`` use) ``what``."""
+    if what in _IMPORT_CALLS:
+        return Code.DYNAMIC_IMPORT
+    if "sys.modules" in what or what in MONKEYPATCH_ITEM_CALLS:
+        return Code.DYNAMIC_SYS_MODULES
+    return Code.DYNAMIC_REFERENCE
 
 
 class Aliases(cst.CSTVisitor):
