@@ -356,3 +356,20 @@ def test_a_bad_check_table_is_a_configuration_error(
     assert main(["check"]) == 2
     err = capsys.readouterr().err
     assert "pyproject.toml:11: [tool.mvpy-vendor.check] name: unknown key; known keys: names, paths" in err
+
+
+def test_what_the_embedded_copies_need_is_checked_too(tmp_path: Path) -> None:
+    """The lock's world ``embed`` holds the embedded distribution and its dependencies: all are renamed."""
+    files = {"src/mylib/load.py": "import importlib, typing_extensions\nimportlib.import_module(name)\n"}
+    root = _project(tmp_path, files)
+    assert _codes(root) == []  # typing_extensions is not known to be embedded yet
+    embedded = [_artifact("pydantic", "1.10.27"), _artifact("typing-extensions", "4.16.0")]
+    _write_lock(root, {"embed": (("pydantic>=1.10,<2",), embedded)})
+    assert _codes(root) == [("load.py", 2, "dynamic-import")]
+
+
+def test_a_stale_embed_world_is_reported(tmp_path: Path) -> None:
+    root = _project(tmp_path, {})
+    _write_lock(root, {"embed": (("pydantic<1.9",), [_artifact("pydantic", "1.8.2")])})
+    (finding,) = run_check([root / "pyproject.toml"]).findings
+    assert finding.code is Code.LOCK_STALE and "run 'mvpy-vendor lock --embed'" in finding.message

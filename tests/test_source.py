@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mvpy_vendor.errors import Code
 from mvpy_vendor.outcome import Diagnostic
 from mvpy_vendor.rewrite.names import NameMap
 from mvpy_vendor.rewrite.source import rewrite_source
@@ -669,7 +670,9 @@ def test_loop_over_module_names_is_reported_and_kept_with_keep_strings(tmp_path:
         (4, "name", "package"),
         (7, "name", 'f"pkg.packages.{mod}"'),
     ]
-    assert result.diagnostics == (Diagnostic(7, "sys.modules[...]: target not known statically; left unchanged"),)
+    assert result.diagnostics == (
+        Diagnostic(7, "sys.modules[...]: target not known statically; left unchanged", Code.DYNAMIC_SYS_MODULES, 50),
+    )
     assert result.changes == 4  # and the key's "pkg." prefix
 
     # Opted out, nothing in the loop changes but the key's prefix (the sys.modules rule), and

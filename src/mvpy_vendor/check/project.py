@@ -182,6 +182,23 @@ def load_check_project(root: Path) -> CheckProject:
     for req in embed:
         for name in sorted(names_of(canonicalize_name(req.name))):
             project.renamed.setdefault(name, f"embedded: {req}")
+    for world in lock.worlds if lock is not None and embed else ():
+        from mvpy_vendor.project.lock import EMBED_WORLD  # loaded with the lock already
+
+        if world.world.name != EMBED_WORLD:
+            continue
+        if sorted(str(Requirement(r)) for r in world.world.requirements) != sorted(str(r) for r in embed):
+            project.drift.append(
+                Finding(
+                    str(lock_path), 1, 1, Code.LOCK_STALE,
+                    f"{lock_path.name} is out of date with pyproject.toml: its world {EMBED_WORLD} embeds "
+                    f"{', '.join(world.world.requirements) or 'nothing'}, [tool.mvpy-vendor.backend] embed says "
+                    f"{', '.join(str(r) for r in embed)}; run 'mvpy-vendor lock --embed'",
+                )
+            )  # fmt: skip
+        for a in world.artifacts:  # what the embedded copies need is embedded with them
+            for name in sorted(names_of(a.name)):
+                project.renamed.setdefault(name, f"embedded with {', '.join(str(r) for r in embed)}")
     for dist, versions in sorted(locked.items()):
         if len(versions) > 1:
             for name in sorted(names_of(dist)):
@@ -220,7 +237,10 @@ def _lock(project: CheckProject, config: ProjectConfig, path: Path) -> ProjectLo
     except ConfigError as exc:
         project.drift.append(Finding(str(path), 1, 1, Code.LOCK_STALE, f"{exc.render()}; run 'mvpy-vendor lock'"))
         return None
-    why = lock.stale(config)
+    from mvpy_vendor.project.lock import EMBED_WORLD
+
+    # a library's lock may hold only the backend's world: project mode's worlds are then not locked
+    why = lock.stale(config) if any(w.world.name != EMBED_WORLD for w in lock.worlds) else None
     if why is not None:
         project.drift.append(
             Finding(

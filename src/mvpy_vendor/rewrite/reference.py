@@ -570,7 +570,7 @@ class _Rewriter(cst.CSTTransformer):
     def _relocate_name(self, original: cst.CSTNode, old: cst.CSTNode, new: cst.CSTNode) -> None:
         self.changes += 1
         self.strings.append(
-            Relocation(self._line(original), _CODE.code_for_node(old), _CODE.code_for_node(new), "name")
+            Relocation(self._position(original)[0], _CODE.code_for_node(old), _CODE.code_for_node(new), "name")
         )
 
     @staticmethod
