@@ -301,6 +301,20 @@ def _output_key(out: Output) -> str:
     return cache_key("output", out.to_json(), os.environ.get("SOURCE_DATE_EPOCH", ""))
 
 
+def _from_cache(cache: Cache | None, key: str, out: Output, target: Path) -> OutputResult | None:
+    """The output wheel copied from the cache to ``target`` (checked against its digest), or None."""
+    if cache is None:
+        return None
+    known = cache.get_json("outcomes", key)
+    if known is None or not cache.copy_file("outputs", key, target):
+        return None
+    try:
+        return OutputResult.from_cache(out, known)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        target.unlink(missing_ok=True)
+        return None
+
+
 def apply_plan(
     plan: Plan,
     out_dir: Path,
@@ -337,19 +351,17 @@ def apply_plan(
             target = staging / out.filename
             cached = cache if out.action != "copy" else None
             key = _output_key(out) if cached is not None else ""
-            hit = cached.get_file("outputs", key) if cached is not None else None
-            known = cached.get_json("outcomes", key) if cached is not None and hit is not None else None
             if out.action == "copy":
                 shutil.copyfile(out.source.path, target)
-                result = OutputResult(out, "")
-            elif hit is not None and known is not None:
-                shutil.copyfile(hit, target)
-                result = OutputResult.from_cache(out, known)
+                result: OutputResult | None = OutputResult(out, "")
             else:
+                result = _from_cache(cached, key, out, target)
+            if result is None:
                 result, found = _write_output(out, target, pool if workers > 1 else None)
                 problems += found
                 if cached is not None and not found:
-                    cached.put_file("outputs", key, target)
+                    digest = file_sha256(target)
+                    cached.put_file("outputs", key, target, digest)
                     cached.put_json("outcomes", key, result.outcome_json())
             results.append(replace(result, sha256=file_sha256(target)))
         reporter.progress(len(plan.outputs), len(plan.outputs), "")

@@ -8,6 +8,7 @@ policy. The result is cached by everything that decides it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -326,7 +327,8 @@ def plan_members(
     key = _members_key(out, options, shared)
     known = cache.get_json("members", key) if cache is not None else None
     if known is not None:
-        return tuple(MemberPlan.from_json(m) for m in known)
+        with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+            return tuple(MemberPlan.from_json(m) for m in known)
     names = name_map(out)
     targets = _Targets(out)
     planned: list[MemberPlan] = []

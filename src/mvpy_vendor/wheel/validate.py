@@ -287,8 +287,11 @@ def read_wheels(paths: Sequence[Path], cache: Cache | None = None) -> list[Wheel
         key = cache_key("wheel", path.name, sha256)
         known = cache.get_json("wheels", key) if cache is not None else None
         if known is not None:
-            infos.append(WheelInfo.from_json(path, known))
-            continue
+            try:
+                infos.append(WheelInfo.from_json(path, known))
+                continue
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+                pass  # not what this code writes: validate the wheel again
         info, found = _read_one(path, sha256)
         problems += found
         if info is not None:
