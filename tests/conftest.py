@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import sysconfig
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from wheel.wheelfile import WheelFile
@@ -156,3 +158,15 @@ def make_wheel(
         wf.writestr(f"{dist_info}/METADATA", metadata.encode())
         wf.writestr(f"{dist_info}/WHEEL", wheel_file.encode())
     return path
+
+
+def hostile_module() -> Any:
+    """testwheels/hostile.py, the generator of hostile wheels (not a package: loaded by path)."""
+    name = "mvpy_testwheels_hostile"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "testwheels" / "hostile.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]

@@ -6,6 +6,7 @@ import json
 import threading
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from wheel.wheelfile import WheelFile
@@ -196,9 +197,9 @@ def test_parallel_rewrite_gives_the_same_bytes(tmp_path: Path, monkeypatch: pyte
     started = []
 
     class Pool(apply_module.ProcessPoolExecutor):
-        def __init__(self, workers: int) -> None:
+        def __init__(self, workers: int, **kwargs: Any) -> None:
             started.append((workers, threading.active_count()))
-            super().__init__(workers)
+            super().__init__(workers, **kwargs)
 
     monkeypatch.setattr(apply_module, "ProcessPoolExecutor", Pool)
     monkeypatch.setattr(apply_module, "_PARALLEL_MIN_BYTES", 0)  # workers even for these small files

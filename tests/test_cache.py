@@ -76,3 +76,47 @@ def test_a_changed_wheel_is_validated_again(wheels: Path, tmp_path: Path) -> Non
     args = ["build", "--wheels", str(inputs), "--out", str(tmp_path / "b"), "--cache-dir", str(cache)]
     assert main(args) == 1
     assert not (tmp_path / "b").exists()
+
+
+def test_a_truncated_cached_output_wheel_is_ignored_and_removed(
+    wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inputs = pick(wheels, *FOO_SET)
+    cache = tmp_path / "cache"
+    _build(inputs, tmp_path / "cold", cache)
+    entries = sorted(cache.rglob("*.bin"))
+    assert len(entries) == 2  # the two rewritten wheels
+    for entry in entries:
+        data = entry.read_bytes()
+        entry.write_bytes(data[: len(data) // 2])  # truncated: its digest no longer matches
+    capsys.readouterr()
+    _build(inputs, tmp_path / "warm", cache)
+    assert "from the cache" not in capsys.readouterr().out
+    _same_dirs(tmp_path / "cold", tmp_path / "warm")
+    # The wrong entries were replaced by good ones: the next build uses them.
+    _build(inputs, tmp_path / "again", cache)
+    assert capsys.readouterr().out.splitlines()[-1].endswith("(2 from the cache)")
+    _same_dirs(tmp_path / "cold", tmp_path / "again")
+
+
+def test_a_poisoned_member_plan_is_ignored(wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A member plan entry edited to copy a file instead of rewriting it (its imports would then
+    never be rewritten) does not match its digest: it is planned again."""
+    inputs = pick(wheels, *FOO_SET)
+    cache = tmp_path / "cache"
+    _build(inputs, tmp_path / "cold", cache)
+    poisoned = 0
+    for entry in cache.rglob("*.json"):
+        if entry.parent.parent.name != "members":
+            continue
+        text = entry.read_text(encoding="utf-8")
+        if '"rewrite"' in text:
+            entry.write_text(text.replace('"rewrite"', '"copy"'), encoding="utf-8")
+            poisoned += 1
+    assert poisoned
+    for entry in cache.rglob("*.bin"):  # so that the output wheels are written again, from the plans
+        entry.unlink()
+    _build(inputs, tmp_path / "warm", cache)
+    _same_dirs(tmp_path / "cold", tmp_path / "warm")
+    members = [e for e in cache.rglob("*.json") if e.parent.parent.name == "members"]
+    assert members and all('"rewrite"' in e.read_text(encoding="utf-8") for e in members)

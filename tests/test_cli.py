@@ -7,6 +7,7 @@ import os
 import pty
 import subprocess
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -172,3 +173,61 @@ def test_progress_is_shown_on_a_terminal_only(wheels: Path, tmp_path: Path) -> N
     assert b"\r\x1b[K[0/4] " in shown and b"\r\x1b[K[3/4] " in shown
     assert b"mv_foo_1_0_0-1.0.0-py3-none-any.whl" in shown
     assert _build_on(tmp_path, wheels, terminal=False) == b""
+
+
+def test_abbreviated_options_are_refused_with_a_suggestion(
+    wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["build", "--wheels", str(wheels), "--ou", str(tmp_path / "out")])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: mvpy-vendor build ")  # the subcommand's usage, not the top level's
+    expected = f"mvpy-vendor build: error: unrecognized arguments: --ou (did you mean --out?) {tmp_path / 'out'}"
+    assert err.splitlines()[-1] == expected
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(SystemExit):
+        main(["inspect", "x.whl", "--jsn"])
+    assert capsys.readouterr().err.splitlines()[-1].endswith("--jsn (did you mean --json?)")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["inspect", "{tmp}/missing.whl"], "{tmp}/missing.whl: no such file"),
+        (["inspect", "{tmp}"], "{tmp}: not a wheel file (a directory?)"),
+        (["verify", "{tmp}/missing"], "{tmp}/missing: not a directory"),
+    ],
+)
+def test_every_command_gives_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code = main([a.format(tmp=tmp_path) for a in args])
+    assert code in (1, 2)
+    assert capsys.readouterr().err == f"mvpy-vendor: error: {message.format(tmp=tmp_path)}\n"
+
+
+def test_an_internal_error_is_one_line_and_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug (here: an inspector that raises) prints one line naming a file that holds the traceback."""
+    import mvpy_vendor.native.wheel as native_wheel
+
+    def broken(path: Path) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(native_wheel, "inspect_wheel", broken)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    tempfile.tempdir = None  # read TMPDIR again
+    wheel = tmp_path / "x-1.0-py3-none-any.whl"
+    wheel.write_bytes(b"")
+    try:
+        assert main(["inspect", str(wheel)]) == 70
+    finally:
+        tempfile.tempdir = None
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("mvpy-vendor: error: internal error: KeyError: 'a bug' (details in ")
+    details = Path(err.split("(details in ")[1].split(";")[0])
+    assert details.parent == tmp_path
+    assert "Traceback" in details.read_text() and "raise KeyError" in details.read_text()

@@ -9,10 +9,12 @@ into a staging directory first: ``out_dir`` is touched only when every wheel is 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import shutil
-import tempfile
+import signal
+import sys
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -26,6 +28,7 @@ from .native import file_names, patch_native
 from .native.check import LoadTarget, can_load_here, load_check
 from .options import ApplyOptions
 from .outcome import MemberOutcome, Status
+from .outdir import locked_out_dir, move_into, os_error
 from .planning.members import name_map
 from .planning.plan import Action, MemberPlan, Output, Plan, requirements_txt
 from .progress import SILENT, Reporter
@@ -53,6 +56,7 @@ __all__ = ["apply_plan"]
 _PARALLEL_MIN_BYTES = 4 << 20
 
 _Pool = Callable[[], Executor]
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def _rewrite_and_compress(data: bytes, names: NameMap) -> tuple[SourceResult, Compressed | None]:
@@ -301,6 +305,20 @@ def _output_key(out: Output) -> str:
     return cache_key("output", out.to_json(), os.environ.get("SOURCE_DATE_EPOCH", ""))
 
 
+def _from_cache(cache: Cache | None, key: str, out: Output, target: Path) -> OutputResult | None:
+    """The output wheel copied from the cache to ``target`` (checked against its digest), or None."""
+    if cache is None:
+        return None
+    known = cache.get_json("outcomes", key)
+    if known is None or not cache.copy_file("outputs", key, target):
+        return None
+    try:
+        return OutputResult.from_cache(out, known)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        target.unlink(missing_ok=True)
+        return None
+
+
 def apply_plan(
     plan: Plan,
     out_dir: Path,
@@ -316,19 +334,59 @@ def apply_plan(
     wheel has been written, so a failed run leaves it as it was.
     """
     workers = (options or ApplyOptions()).workers
-    created = not out_dir.exists()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".mvpy-staging-", dir=out_dir))
-    pools: list[Executor] = []
-    stack = contextlib.ExitStack()
+    with locked_out_dir(out_dir) as staging:
+        try:
+            return _apply(plan, out_dir, staging, workers, reporter, cache)
+        except OSError as exc:  # a file system that refuses (read-only, full): one line
+            raise os_error(exc, str(out_dir)) from None
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker's initializer: on Linux, be killed when the build process dies, however it dies.
+
+    Interrupts are the build process's to handle (it stops the workers); SIGTERM kills a worker
+    outright, whatever handler it inherited.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:  # the build died before the line above
+        os._exit(1)
+    except OSError:
+        pass
+
+
+def _stop_pool(pool: ProcessPoolExecutor, failed: bool) -> None:
+    """Shut the workers down; after a failure (or an interrupt) without waiting for their work."""
+    if not failed:
+        pool.shutdown(wait=True)
+        return
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in (getattr(pool, "_processes", None) or {}).values():
+        with contextlib.suppress(OSError, AttributeError):
+            process.terminate()
+    with contextlib.suppress(Exception):
+        pool.shutdown(wait=True)
+
+
+def _apply(
+    plan: Plan, out_dir: Path, staging: Path, workers: int, reporter: Reporter, cache: Cache | None
+) -> BuildResult:
+    pools: list[ProcessPoolExecutor] = []
 
     def pool() -> Executor:
         """The worker processes, started when a wheel first needs them."""
         if not pools:
             stop_worker_thread()  # fork only a single-threaded process
-            pools.append(stack.enter_context(ProcessPoolExecutor(workers)))
+            pools.append(ProcessPoolExecutor(workers, initializer=_die_with_parent, initargs=(os.getpid(),)))
         return pools[0]
 
+    failed = True
     try:
         results: list[OutputResult] = []
         problems: list[Problem] = []
@@ -337,21 +395,20 @@ def apply_plan(
             target = staging / out.filename
             cached = cache if out.action != "copy" else None
             key = _output_key(out) if cached is not None else ""
-            hit = cached.get_file("outputs", key) if cached is not None else None
-            known = cached.get_json("outcomes", key) if cached is not None and hit is not None else None
             if out.action == "copy":
                 shutil.copyfile(out.source.path, target)
-                result = OutputResult(out, "")
-            elif hit is not None and known is not None:
-                shutil.copyfile(hit, target)
-                result = OutputResult.from_cache(out, known)
+                result: OutputResult | None = OutputResult(out, "")
             else:
+                result = _from_cache(cached, key, out, target)
+            if result is None:
                 result, found = _write_output(out, target, pool if workers > 1 else None)
                 problems += found
                 if cached is not None and not found:
-                    cached.put_file("outputs", key, target)
+                    digest = file_sha256(target)
+                    cached.put_file("outputs", key, target, digest)
                     cached.put_json("outcomes", key, result.outcome_json())
-            results.append(replace(result, sha256=file_sha256(target)))
+            found_in_input = tuple(out.source.warning_problems())  # validation's: never cached with the output
+            results.append(replace(result, sha256=file_sha256(target), warnings=(*found_in_input, *result.warnings)))
         reporter.progress(len(plan.outputs), len(plan.outputs), "")
         if problems:
             raise WheelProblems(problems)
@@ -360,11 +417,9 @@ def apply_plan(
         listed = [(r.output.display_name, r.output.version, staging / r.output.filename, r.sha256) for r in results]
         (staging / WHEELHOUSE_LOCK).write_text(wheelhouse_lock(listed), encoding="utf-8")
         (staging / REPORT_NAME).write_text(json.dumps(built.to_json(), indent=2) + "\n", encoding="utf-8")
-        for item in sorted(staging.iterdir()):
-            item.replace(out_dir / item.name)
+        move_into(staging, out_dir)
+        failed = False
         return built
     finally:
-        stack.close()
-        shutil.rmtree(staging, ignore_errors=True)
-        if created and not any(out_dir.iterdir()):
-            out_dir.rmdir()
+        for p in pools:
+            _stop_pool(p, failed)

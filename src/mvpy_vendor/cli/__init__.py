@@ -10,20 +10,20 @@ from collections.abc import Sequence
 from mvpy_vendor._version import __version__
 from mvpy_vendor.errors import MvpyError
 
-from . import build, check, inspect, lock, verify
+from . import build, check, guard, inspect, lock, verify
 from .console import Console, flag
 
 __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = guard.Parser(
         prog="mvpy-vendor",
         description="Install and import two incompatible versions of one library in one process.",
     )
     parser.add_argument("--version", action="version", version=f"mvpy-vendor {__version__}")
     # -q/-v are accepted before or after the command; SUPPRESS keeps one from resetting the other.
-    common = argparse.ArgumentParser(add_help=False)
+    common = guard.Parser(add_help=False)
     noise = common.add_mutually_exclusive_group()
     noise.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
     noise.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="print every diagnostic")
@@ -167,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = guard.parse(parser, argv)
     if args.command == "build" and args.wheels is not None and not args.out and not args.plan_only:
         parser.error("build: --out is required with --wheels (unless --plan-only)")
     quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
@@ -175,7 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("-q and -v cannot be used together")
     console = Console(-1 if quiet else 1 if verbose else 0)
     try:
-        code: int = args.func(args, console)
+        with guard.on_sigterm():
+            code: int = args.func(args, console)
     except MvpyError as exc:
         console.end_steps()
         console.error(exc.render(flag))
@@ -183,10 +184,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.error("interrupted")
         return 130
+    except guard.Terminated:
+        console.error("terminated")
+        return 143
     except BrokenPipeError:
         # The reader went away (``mvpy-vendor inspect W | head``): stop quietly, as other tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, and the traceback in a file
+        console.end_steps()
+        console.error(guard.internal_error(exc))
+        return 70
     return code
 
 

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from mvpy_vendor.errors import ConfigError
+
 from .console import Console, table
 
 __all__ = ["run"]
@@ -14,7 +16,12 @@ __all__ = ["run"]
 def run(args: argparse.Namespace, console: Console) -> int:
     from mvpy_vendor.native.wheel import inspect_wheel
 
-    modules = inspect_wheel(Path(args.wheel))
+    wheel = Path(args.wheel)
+    if not wheel.exists():
+        raise ConfigError(f"{wheel}: no such file")
+    if not wheel.is_file():
+        raise ConfigError(f"{wheel}: not a wheel file (a directory?)")
+    modules = inspect_wheel(wheel)
     if args.json:
         console.out.write(json.dumps([m.to_json() for m in modules], indent=2) + "\n")
         return 0

@@ -8,6 +8,7 @@ policy. The result is cached by everything that decides it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -326,7 +327,8 @@ def plan_members(
     key = _members_key(out, options, shared)
     known = cache.get_json("members", key) if cache is not None else None
     if known is not None:
-        return tuple(MemberPlan.from_json(m) for m in known)
+        with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+            return tuple(MemberPlan.from_json(m) for m in known)
     names = name_map(out)
     targets = _Targets(out)
     planned: list[MemberPlan] = []
@@ -346,10 +348,26 @@ def plan_members(
                 planned.append(MemberPlan(member, Action.DROP, None, "script", drops=(_script_drop(member),)))
             else:
                 planned.append(_decide(out, member, target, reader, names, options, accelerators, shared))
+    _refuse_clashes(out, planned)
     planned.sort(key=lambda m: _position(m, out.dist_info))
     if cache is not None:
         cache.put_json("members", key, [m.to_json() for m in planned])
     return tuple(planned)
+
+
+def _refuse_clashes(out: Output, planned: list[MemberPlan]) -> None:
+    """Two members that would be written under one name (``Foo/`` and ``foo/`` both renamed to
+    ``_mv_foo_1_0_0/``): the second is refused."""
+    seen: dict[str, str] = {}
+    for i, m in enumerate(planned):
+        if m.target is None:
+            continue
+        other = seen.setdefault(m.target, m.member)
+        if other != m.member:
+            reason = f"would be written as {m.target}, as {other} is"
+            planned[i] = MemberPlan(
+                m.member, Action.REFUSE, None, reason, Problem(out.source.filename, reason, m.member)
+            )
 
 
 def _script_drop(member: str) -> str:

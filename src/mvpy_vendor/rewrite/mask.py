@@ -12,7 +12,111 @@ from __future__ import annotations
 import re
 from operator import methodcaller
 
-__all__ = ["MaskedSource", "mask"]
+__all__ = [
+    "MAX_CHAIN",
+    "MAX_DEPTH",
+    "MaskedSource",
+    "TooComplex",
+    "longest_chain",
+    "mask",
+    "too_deep",
+]
+
+#: CPython's own limit on nested brackets (its tokenizer's MAXLEVEL): deeper is not Python.
+MAX_DEPTH = 200
+#: The longest chain of operators (``a + a + ...``, ``a.b.c...``) in one expression the rewriter
+#: parses: libcst's parser takes time quadratic in it (about 6 s for 2,000 on one core).
+MAX_CHAIN = 2_000
+#: What all of a file's parsed statements may cost, in squared chain lengths (chains of more than
+#: :data:`_CHEAP` operators counted): a file with many long chains fails in seconds too.
+MAX_WORK = MAX_CHAIN * MAX_CHAIN
+_CHEAP = 100
+
+
+class TooComplex(ValueError):
+    """A statement (or file) over the rewriter's limits; ``line`` is 1-based, 0 if not known."""
+
+    def __init__(self, message: str, line: int = 0) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+_OPEN, _CLOSE = b"([{", b")]}"
+_ONLY_BRACKETS = bytes.maketrans(_OPEN + _CLOSE, b"(((" + b")))")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in _OPEN + _CLOSE)
+
+
+def too_deep(code: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Do brackets in ``code`` nest deeper than ``limit``? (Linear passes in C, one per level.)"""
+    only = code.translate(_ONLY_BRACKETS, _NOT_BRACKETS)
+    for _ in range(limit):
+        if b"()" not in only:
+            return False
+        only = only.replace(b"()", b"")  # each pass removes the innermost pairs
+    return b"()" in only
+
+
+# An innermost bracketed group; what separates the operands of one expression from the next; the
+# tokens that make a nested tree in libcst, by precedence, lowest first: a chain of operators of
+# one level nests once per operator, operands at a higher level are trees of their own
+# (``a*b + c*d`` is a chain of one ``+`` over two chains of one ``*``).
+_GROUP = re.compile(rb"[(\[{][^()\[\]{}]*[)\]}]")
+_SEPARATOR = re.compile(rb"[,:;]|(?<![=!<>*/%@&|^+\-])=(?!=)")
+_LEVELS = [
+    re.compile(pattern)
+    for pattern in (
+        rb"\b(?:if|else|lambda)\b",
+        rb"\bor\b",
+        rb"\band\b",
+        rb"\bnot\b",
+        rb"\|",
+        rb"\^",
+        rb"&",
+        rb"<<|>>",
+        rb"[-+]",
+        rb"//|(?<!\*)\*(?!\*)|[/%@]",
+        rb"~|\bawait\b",
+        rb"\*\*",
+        rb"\.(?!\d)",
+    )
+]
+_ANY_OPERATOR = re.compile(b"|".join(level.pattern for level in _LEVELS))
+
+
+def _chain(text: bytes, level: int = 0) -> int:
+    """The longest chain of one precedence level in an expression without brackets."""
+    if level == len(_LEVELS):
+        return 0
+    pieces = _LEVELS[level].split(text)
+    return max(len(pieces) - 1, *(_chain(piece, level + 1) for piece in pieces))
+
+
+def _chain_in(text: bytes, lines: bool) -> int:
+    parts = _SEPARATOR.split(text)
+    if lines:
+        parts = [line for part in parts for line in part.split(b"\n")]
+    return max((_chain(part) for part in parts if _ANY_OPERATOR.search(part)), default=0)
+
+
+def longest_chain(code: bytes, limit: int = MAX_CHAIN) -> int:
+    """The most operators in one run of ``code`` (masked) not broken by a separator, at any bracket
+    level: bracketed groups are measured innermost first and then stand for one operand.
+
+    0 when there are no more than ``limit`` operators in all (the usual case, one regex pass);
+    brackets must not nest deeper than :data:`MAX_DEPTH` (see :func:`too_deep`).
+    """
+    code = code.replace(b"\\\r\n", b"  ").replace(b"\\\n", b" ")  # backslash continuations
+    if len(_ANY_OPERATOR.findall(code)) <= limit:
+        return 0
+    best = 0
+    for _ in range(MAX_DEPTH + 1):
+        groups = _GROUP.findall(code)
+        if not groups:
+            break
+        best = max(best, max(_chain_in(g[1:-1], False) for g in groups))
+        code = _GROUP.sub(b"_", code)
+    return max(best, _chain_in(code, True))
+
 
 # Strings are written "unrolled" (normal* (special normal*)*) so that an unterminated one fails
 # in linear time. A quote that starts no complete string stays in the code: the file is refused.
@@ -38,6 +142,24 @@ class MaskedSource:
         self.code = code
         self._cursor = 0  # bracket depth is known at this position
         self._cursor_depth = 0
+        self._checked: set[int] = set()  # statements (by start) checked against the limits
+        self._work = 0
+
+    def check(self, start: int, end: int) -> None:
+        """Raise :class:`TooComplex` if the statement ``code[start:end]`` (one the rewriter is about
+        to parse) is over the limits, or the file's statements so far are over them in all."""
+        if start in self._checked:
+            return
+        self._checked.add(start)
+        chain = longest_chain(self.code[start:end], _CHEAP)
+        if chain <= _CHEAP:
+            return
+        line = self.code.count(b"\n", 0, start) + 1
+        if chain > MAX_CHAIN:
+            raise TooComplex(f"an expression with {chain} operators in a row (the limit is {MAX_CHAIN})", line)
+        self._work += chain * chain
+        if self._work > MAX_WORK:
+            raise TooComplex(f"too many long expressions to parse in one file (the limit is {MAX_WORK} units)", line)
 
     def _net(self, start: int, end: int) -> int:
         """Brackets opened minus brackets closed in ``code[start:end]``."""
@@ -80,10 +202,12 @@ class MaskedSource:
         while True:
             newline = code.find(b"\n", end)
             if newline < 0:
+                self.check(start, len(code))
                 return start, len(code)
             depth += self._net(end, newline)
             end = newline + 1
             if depth <= 0 and not self._continued(end):
+                self.check(start, end)
                 return start, end
 
 

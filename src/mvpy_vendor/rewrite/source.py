@@ -10,6 +10,7 @@ import libcst as cst
 from mvpy_vendor.outcome import Diagnostic, Relocation, Status
 
 from .fast import rewrite_statements
+from .mask import MAX_CHAIN, MAX_DEPTH, TooComplex, longest_chain, mask, too_deep
 from .names import NameMap
 from .reference import Outcome, transform_whole
 from .stack import on_deep_stack
@@ -41,13 +42,25 @@ def rewrite_source(data: bytes, names: NameMap, *, whole_file: bool = False) -> 
     """
     if not names.mentions(data):
         return SourceResult(Status.UNCHANGED, data)
+    masked = mask(data)
+    code = masked.code if masked is not None else data
+    if too_deep(code):
+        error = f"cannot parse: brackets nested more than {MAX_DEPTH} deep (Python refuses them too)"
+        return SourceResult(Status.UNPARSABLE, data, error=error)
 
     def run() -> Outcome:
         fast = None if whole_file else rewrite_statements(data, names)
-        return fast if fast is not None else transform_whole(data, names)
+        if fast is not None:
+            return fast
+        chain = longest_chain(code)  # the whole file is parsed: every statement counts
+        if chain > MAX_CHAIN:
+            raise TooComplex(f"an expression with {chain} operators in a row (the limit is {MAX_CHAIN})")
+        return transform_whole(data, names)
 
     try:
         new, changes, diagnostics, strings = on_deep_stack(run)
+    except TooComplex as exc:
+        return SourceResult(Status.FAILED, data, error=f"too complex to rewrite: {exc}", error_line=exc.line or None)
     except RecursionError:
         return SourceResult(Status.FAILED, data, error="nested too deeply to rewrite")
     except cst.ParserSyntaxError as exc:

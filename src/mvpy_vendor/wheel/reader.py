@@ -3,8 +3,12 @@
 Wheels hold thousands of small members; ``ZipFile.open`` costs more per member than inflating
 a small one. This reader takes the central directory from :mod:`zipfile` and reads stored and
 deflated members itself (others through ``zipfile``), checking each local header against the
-central directory and each member's length. Callers check content by hash (RECORD). A damaged
-member raises ``zipfile.BadZipFile`` saying what is wrong; the caller names the member.
+central directory and each member's length and CRC-32. Callers check content by hash (RECORD).
+A damaged member raises ``zipfile.BadZipFile`` saying what is wrong; the caller names the member.
+
+Nothing is read further than the central directory says: a member that inflates to more than
+its declared size fails as soon as it passes it (a zip bomb costs one chunk), and a member is
+produced in chunks of at most 1 MiB whatever its compression ratio.
 """
 
 from __future__ import annotations
@@ -16,7 +20,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["MemberReader"]
+__all__ = ["BadMemberName", "MemberReader"]
+
+
+class BadMemberName(zipfile.BadZipFile):
+    """A member name that cannot be decoded as its flags say; ``member`` is it, escaped."""
+
+    def __init__(self, member: str, reason: str) -> None:
+        super().__init__(reason)
+        self.member = member
+        self.reason = reason
+
 
 _CHUNK = 1 << 20
 _STORED, _DEFLATED = 0, 8
@@ -31,6 +45,11 @@ class MemberReader:
         self._zip: zipfile.ZipFile | None = None
         try:
             infos = self.zip.infolist()
+        except UnicodeDecodeError as exc:
+            self.close()
+            raw = exc.object if isinstance(exc.object, bytes) else b""
+            name = raw.decode("utf-8", "backslashreplace")
+            raise BadMemberName(name, "member name is flagged as UTF-8 but is not valid UTF-8") from None
         except BaseException:
             self.close()
             raise
@@ -76,32 +95,49 @@ class MemberReader:
             yield chunk
 
     def chunks(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
-        """``info``'s uncompressed bytes, in chunks."""
+        """``info``'s uncompressed bytes, in chunks of at most 1 MiB; never more than it declares."""
         if info.flag_bits & 0x1:
             raise zipfile.BadZipFile("encrypted")
-        size = 0
+        limit = info.file_size
+        size = crc = 0
+
+        def counted(out: bytes) -> bytes:
+            nonlocal size, crc
+            size += len(out)
+            if size > limit:
+                raise zipfile.BadZipFile(f"holds more than the {limit} bytes the central directory says")
+            crc = zlib.crc32(out, crc)
+            return out
+
         if info.compress_type == _STORED:
+            if info.compress_size != limit:
+                raise zipfile.BadZipFile(f"{info.compress_size} bytes, where the central directory says {limit}")
             for chunk in self.stored(info):
-                size += len(chunk)
-                yield chunk
+                yield counted(chunk)
         elif info.compress_type == _DEFLATED:
             inflater = zlib.decompressobj(-15)
             for chunk in self.stored(info):
-                out = inflater.decompress(chunk)
-                size += len(out)
-                yield out
+                data = chunk
+                while data and not inflater.eof:
+                    out = inflater.decompress(data, _CHUNK)
+                    data = inflater.unconsumed_tail
+                    if out:
+                        yield counted(out)
+                if inflater.eof:
+                    break
             out = inflater.flush()
-            size += len(out)
-            yield out
+            if out:
+                yield counted(out)
             if not inflater.eof:
                 raise zipfile.BadZipFile("its deflate stream ends early")
         else:
             with self.zip.open(info) as fh:
                 while chunk := fh.read(_CHUNK):
-                    size += len(chunk)
-                    yield chunk
-        if size != info.file_size:
-            raise zipfile.BadZipFile(f"{size} bytes, where the central directory says {info.file_size}")
+                    yield counted(chunk)
+        if size != limit:
+            raise zipfile.BadZipFile(f"{size} bytes, where the central directory says {limit}")
+        if crc != info.CRC:
+            raise zipfile.BadZipFile("its CRC-32 does not match its data")
 
     def read(self, info: zipfile.ZipInfo | str) -> bytes:
         if isinstance(info, str):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 __all__ = [
     "SIGNATURE_FILES",
+    "RecordError",
     "WEAK_HASHES",
     "file_sha256",
     "hash_chunks",
@@ -53,9 +54,23 @@ def hash_chunks(chunks: Iterable[bytes], algorithm: str) -> tuple[str, int]:
     return _urlsafe(h.digest()), size
 
 
+class RecordError(ValueError):
+    """A RECORD that cannot be read as one: not UTF-8, or not CSV."""
+
+
 def record_rows(data: bytes) -> list[list[str]]:
-    """A RECORD file's rows, as the csv module reads them (undecodable bytes replaced)."""
-    return list(csv.reader(io.StringIO(data.decode("utf-8", errors="replace"))))
+    """A RECORD file's rows, as the csv module reads them; :class:`RecordError` if it is not
+    UTF-8 or a field is longer than the csv module's limit (128 KiB)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise RecordError(f"RECORD line {line} is not valid UTF-8") from None
+    reader = csv.reader(io.StringIO(text))
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise RecordError(f"RECORD line {reader.line_num}: {exc}") from None
 
 
 def sha256_hashes(data: bytes) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import stat
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable, Sequence
@@ -25,11 +26,11 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from mvpy_vendor.cache import Cache, cache_key
-from mvpy_vendor.errors import ConfigError, Problem, WheelProblems
+from mvpy_vendor.errors import ConfigError, Problem, Severity, WheelProblems
 
 from .layout import import_name_of, installed_path
-from .reader import MemberReader
-from .records import SIGNATURE_FILES, WEAK_HASHES, file_sha256, hash_chunks, record_rows
+from .reader import BadMemberName, MemberReader
+from .records import SIGNATURE_FILES, WEAK_HASHES, RecordError, file_sha256, hash_chunks, record_rows
 
 __all__ = [
     "WheelInfo",
@@ -66,6 +67,9 @@ class WheelInfo:
     members: tuple[str, ...]
     #: the METADATA ``Requires-Python`` ('' when absent or not a valid specifier)
     requires_python: str = ""
+    #: (member, reason) for what is legal but dangerous (names that collide on some systems, a
+    #: ``.pth`` file that runs code)
+    warnings: tuple[tuple[str, str], ...] = ()
 
     @property
     def filename(self) -> str:
@@ -93,6 +97,7 @@ class WheelInfo:
             "import_names": list(self.import_names),
             "members": list(self.members),
             "requires_python": self.requires_python,
+            "warnings": [list(w) for w in self.warnings],
         }
 
     @classmethod
@@ -113,7 +118,11 @@ class WheelInfo:
             requires_python=str(data.get("requires_python", "")),
             import_names=tuple(data["import_names"]),
             members=tuple(data["members"]),
+            warnings=tuple((str(m), str(r)) for m, r in data.get("warnings", [])),
         )
+
+    def warning_problems(self) -> list[Problem]:
+        return [Problem(self.filename, reason, member, severity=Severity.WARNING) for member, reason in self.warnings]
 
 
 def collect_wheel_paths(paths: Iterable[Path]) -> list[Path]:
@@ -142,11 +151,96 @@ def _member_problems(wheel: str, infos: Sequence[zipfile.ZipInfo]) -> list[Probl
         if name in seen:
             problems.append(Problem(wheel, "duplicate member", name))
         seen.add(name)
-        if name.startswith("/") or "\\" in name or ".." in parts or (parts and ":" in parts[0]) or "\x00" in name:
+        if name.startswith("/") or "\\" in name or ".." in parts or (parts and ":" in parts[0]):
             problems.append(Problem(wheel, "member name leaves the wheel's root", name))
+        elif any(ord(c) < 0x20 or c == "\x7f" for c in info.orig_filename):  # zipfile cuts names at a NUL
+            shown = info.orig_filename.encode("unicode_escape").decode("ascii")
+            problems.append(Problem(wheel, "member name holds a control character (NUL, newline, ...)", shown))
+        elif any(part in ("", ".") for part in name.removesuffix("/").split("/")):
+            problems.append(
+                Problem(wheel, "member name is not normalized (an empty or '.' part aliases another)", name)
+            )
         if stat.S_ISLNK(info.external_attr >> 16):
             problems.append(Problem(wheel, "symbolic links are not allowed in wheels", name))
     return problems
+
+
+#: the ``.data`` subdirectories installers know (the sysconfig install schemes' keys)
+DATA_SCHEMES = ("data", "headers", "platlib", "purelib", "scripts")
+#: what is read of the small metadata files, at most (a larger one is refused, not read)
+_METADATA_LIMIT = 16 << 20
+_RECORD_LIMIT = 128 << 20
+
+
+def _collisions(files: Iterable[str]) -> list[tuple[str, str]]:
+    """(member, reason) for names that differ only in case or in Unicode normalization."""
+    found: list[tuple[str, str]] = []
+    by_case: dict[str, str] = {}
+    by_form: dict[str, str] = {}
+    for name in sorted(files):
+        form = unicodedata.normalize("NFC", name)
+        other = by_form.setdefault(form, name)
+        if other != name:
+            found.append((name, f"differs from {other!r} only in Unicode normalization (the same file on macOS)"))
+            continue
+        folded = form.casefold()
+        other = by_case.setdefault(folded, name)
+        if other != name:
+            found.append(
+                (name, f"differs from {other!r} only in case (they overwrite each other on macOS and Windows)")
+            )
+    return found
+
+
+def _wheel_file_problems(wheel: str, text: str, member: str) -> list[Problem]:
+    """The WHEEL file: a ``Wheel-Version`` that pip and uv install (1.x)."""
+    header = HeaderParser().parsestr(text)
+    version = (header.get("Wheel-Version") or "").strip()
+    if not version:
+        return [Problem(wheel, "no Wheel-Version (not a WHEEL file)", member)]
+    major, _, minor = version.partition(".")
+    if not (major.isdigit() and minor.isdigit()):
+        return [Problem(wheel, f"invalid Wheel-Version {version!r}", member)]
+    if int(major) != 1:
+        return [Problem(wheel, f"Wheel-Version {version} is not supported (pip and uv install 1.x only)", member)]
+    purelib = (header.get("Root-Is-Purelib") or "").strip().lower()
+    if purelib not in ("true", "false"):
+        return [Problem(wheel, f"Root-Is-Purelib must be true or false, not {purelib!r}", member)]
+    return []
+
+
+_TEXT_FILES = ("METADATA", "WHEEL", "entry_points.txt", "top_level.txt", "namespace_packages.txt")
+
+
+def _layout_problems(
+    wheel: str, name: NormalizedName, version: Version, dist_info: str, files: Iterable[str]
+) -> list[Problem]:
+    """The .dist-info directory named for the file's distribution and version; known .data schemes."""
+    problems: list[Problem] = []
+    stem = dist_info[: -len(".dist-info")]
+    dist_name, _, dist_version = stem.partition("-")
+    try:
+        same = canonicalize_name(dist_name) == name and Version(dist_version) == version
+    except InvalidVersion:
+        same = False
+    if not same:
+        problems.append(
+            Problem(wheel, f"the .dist-info directory {dist_info!r} does not match the file name", dist_info)
+        )
+    data_dir = stem + ".data"
+    schemes = sorted({m.split("/")[1] for m in files if m.startswith(data_dir + "/") and m.count("/") >= 2})
+    for scheme in schemes:
+        if scheme not in DATA_SCHEMES:
+            known = ", ".join(DATA_SCHEMES)
+            problems.append(
+                Problem(wheel, f"unknown .data scheme {scheme!r} (installers know {known})", f"{data_dir}/{scheme}")
+            )
+    return problems
+
+
+def _pth_runs_code(data: bytes) -> bool:
+    """Does a ``.pth`` file hold a line that Python runs (one starting ``import``)?"""
+    return any(line.startswith((b"import ", b"import\t")) for line in data.splitlines())
 
 
 def _record_problems(
@@ -154,7 +248,13 @@ def _record_problems(
 ) -> list[Problem]:
     problems: list[Problem] = []
     listed: set[str] = set()
-    for lineno, row in enumerate(record_rows(reader.read(record_name)), 1):
+    if files[record_name].file_size > _RECORD_LIMIT:
+        return [Problem(wheel, f"larger than {_RECORD_LIMIT >> 20} MiB", record_name)]
+    try:
+        rows = record_rows(reader.read(record_name))
+    except RecordError as exc:
+        return [Problem(wheel, str(exc), record_name)]
+    for lineno, row in enumerate(rows, 1):
         if not row:
             continue
         if len(row) != 3:
@@ -172,7 +272,7 @@ def _record_problems(
             problems.append(Problem(wheel, "RECORD gives no hash", path))
             continue
         algorithm, _, expected = hash_spec.partition("=")
-        if algorithm in WEAK_HASHES or algorithm not in hashlib.algorithms_guaranteed:
+        if algorithm in WEAK_HASHES or algorithm not in hashlib.algorithms_guaranteed or algorithm.startswith("shake_"):
             problems.append(Problem(wheel, f"RECORD uses unsupported hash {algorithm!r}", path))
             continue
         if info.flag_bits & 0x1:
@@ -201,6 +301,8 @@ def _read_one(path: Path, sha256: str) -> tuple[WheelInfo | None, list[Problem]]
         return None, [Problem(wheel, f"invalid wheel file name: {exc}")]
     try:
         reader = MemberReader(path)
+    except BadMemberName as exc:
+        return None, [Problem(wheel, exc.reason, exc.member)]
     except (zipfile.BadZipFile, OSError) as exc:
         return None, [Problem(wheel, f"not a readable zip archive: {exc}")]
     with reader:
@@ -215,17 +317,45 @@ def _read_one(path: Path, sha256: str) -> tuple[WheelInfo | None, list[Problem]]
             problems.append(Problem(wheel, f"expected exactly one .dist-info directory, found {found}"))
             return None, problems
         dist_info = dist_infos[0]
+        data_dir = dist_info[: -len(".dist-info")] + ".data"
         for required in ("METADATA", "WHEEL", "RECORD"):
             if f"{dist_info}/{required}" not in files:
                 problems.append(Problem(wheel, "missing", f"{dist_info}/{required}"))
         if problems:
             return None, problems
+        problems += _layout_problems(wheel, name, version, dist_info, files)
+        texts: dict[str, str] = {}
+        for text_name in _TEXT_FILES:
+            member = f"{dist_info}/{text_name}"
+            if member not in files:
+                continue
+            if files[member].file_size > _METADATA_LIMIT:
+                problems.append(Problem(wheel, f"larger than {_METADATA_LIMIT >> 20} MiB", member))
+                continue
+            try:
+                texts[text_name] = reader.read(member).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problems.append(Problem(wheel, f"not valid UTF-8 (at byte {exc.start})", member))
+            except _UNREADABLE as exc:
+                problems.append(Problem(wheel, f"cannot read: {exc}", member))
+        if "WHEEL" in texts:
+            problems += _wheel_file_problems(wheel, texts["WHEEL"], f"{dist_info}/WHEEL")
         try:
             problems += _record_problems(wheel, reader, f"{dist_info}/RECORD", files)
-            metadata = HeaderParser().parsestr(reader.read(f"{dist_info}/METADATA").decode("utf-8", errors="replace"))
         except _UNREADABLE as exc:
             problems.append(Problem(wheel, f"corrupt zip member: {exc}"))
             return None, problems
+        if problems or "METADATA" not in texts:
+            return None, problems
+        metadata = HeaderParser().parsestr(texts["METADATA"])
+        warnings = _collisions(files)
+        for member in files:
+            if member.endswith(".pth") and "/" not in installed_path(member, data_dir).rstrip("/"):
+                try:
+                    if _pth_runs_code(reader.read(member)):
+                        warnings.append((member, "a .pth file that runs code at every start of the interpreter"))
+                except _UNREADABLE:
+                    pass  # hashed above: cannot happen
     display_name = metadata.get("Name", "")
     meta_version = metadata.get("Version", "")
     if canonicalize_name(display_name) != name:
@@ -249,7 +379,6 @@ def _read_one(path: Path, sha256: str) -> tuple[WheelInfo | None, list[Problem]]
             problems.append(
                 Problem(wheel, f"invalid Requires-Dist {text!r}: {str(exc).splitlines()[0]}", f"{dist_info}/METADATA")
             )
-    data_dir = dist_info[: -len(".dist-info")] + ".data"
     import_names = sorted(
         {n for member in files if (n := import_name_of(installed_path(member, data_dir))) is not None}
     )
@@ -270,6 +399,7 @@ def _read_one(path: Path, sha256: str) -> tuple[WheelInfo | None, list[Problem]]
             requires_python=_requires_python(metadata.get("Requires-Python")),
             import_names=tuple(import_names),
             members=tuple(sorted(files)),
+            warnings=tuple(warnings),
         ),
         [],
     )
@@ -282,13 +412,22 @@ def read_wheels(paths: Sequence[Path], cache: Cache | None = None) -> list[Wheel
     """
     infos: list[WheelInfo] = []
     problems: list[Problem] = []
+    seen: dict[str, tuple[Path, str]] = {}
     for path in paths:
         sha256 = file_sha256(path)
+        first = seen.setdefault(path.name, (path, sha256))
+        if first[0] != path:
+            if first[1] != sha256:
+                problems.append(Problem(path.name, f"two different files of this name: {first[0]} and {path}"))
+            continue  # the same wheel twice: once is enough
         key = cache_key("wheel", path.name, sha256)
         known = cache.get_json("wheels", key) if cache is not None else None
         if known is not None:
-            infos.append(WheelInfo.from_json(path, known))
-            continue
+            try:
+                infos.append(WheelInfo.from_json(path, known))
+                continue
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+                pass  # not what this code writes: validate the wheel again
         info, found = _read_one(path, sha256)
         problems += found
         if info is not None:

@@ -1,0 +1,116 @@
+"""The output directory: one build at a time, staged beside it, nothing left behind on failure.
+
+A build locks ``--out`` itself (``flock`` on the directory, so there is no lock file to leave
+behind; a second build into the same directory waits for the first), stages every file in a
+directory *beside* it (``.<name>.mvpy-staging-*``, on the same file system, so that moving the
+files in is a rename), and removes the staging directory on every exit path Python sees. A
+staging directory left by a process that was killed outright (SIGKILL, power loss) is removed
+by the next build into the same directory, under the lock. Where ``flock`` is not available
+(Windows) builds are not serialized.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import BuildError
+
+__all__ = ["locked_out_dir", "move_into", "os_error"]
+
+
+def os_error(exc: OSError, what: str = "") -> BuildError:
+    """One line for an OSError: the file it is about and the system's reason."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is not None:
+        return BuildError(f"{exc.filename}: {reason}")
+    return BuildError(f"{what}: cannot write: {reason}" if what else reason)
+
+
+def _staging_prefix(out_dir: Path) -> str:
+    return f".{out_dir.name}.mvpy-staging-"
+
+
+def _lock(out_dir: Path) -> int | None:
+    """A descriptor of ``out_dir`` holding an exclusive lock on it (None where locks are not available)."""
+    if sys.platform == "win32":  # pragma: no cover
+        return None
+    import fcntl
+
+    while True:
+        fd = os.open(out_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            # The build we waited for may have removed the directory (it failed and had made it).
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(out_dir))
+            except FileNotFoundError:
+                same = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if same:
+            return fd
+        os.close(fd)
+        out_dir.mkdir(parents=True, exist_ok=True)
+
+
+@contextlib.contextmanager
+def locked_out_dir(out_dir: Path) -> Iterator[Path]:
+    """Lock ``out_dir`` (made if missing) and yield a new staging directory beside it.
+
+    On exit the staging directory is removed, and so is ``out_dir`` if this made it and it is
+    still empty. Errors of the file system (a file where the directory should be, no permission,
+    no space) become one-line :class:`BuildError`.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BuildError(f"{out_dir}: exists and is not a directory")
+    created = not out_dir.exists()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd = _lock(out_dir)
+    except OSError as exc:
+        raise os_error(exc, str(out_dir)) from None
+    staging: Path | None = None
+    try:
+        prefix = _staging_prefix(out_dir)
+        for stale in out_dir.parent.glob(prefix + "*"):  # left by a killed build: we hold the lock
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=prefix, dir=out_dir.parent))
+        except OSError as exc:
+            raise os_error(exc, str(out_dir.parent)) from None
+        yield staging
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()  # only if still empty
+        if fd is not None:
+            os.close(fd)
+
+
+def move_into(staging: Path, out_dir: Path) -> None:
+    """Move every file of ``staging`` into ``out_dir`` (a rename each, replacing what is there)."""
+    for item in sorted(staging.iterdir()):
+        target = out_dir / item.name
+        try:
+            item.replace(target)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise os_error(exc, str(target)) from None
+            # ``out_dir`` is a mount point: copy beside the target, then rename over it.
+            part = out_dir / f".{item.name}.mvpy-part"
+            try:
+                shutil.copyfile(item, part)
+                part.replace(target)
+            except OSError as exc2:
+                part.unlink(missing_ok=True)
+                raise os_error(exc2, str(target)) from None

@@ -1,0 +1,84 @@
+"""Every hostile wheel of testwheels/hostile.py, in a build of the foo set: rejected before anything
+is written with one line naming the wheel, the member and the reason, or accepted with a warning
+and a wheelhouse that pip installs. Never a traceback."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mvpy_vendor.cli import main
+
+from .conftest import FOO_SET, hostile_module, install_wheelhouse, pick
+
+HOSTILE = hostile_module()
+
+
+def _snapshot(path: Path) -> dict[str, bytes]:
+    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def _inputs(wheels: Path, case: Any, tmp_path: Path) -> list[Path]:
+    made = case.make(wheels, tmp_path / "made")
+    inputs = [w for w in pick(wheels, *FOO_SET) if w.name != case.base]
+    if made.parent.name == "twin":  # given besides the fixture of the same name
+        return [*inputs, wheels / case.base, made]
+    return [*inputs, made]
+
+
+def _build(inputs: list[Path], out: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(["build", "--wheels", *map(str, inputs), "--out", str(out), "--no-cache"])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+REJECTED = [c for c in HOSTILE.CASES if c.verdict == "reject"]
+WARNED = [c for c in HOSTILE.CASES if c.verdict == "warn"]
+
+
+@pytest.mark.parametrize("case", REJECTED, ids=[c.name for c in REJECTED])
+def test_rejected_before_anything_is_written(
+    wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], case: Any
+) -> None:
+    inputs = _inputs(wheels, case, tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "kept.txt").write_text("from before\n")
+    before = _snapshot(out)
+    code, _, err = _build(inputs, out, capsys)
+    assert code == 1, err
+    lines = err.splitlines()
+    assert lines and all(line.startswith("mvpy-vendor: error: ") for line in lines), err
+    assert "Traceback" not in err and "internal error" not in err
+    head = f"mvpy-vendor: error: {case.base}: " + (f"{case.member}: " if case.member else "")
+    assert any(line.startswith(head) and case.reason in line for line in lines), err
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["made", "out"]  # no staging directory beside
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", WARNED, ids=[c.name for c in WARNED])
+def test_accepted_with_a_warning_and_installable(
+    wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], case: Any
+) -> None:
+    inputs = _inputs(wheels, case, tmp_path)
+    out = tmp_path / "out"
+    code, printed, err = _build(inputs, out, capsys)
+    assert code == 0, err
+    warnings = [line for line in printed.splitlines() if line.startswith("warning: ")]
+    assert any(f": {case.member}: " in line and case.reason in line for line in warnings), printed
+    python = install_wheelhouse(out, tmp_path / "venv")
+    subprocess.run([str(python), "-c", "import foo, myapp, slow_package"], check=True)
+
+
+def test_the_generator_runs_as_a_script(wheels: Path, tmp_path: Path) -> None:
+    script = Path(HOSTILE.__file__)
+    proc = subprocess.run(
+        [shutil.which("python3") or "python3", str(script), str(wheels), str(tmp_path)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert proc.stdout.splitlines()[-1] == f"wrote {len(HOSTILE.CASES)} hostile wheels and a large one into {tmp_path}"

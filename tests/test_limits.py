@@ -1,0 +1,82 @@
+"""The rewriter cannot take the process down: per-file limits on nesting and work, reported in seconds."""
+
+from __future__ import annotations
+
+import time
+
+from mvpy_vendor.outcome import Status
+from mvpy_vendor.rewrite.mask import MAX_CHAIN, longest_chain, mask, too_deep
+from mvpy_vendor.rewrite.names import NameMap
+from mvpy_vendor.rewrite.source import rewrite_source
+
+NAMES = NameMap({"foo": "_mv_foo_1_0_0"})
+HEAD = b"import foo, importlib\n"
+
+
+def _timed(data: bytes) -> tuple[object, float]:
+    start = time.monotonic()
+    result = rewrite_source(data, NAMES)
+    return result, time.monotonic() - start
+
+
+def test_deep_brackets_in_a_candidate_statement_fail_the_file_not_the_process() -> None:
+    n = 100_000  # crashed the process with SIGSEGV
+    data = HEAD + b"x = importlib.import_module(" + b"(" * n + b"'foo.x'" + b")" * n + b")\n"
+    result, seconds = _timed(data)
+    assert result.status is Status.UNPARSABLE  # type: ignore[attr-defined]
+    assert result.error == "cannot parse: brackets nested more than 200 deep (Python refuses them too)"  # type: ignore[attr-defined]
+    assert seconds < 5
+
+
+def test_python_s_own_depth_limit_is_the_rewriter_s() -> None:
+    ok = HEAD + b"x = importlib.import_module(" + b"(" * 150 + b"'foo.x'" + b")" * 150 + b")\n"
+    result = rewrite_source(ok, NAMES)
+    assert result.status is Status.REWRITTEN
+    assert b"_mv_foo_1_0_0.x" in result.data
+    compile(ok, "ok.py", "exec")  # Python takes it
+    deep = b"x = " + b"(" * 201 + b"1" + b")" * 201 + b"\n"
+    try:
+        compile(deep, "deep.py", "exec")
+    except (SyntaxError, RecursionError, MemoryError):
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("Python took 201 nested brackets")
+    assert too_deep(deep) and not too_deep(b"x = " + b"(" * 200 + b"1" + b")" * 200)
+    # brackets in strings and comments do not count
+    source = mask(b"x = '" + b"(" * 300 + b")" * 300 + b"'  # " + b"[" * 300 + b"\n")
+    assert source is not None and not too_deep(source.code)
+
+
+def test_a_long_operator_chain_fails_in_seconds() -> None:
+    for operand in (b"a", b"(a)", b"a\\\n"):  # plain, bracketed, continued over lines
+        chain = b" + ".join([operand] * 10_000)  # took 607 s
+        result, seconds = _timed(HEAD + b"x = importlib.import_module('foo' + " + chain + b")\n")
+        assert result.status is Status.FAILED, operand  # type: ignore[attr-defined]
+        assert result.error.startswith("too complex to rewrite: an expression with 1")  # type: ignore[attr-defined]
+        assert result.error_line == 2  # type: ignore[attr-defined]
+        assert seconds < 5
+
+
+def test_many_long_chains_in_one_file_fail_in_seconds() -> None:
+    chain = b" + ".join([b"a"] * 1_500)
+    data = HEAD + b"".join(b"x = importlib.import_module('foo' + " + chain + b")\n" for _ in range(10))
+    result, seconds = _timed(data)
+    assert result.status is Status.FAILED  # type: ignore[attr-defined]
+    assert "too many long expressions" in result.error  # type: ignore[attr-defined]
+    assert seconds < 10
+
+
+def test_the_whole_file_path_has_the_same_limit() -> None:
+    """A file the fast path hands to the whole-file rewrite (another encoding) is measured whole."""
+    data = b"# -*- coding: latin-1 -*-\nimport foo\ny = " + b" + ".join([b"a"] * 10_000) + b"\n"
+    result, seconds = _timed(data)
+    assert result.status is Status.FAILED  # type: ignore[attr-defined]
+    assert "operators in a row" in result.error  # type: ignore[attr-defined]
+    assert seconds < 5
+
+
+def test_chains_are_measured_per_expression() -> None:
+    flat = b"x = [" + b", ".join([b"a + b"] * 5_000) + b"]"
+    assert longest_chain(flat) <= 1  # many short expressions: no chain
+    assert longest_chain(b"y = " + b" + ".join([b"(a + b)"] * 3_000)) == 2999
+    assert longest_chain(b"z = a" + b".b" * (MAX_CHAIN + 5)) == MAX_CHAIN + 5
