@@ -240,7 +240,17 @@ def _(fixtures: Path, dest: Path) -> Path:
     members, path = _start(fixtures, dest, FOO1)
     bomb = b"\0" * (256 << 20)
     members["foo/big.dat"] = bomb
-    return _wheel(path, members, DIST1, **{"foo/big.dat": Member(b"foo/big.dat", bomb, size=100)})
+    record = record_for(members, DIST1).replace(b",268435456\n", b",100\n")  # RECORD agrees: 100
+    return _wheel(path, members, DIST1, record, **{"foo/big.dat": Member(b"foo/big.dat", bomb, size=100)})
+
+
+@_case("record-size-lies", FOO1, "reject", "foo/big.dat", "size 268435456 does not match RECORD (10)")
+def _(fixtures: Path, dest: Path) -> Path:
+    """A RECORD row claiming 10 bytes for a 256 MiB member: refused without reading it."""
+    members, path = _start(fixtures, dest, FOO1)
+    members["foo/big.dat"] = b"\0" * (256 << 20)
+    record = record_for(members, DIST1).replace(b",268435456\n", b",10\n")
+    return _wheel(path, members, DIST1, record)
 
 
 @_case("metadata-over-16-mib", FOO1, "reject", f"{DIST1}/METADATA", "larger than 16 MiB")

@@ -54,6 +54,7 @@ __all__ = ["apply_plan"]
 # Below this much source to rewrite, starting workers and shipping files to them costs more than
 # the fast path takes on its own.
 _PARALLEL_MIN_BYTES = 4 << 20
+_CHUNK_FILES = 8  # files per job sent to a worker
 
 _Pool = Callable[[], Executor]
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -84,8 +85,19 @@ def _rewrite_in_parallel(
     if pool is None or sum(reader.getinfo(m).file_size for m in members) < _PARALLEL_MIN_BYTES:
         return {}
     sources = [reader.read(m) for m in members]
-    results = pool().map(_rewrite_and_compress, sources, [names] * len(sources), chunksize=8)
+    # Submitted in chunks rather than through ``map``, whose results iterator cancels what is
+    # pending when it is interrupted, which the executor (Python 3.11) then trips over.
+    executor = pool()
+    futures = [
+        executor.submit(_rewrite_chunk, sources[i : i + _CHUNK_FILES], names)
+        for i in range(0, len(sources), _CHUNK_FILES)
+    ]
+    results = [result for future in futures for result in future.result()]
     return dict(zip(members, results))
+
+
+def _rewrite_chunk(sources: list[bytes], names: NameMap) -> list[tuple[SourceResult, Compressed | None]]:
+    return [_rewrite_and_compress(data, names) for data in sources]
 
 
 def _source_outcome(out: Output, member: str, result: SourceResult) -> MemberOutcome:
@@ -362,16 +374,22 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _stop_pool(pool: ProcessPoolExecutor, failed: bool) -> None:
-    """Shut the workers down; after a failure (or an interrupt) without waiting for their work."""
-    if not failed:
-        pool.shutdown(wait=True)
-        return
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in (getattr(pool, "_processes", None) or {}).values():
-        with contextlib.suppress(OSError, AttributeError):
-            process.terminate()
-    with contextlib.suppress(Exception):
-        pool.shutdown(wait=True)
+    """Shut the workers down; after a failure (or an interrupt) without waiting for their work.
+
+    The workers are terminated first: the executor then finds them gone, fails what was pending
+    and stops. The queue feeding them is not waited for at exit (its thread may be blocked
+    writing work that no worker will read). Cancelling futures instead races with that in
+    Python 3.11 (InvalidStateError in the executor's thread).
+    """
+    if failed:
+        calls = getattr(pool, "_call_queue", None)
+        if calls is not None:
+            with contextlib.suppress(Exception):
+                calls.cancel_join_thread()
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(OSError, AttributeError):
+                process.terminate()
+    pool.shutdown(wait=True)
 
 
 def _apply(

@@ -278,6 +278,9 @@ def _record_problems(
         if info.flag_bits & 0x1:
             problems.append(Problem(wheel, "encrypted member", path))
             continue
+        if size_text and size_text != str(info.file_size):  # known without reading the member
+            problems.append(Problem(wheel, f"size {info.file_size} does not match RECORD ({size_text})", path))
+            continue
         try:
             actual, size = hash_chunks(reader.chunks(info), algorithm)
         except _UNREADABLE as exc:
