@@ -57,9 +57,19 @@ def test_inspect_reports_init_kind_and_every_reference(wheels: Path) -> None:
 def test_cli_inspect(wheels: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["inspect", "--json", str(pick(wheels, "cfoo")[0])]) == 0
     (module,) = json.loads(capsys.readouterr().out)
-    assert module["member"] == f"cfoo{EXT}" and module["patchable"] is True
+    assert module["member"] == f"cfoo{EXT}" and module["patchable"] is True and module["verdict"] == "patchable"
+    cfoo = pick(wheels, "cfoo")[0]
+    assert main(["inspect", str(cfoo)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # a verdict per module, then one for the wheel, before the detail
+    assert lines[0].startswith(f"cfoo{EXT}: patchable: ") and lines[0].endswith(" names repointed, PyInit_ renamed")
+    assert lines[1] == f"{cfoo.name}: patchable: every compiled module can be patched"
+    assert lines[2] == "" and lines[3].startswith("module ")
     assert main(["inspect", str(pick(wheels, "foo")[0])]) == 0
-    assert capsys.readouterr().out.strip() == "foo-1.0.0-py3-none-any.whl: no compiled modules"
+    assert (
+        capsys.readouterr().out.strip()
+        == "foo-1.0.0-py3-none-any.whl: no compiled modules: renaming it needs no patching"
+    )
 
 
 def test_patched_module_loads_under_its_new_name_only(wheels: Path, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ import pytest
 from mvpy_vendor.cli import main
 from mvpy_vendor.native import inspect_native, patch_native
 
-from .conftest import clean_env, download, gather, install_wheelhouse, make_wheel, pick, real_wheel_cache
+from .conftest import EXT_SUFFIX, clean_env, download, gather, install_wheelhouse, make_wheel, pick, real_wheel_cache
 
 pytestmark = pytest.mark.slow
 
@@ -1075,3 +1075,15 @@ def test_requests_packages_urllib3_in_both_worlds(
             ("pulls unrenamed", "mv-requests-2-34-2", "urllib3 pulled in"),
             ("pulls unrenamed", "consumer-a", "urllib3 pulled in"),
         }
+
+
+def test_inspect_says_what_a_build_does_with_each_compiled_module(
+    lxml_wheels: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """lxml 6 (Cython 3.2): etree cannot be patched and has no fallback; sax ships its .py beside it."""
+    (wheel,) = lxml_wheels.glob(f"lxml-{LXML_NEW}-*.whl")
+    assert main(["inspect", str(wheel)]) == 0
+    verdicts = dict(line.split(": ", 2)[:2] for line in capsys.readouterr().out.split("\n\n")[0].splitlines())
+    assert verdicts[f"lxml/etree{EXT_SUFFIX}"] == "refused"
+    assert verdicts[f"lxml/sax{EXT_SUFFIX}"] == "source fallback"
+    assert verdicts[wheel.name] == "refused"

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from mvpy_vendor.naming import renamed_import_name
-from mvpy_vendor.wheel.layout import EXTENSION_SUFFIXES
+from mvpy_vendor.wheel.layout import EXTENSION_SUFFIXES, pure_source
 from mvpy_vendor.wheel.reader import MemberReader
 from mvpy_vendor.wheel.validate import read_wheels
 
 from . import file_names, inspect_native
 from .model import NativeModule
 
-__all__ = ["inspect_wheel"]
+__all__ = ["Verdict", "inspect_wheel", "verdicts"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a build with the default policy (``patch``) does with one compiled module when the wheel is renamed."""
+
+    member: str
+    #: "copied", "patchable", "source fallback" (its .py, or the fallback of every import of it) or "refused"
+    verdict: str
+    why: str
 
 
 def inspect_wheel(path: Path) -> list[NativeModule]:
@@ -25,3 +37,34 @@ def inspect_wheel(path: Path) -> list[NativeModule]:
             for member in wheel.members
             if member.endswith(EXTENSION_SUFFIXES)
         ]
+
+
+def verdicts(path: Path, modules: Sequence[NativeModule]) -> list[Verdict]:
+    """The fate of each module in ``modules`` (from :func:`inspect_wheel`), by the build's own rules."""
+    from mvpy_vendor.planning.accelerators import Accelerators
+
+    (wheel,) = read_wheels([path])
+    found = []
+    with MemberReader(path) as reader:
+        optional = Accelerators(wheel.members, wheel.dist_info, wheel.data_dir, reader.read)
+        for m in modules:
+            if not m.occurrences and not m.init_symbols:
+                found.append(Verdict(m.member, "copied", "no PyInit_ and no renamed name: copied as it is"))
+                continue
+            if m.patchable:
+                count = sum(1 for o in m.occurrences if o.patchable)
+                found.append(Verdict(m.member, "patchable", f"{count} names repointed, PyInit_ renamed"))
+                continue
+            pure = pure_source(wheel.members, m.member)
+            if pure:
+                found.append(Verdict(m.member, "source fallback", f"{pure} is used instead (slower)"))
+                continue
+            check = optional.check(m.member)
+            if check.optional:
+                found.append(Verdict(m.member, "source fallback", check.reason))
+                continue
+            reasons = list(m.problems) + [o.why_not for o in m.occurrences if o.blocks]
+            found.append(
+                Verdict(m.member, "refused", "; ".join(reasons) + f"; not an optional accelerator ({check.why_not})")
+            )
+    return found
