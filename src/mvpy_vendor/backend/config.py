@@ -21,7 +21,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from mvpy_vendor.errors import ConfigError
 from mvpy_vendor.options import ApplyOptions, NativePolicy
-from mvpy_vendor.project.config import IndexSettings, _Lines
+from mvpy_vendor.project.config import CHOICES, IndexSettings, _Lines, check_value
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -59,8 +59,6 @@ KEYS: Mapping[str, str] = {
 }
 #: keys the hatch hook does not take (hatchling is the backend there)
 _NOT_HATCH = ("inner",)
-_CHOICES = {"resolver": ("uv", "pip"), "native": ("patch", "prefer-source", "error")}
-_EXPECTED = {"str": "a string", "bool": "true or false", "list": "a list of strings"}
 # The keys hatchling itself reads in a hook's table.
 _HATCH_OWN = ("dependencies", "require-runtime-dependencies", "require-runtime-features", "enable-by-default")
 
@@ -117,21 +115,11 @@ class EmbedConfig:
 
 
 def _check(where: str, key: str, value: Any) -> Any:
-    kind = KEYS[key]
+    check_value(where, key, value, KEYS)
 
     def wrong(expected: str) -> ConfigError:
         return ConfigError(f"{where}: expected {expected}, got {value!r}")
 
-    if kind == "list":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise wrong(_EXPECTED[kind])
-    elif kind == "bool":
-        if not isinstance(value, bool):
-            raise wrong(_EXPECTED[kind])
-    elif not isinstance(value, str):
-        raise wrong(_EXPECTED[kind])
-    if key in _CHOICES and value not in _CHOICES[key]:
-        raise wrong(" or ".join(repr(c) for c in _CHOICES[key]))
     if key == "embed":
         for text in value:
             try:
@@ -141,7 +129,7 @@ def _check(where: str, key: str, value: Any) -> Any:
     if key == "native-for":
         for text in value:
             dist, eq, policy = text.partition("=")
-            if not eq or not dist or policy not in _CHOICES["native"]:
+            if not eq or not dist or policy not in CHOICES["native"]:
                 raise wrong("DIST=POLICY entries (POLICY: patch, prefer-source or error)")
     if key == "inner" and not re.fullmatch(r"[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?", value):
         raise wrong("a PEP 517 backend such as 'setuptools.build_meta' or 'hatchling.build'")

@@ -26,7 +26,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["KEYS", "IndexSettings", "ProjectConfig", "World", "load_project"]
+__all__ = ["CHOICES", "KEYS", "IndexSettings", "ProjectConfig", "World", "check_value", "load_project"]
 
 TABLE = "tool.mvpy-vendor"
 
@@ -60,7 +60,8 @@ KEYS: Mapping[str, str] = {
 }
 
 _EXPECTED = {"str": "a string", "bool": "true or false", "int": "a positive integer", "list": "a list of strings"}
-_CHOICES = {"resolver": ("uv", "pip"), "native": ("patch", "prefer-source", "error")}
+#: the keys whose value is one of a few strings
+CHOICES: Mapping[str, tuple[str, ...]] = {"resolver": ("uv", "pip"), "native": ("patch", "prefer-source", "error")}
 #: keys whose values are paths, relative to the project directory
 _PATHS = ("out", "cache-dir", "report")
 
@@ -163,9 +164,10 @@ def _split(table: str) -> list[str]:
     return [head, rest] if rest else [head]
 
 
-def _check(where: str, key: str, value: Any) -> Any:
-    """``value`` if it is right for ``key``; ``where`` says who gave it (``file:line: [table] key``, or ``--key``)."""
-    kind = KEYS[key]
+def check_value(where: str, key: str, value: Any, keys: Mapping[str, str] = KEYS) -> Any:
+    """``value`` if its type (and choice) is right for ``key`` of ``keys``; ``where`` says who gave it
+    (``file:line: [table] key``, or ``--key``)."""
+    kind = keys[key]
 
     def wrong(expected: str) -> ConfigError:
         return ConfigError(f"{where}: expected {expected}, got {value!r}")
@@ -181,8 +183,13 @@ def _check(where: str, key: str, value: Any) -> Any:
             raise wrong(_EXPECTED[kind])
     elif not isinstance(value, str):
         raise wrong(_EXPECTED[kind])
-    if key in _CHOICES and value not in _CHOICES[key]:
-        raise wrong(" or ".join(repr(c) for c in _CHOICES[key]))
+    if key in CHOICES and value not in CHOICES[key]:
+        raise wrong(" or ".join(repr(c) for c in CHOICES[key]))
+    return value
+
+
+def _check(where: str, key: str, value: Any) -> Any:
+    check_value(where, key, value)
     if key in ("isolate", "require"):
         for text in value:
             _requirement(text, where)

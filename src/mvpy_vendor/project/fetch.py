@@ -24,20 +24,13 @@ from typing import BinaryIO, cast
 
 from mvpy_vendor.errors import BuildError
 from mvpy_vendor.planning.target import Target
+from mvpy_vendor.wheel.records import file_sha256
 
 from .resolvers import Artifact
 
 __all__ = ["Store"]
 
 _CHUNK = 1 << 20
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class Store:
@@ -54,7 +47,7 @@ class Store:
         """The file of ``artifact``, verified against its sha256 (and its size where known)."""
         slot = self._slot(artifact)
         if slot.is_file():
-            if _sha256(slot) == artifact.sha256:
+            if file_sha256(slot) == artifact.sha256:
                 return slot
             slot.unlink()  # tampered with or truncated: never used
             if self.offline:
