@@ -121,3 +121,15 @@ def test_a_project_with_nothing_to_build_says_so(tmp_path: Path, capsys: pytest.
     assert main(["build", "--project", str(tmp_path)]) == 2
     assert "nothing to build: [project].dependencies and isolate are empty" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml"]
+
+
+def test_a_lock_is_stale_when_a_requirement_is_dropped(tmp_path: Path) -> None:
+    from mvpy_vendor.project.lock import LockedWorld, ProjectLock
+
+    config = load_project(project(tmp_path, 'isolate = ["slow-package"]'))
+    lock = ProjectLock(tuple(LockedWorld(w, ()) for w in config.worlds), config.target, "uv")
+    assert lock.stale(config) is None
+    (tmp_path / "pyproject.toml").write_text((tmp_path / "pyproject.toml").read_text().replace('"foo>=2"', ""))
+    assert lock.stale(load_project(tmp_path)) == (
+        "world main: the lock still has 'foo>=2', which pyproject.toml no longer asks for"
+    )

@@ -148,8 +148,9 @@ class ProjectLock:
             for req in world.requirements:
                 if req not in old:
                     return f"world {name}: {req!r} is not in the lock"
-            for req in sorted(old - set(world.requirements)):
-                return f"world {name}: the lock still has {req!r}, which pyproject.toml no longer asks for"
+            dropped = sorted(old - set(world.requirements))
+            if dropped:
+                return f"world {name}: the lock still has {dropped[0]!r}, which pyproject.toml no longer asks for"
         for name in locked:
             if name not in wanted and name != EMBED_WORLD:
                 return f"the lock has the world {name}, which pyproject.toml no longer asks for"
