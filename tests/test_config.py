@@ -133,3 +133,20 @@ def test_a_lock_is_stale_when_a_requirement_is_dropped(tmp_path: Path) -> None:
     assert lock.stale(load_project(tmp_path)) == (
         "world main: the lock still has 'foo>=2', which pyproject.toml no longer asks for"
     )
+
+
+def test_frozen_with_a_lock_that_has_no_main_world_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mvpy_vendor.project.config import World
+    from mvpy_vendor.project.lock import LockedWorld, ProjectLock
+
+    root = project(tmp_path, "")
+    lock = ProjectLock((LockedWorld(World("embed", ("foo<2",)), ()),), Target(), "uv")
+    (root / "pylock.mvpy-vendor.toml").write_text(lock.dumps(root))
+    assert main(["build", "--project", str(root), "--frozen"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err
+        == "mvpy-vendor: error: pylock.mvpy-vendor.toml: no world main (a lock of the embedding backend only?): run 'mvpy-vendor lock'"
+    )

@@ -117,7 +117,11 @@ def project_request(
             reporter.progress(i, len(artifacts), f"fetching {artifact.filename}")
             seen[key] = store.wheel(artifact, lock.target)
     reporter.progress(len(artifacts), len(artifacts), "")
-    main = next(w for w in lock.worlds if w.world.name == "main")
+    main = next((w for w in lock.worlds if w.world.name == "main"), None)
+    if main is None:
+        raise ConfigError(
+            f"{config.lock_path.name}: no world main (a lock of the embedding backend only?): run 'mvpy-vendor lock'"
+        )
     roots = [r for w in project_worlds for r in w.world.requirements]
     request = BuildRequest(
         wheels=sorted(seen.values()),
