@@ -146,7 +146,7 @@ def test_frozen_with_a_lock_that_has_no_main_world_is_one_line(
     (root / "pylock.mvpy-vendor.toml").write_text(lock.dumps(root))
     assert main(["build", "--project", str(root), "--frozen"]) == 2
     err = capsys.readouterr().err.strip()
-    assert (
-        err
-        == "mvpy-vendor: error: pylock.mvpy-vendor.toml: no world main (a lock of the embedding backend only?): run 'mvpy-vendor lock'"
+    assert err == (
+        "mvpy-vendor: error: pylock.mvpy-vendor.toml: no world main (a lock of the embedding backend only?): "
+        "run 'mvpy-vendor lock'"
     )
