@@ -373,3 +373,10 @@ def test_a_stale_embed_world_is_reported(tmp_path: Path) -> None:
     _write_lock(root, {"embed": (("pydantic<1.9",), [_artifact("pydantic", "1.8.2")])})
     (finding,) = run_check([root / "pyproject.toml"]).findings
     assert finding.code is Code.LOCK_STALE and "run 'mvpy-vendor lock --embed'" in finding.message
+
+
+def test_check_names_the_lock_as_project_mode_does() -> None:
+    from mvpy_vendor.check.project import LOCK_NAME as CHECKED
+    from mvpy_vendor.project.config import LOCK_NAME
+
+    assert CHECKED == LOCK_NAME

@@ -21,7 +21,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from mvpy_vendor.errors import ConfigError
 from mvpy_vendor.options import ApplyOptions, NativePolicy
-from mvpy_vendor.project.config import CHOICES, IndexSettings, _Lines, check_value
+from mvpy_vendor.project.config import CHOICES, LOCK_NAME, IndexSettings, _Lines, check_value
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,8 +34,6 @@ BACKEND_TABLE = "tool.mvpy-vendor.backend"
 HATCH_TABLE = "tool.hatch.build.hooks.mvpy-vendor"
 #: config_settings keys are ``mvpy-vendor.KEY``
 SETTINGS_PREFIX = "mvpy-vendor."
-#: the project lock, beside pyproject.toml; its world ``embed`` holds what is embedded
-LOCK_NAME = "pylock.mvpy-vendor.toml"
 
 #: every key, with its type: "str", "bool" or "list" (of strings)
 KEYS: Mapping[str, str] = {

@@ -43,6 +43,8 @@ else:  # pragma: no cover
 
 __all__ = ["CHECK_KEYS", "LOCK_NAME", "CheckProject", "load_check_project"]
 
+#: project.config.LOCK_NAME, spelled here so that a check of files that name nothing renamed
+#: does not import project mode (packaging's markers and tags) at start-up; a test keeps them equal
 LOCK_NAME = "pylock.mvpy-vendor.toml"
 #: the keys of [tool.mvpy-vendor.check]
 CHECK_KEYS = {"names": "import names to treat as renamed", "paths": "what 'check' without PATH checks"}

@@ -26,9 +26,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["CHOICES", "KEYS", "IndexSettings", "ProjectConfig", "World", "check_value", "load_project"]
+__all__ = ["CHOICES", "KEYS", "LOCK_NAME", "IndexSettings", "ProjectConfig", "World", "check_value", "load_project"]
 
 TABLE = "tool.mvpy-vendor"
+#: the project's lock, beside pyproject.toml (project mode's worlds, and the embedding backend's ``embed``)
+LOCK_NAME = "pylock.mvpy-vendor.toml"
 
 #: every key of the table, with its type: "str", "bool", "int" or "list" (of strings)
 KEYS: Mapping[str, str] = {
@@ -125,7 +127,7 @@ class ProjectConfig:
 
     @property
     def lock_path(self) -> Path:
-        return self.root / "pylock.mvpy-vendor.toml"
+        return self.root / LOCK_NAME
 
 
 def _default(kind: str) -> Any:
