@@ -10,18 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from .test_check_source import LIBRARY
+
 ROOT = Path(__file__).resolve().parent.parent
 
-LIBRARY = """\
-[project]
-name = "mylib"
-version = "0.1"
-dependencies = ["pydantic>=1.10,<2"]
-
-[tool.mvpy-vendor.backend]
-inner = "setuptools.build_meta"
-embed = ["pydantic>=1.10,<2"]
-"""
 
 DYNAMIC = """\
 import importlib

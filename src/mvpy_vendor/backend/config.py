@@ -22,6 +22,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from mvpy_vendor.errors import ConfigError
 from mvpy_vendor.options import ApplyOptions, NativePolicy
 from mvpy_vendor.project.config import CHOICES, LOCK_NAME, IndexSettings, _Lines, check_value
+from mvpy_vendor.project.config import KEYS as PROJECT_KEYS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,6 +36,11 @@ HATCH_TABLE = "tool.hatch.build.hooks.mvpy-vendor"
 #: config_settings keys are ``mvpy-vendor.KEY``
 SETTINGS_PREFIX = "mvpy-vendor."
 
+#: the keys of project mode that mean the same here (their types are project mode's)
+_SHARED = (
+    "resolver", "index-url", "extra-index-url", "find-links", "no-index", "native", "native-for",
+    "accept-native-leak", "accept-shared-state", "keep-strings", "allow-unparsable", "cache-dir",
+)  # fmt: skip
 #: every key, with its type: "str", "bool" or "list" (of strings)
 KEYS: Mapping[str, str] = {
     "inner": "str",
@@ -42,18 +48,7 @@ KEYS: Mapping[str, str] = {
     "external": "list",
     "locked": "bool",
     "offline": "bool",
-    "resolver": "str",
-    "index-url": "str",
-    "extra-index-url": "list",
-    "find-links": "list",
-    "no-index": "bool",
-    "native": "str",
-    "native-for": "list",
-    "accept-native-leak": "list",
-    "accept-shared-state": "list",
-    "keep-strings": "list",
-    "allow-unparsable": "bool",
-    "cache-dir": "str",
+    **{key: PROJECT_KEYS[key] for key in _SHARED},
 }
 #: keys the hatch hook does not take (hatchling is the backend there)
 _NOT_HATCH = ("inner",)
