@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -121,9 +122,15 @@ def _inputs(case: str, work: Path) -> list[Path]:
     return wheels
 
 
-def _baseline(house: Path, uv: str, top_level: list[str], work: Path, cache: Path | None) -> float:
+def _cpu() -> float:
+    """CPU seconds of this process and its waited-for children so far."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _baseline(house: Path, uv: str, top_level: list[str], work: Path, cache: Path | None) -> tuple[float, float]:
     venv = work / "baseline-venv"
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     env = {**os.environ, "UV_NO_CONFIG": "1"}
     if cache is not None:
         env["UV_CACHE_DIR"] = str(cache)
@@ -135,9 +142,9 @@ def _baseline(house: Path, uv: str, top_level: list[str], work: Path, cache: Pat
     )  # fmt: skip
     code = f"import importlib\nfor name in {top_level!r}: importlib.import_module(name)"
     subprocess.run([str(venv / "bin" / "python"), "-I", "-c", code], check=True)
-    elapsed = time.perf_counter() - start
+    elapsed, used = time.perf_counter() - start, _cpu() - cpu
     subprocess.run(["rm", "-rf", str(venv)], check=True)
-    return elapsed
+    return elapsed, used
 
 
 def _spread(values: list[float]) -> str:
@@ -157,16 +164,19 @@ def _case(case: str, runs: int, findings: Path | None, cold: bool) -> dict[str, 
         house = work / "house"
         build(BuildRequest(wheels=_inputs(case, work)), house)
         top_level = sorted({t for o in Report.load(house).outputs for t in o.top_level})
-        baseline, ours = [], []
+        baseline, ours, baseline_cpu, ours_cpu = [], [], [], []
         result = None
         for i in range(runs):  # alternate, so that both see the same machine
             # --cold: both start from an empty cache, every run (uv's for the baseline, verify's own)
             cache = work / f"cold-{i}" if cold else None
-            baseline.append(_baseline(house, uv, top_level, work, cache / "uv" if cache else None))
+            elapsed, used = _baseline(house, uv, top_level, work, cache / "uv" if cache else None)
+            baseline.append(elapsed)
+            baseline_cpu.append(used)
             options = VerifyOptions(installer="uv", cache_dir=cache) if cache else VerifyOptions(installer="uv")
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), _cpu()
             result = verify_wheelhouse(house, options=options)
             ours.append(time.perf_counter() - start)
+            ours_cpu.append(_cpu() - cpu)
         assert result is not None and result.ok, result
         wheels = len(list(house.glob("*.whl")))
     if findings is not None:
@@ -181,6 +191,9 @@ def _case(case: str, runs: int, findings: Path | None, cold: bool) -> dict[str, 
         "ours_s": round(statistics.median(ours), 3),
         "ours_spread": _spread(ours),
         "ratio": round(statistics.median(ours) / statistics.median(baseline), 2),
+        "baseline_cpu_s": round(statistics.median(baseline_cpu), 3),
+        "ours_cpu_s": round(statistics.median(ours_cpu), 3),
+        "cpu_ratio": round(statistics.median(ours_cpu) / statistics.median(baseline_cpu), 2),
         "baseline_all": [round(b, 3) for b in baseline],
         "ours_all": [round(o, 3) for o in ours],
     }
@@ -195,12 +208,25 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true", help="every run of both starts from an empty cache")
     args = parser.parse_args()
     rows = [_case(case, args.runs, args.findings, args.cold) for case in args.cases.split(",")]
-    head = ("case", "wheels", "modules", "baseline s", "(spread)", "verify s", "(spread)", "ratio")
-    keys = ("case", "wheels", "modules_imported", "baseline_s", "baseline_spread", "ours_s", "ours_spread", "ratio")
-    widths = (10, 6, 8, 10, 12, 9, 12, 6)
+    head = (
+        "case",
+        "wheels",
+        "modules",
+        "baseline s",
+        "(spread)",
+        "verify s",
+        "(spread)",
+        "ratio",
+        "CPU s",
+        "CPU s",
+        "CPU",
+    )
+    keys = ("case", "wheels", "modules_imported", "baseline_s", "baseline_spread", "ours_s", "ours_spread", "ratio",
+            "baseline_cpu_s", "ours_cpu_s", "cpu_ratio")  # fmt: skip
+    widths = (10, 6, 8, 10, 12, 9, 12, 6, 6, 6, 6)
     print(" ".join(f"{h:>{w}}" for h, w in zip(head, widths)))
     for r in rows:
-        print(" ".join(f"{r[k]!s:>{w}}" for k, w in zip(keys, widths)) + "x")
+        print(" ".join(f"{r[k]!s:>{w}}{'x' if k.endswith('ratio') else ''}" for k, w in zip(keys, widths)))
     data = {"runs": args.runs, "cold": args.cold, "rows": rows}
     print(json.dumps(data))
     if args.json:

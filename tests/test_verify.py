@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -17,6 +18,8 @@ from mvpy_vendor.cli import main
 from mvpy_vendor.errors import BuildError, ConfigError
 from mvpy_vendor.report import REPORT_NAME, SCHEMA_VERSION, Report
 from mvpy_vendor.verify import VerifyOptions, VerifyResult, verify_wheelhouse
+from mvpy_vendor.verify import probe as probe_module
+from mvpy_vendor.verify.probe import ProbeServer, run_probe
 
 from .conftest import C_SET, EXT_SUFFIX, FOO_SET, compile_extension, pick, rewrite_wheel
 
@@ -189,10 +192,12 @@ PyMODINIT_FUNC PyInit__crash(void) { raise(SIGSEGV); return NULL; }
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("installer", INSTALLERS)
+@pytest.mark.parametrize(("installer", "fork"), [("uv", True), ("pip", True), ("uv", False)])
 def test_crashes_hangs_and_exits_are_named_and_the_rest_still_probed(
-    foo_house: Path, tmp_path: Path, installer: str
+    foo_house: Path, tmp_path: Path, installer: str, fork: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # fork=False: every probe an interpreter of its own, as where there is no os.fork
+    monkeypatch.setattr(probe_module, "_FORK", fork)
     crash = compile_extension(tmp_path / "c", "_crash", CRASH)
     house = _house(
         foo_house,
@@ -215,6 +220,108 @@ def test_crashes_hangs_and_exits_are_named_and_the_rest_still_probed(
     assert all(f.fatal for f in result.findings if f.kind == "crashed") and not result.ok
     # Everything else was still imported: the 14 modules of the clean wheelhouse.
     assert result.modules_imported == 14
+
+
+def _site(tmp_path: Path, modules: dict[str, str]) -> Path:
+    site = tmp_path / "site"
+    site.mkdir()
+    for name, code in modules.items():
+        (site / f"{name}.py").write_text(code)
+    return site
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (ended, not yet reaped by the server's parent) is gone too
+    return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1] != "Z"
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_a_probe_forked_by_the_server_is_a_process_of_its_own(tmp_path: Path, fork: bool) -> None:
+    # Each probe has its own exit status, streams and timeout, forked or not.
+    site = _site(
+        tmp_path,
+        {
+            "ok": "VALUE = 1\n",
+            "quits": "import os\nos._exit(3)\n",
+            "segv": "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n",
+            "hangs": "import time\ntime.sleep(3600)\n",
+            "noisy": "import sys, os\nprint('{not json', end='')\nos.close(1)\n",
+        },
+    )
+    spec = {"modules": ["hangs", "noisy", "ok", "quits", "segv"], "site_dirs": [str(site)]}
+    python = Path(sys.executable)
+    with ProbeServer(python, tmp_path / "server") if fork else contextlib.nullcontext() as server:
+        result = run_probe(python, spec, tmp_path / "probe", 2.0, bare=True, server=server)
+    assert {c.module: c.how for c in result.crashes} == {
+        "hangs": "hung: no progress for 2 s",
+        "quits": "exited with code 3",
+        "segv": "killed by SIGSEGV",
+    }
+    assert result.report["imported"] == ["noisy", "ok"]
+
+
+def test_the_server_ends_its_probes_when_it_is_closed_or_its_caller_is_gone(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    site = _site(
+        tmp_path,
+        {"waits": f"import os, time\nopen({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n')\ntime.sleep(3600)\n"},
+    )
+    spec_file, events = tmp_path / "spec.json", tmp_path / "events.jsonl"
+    spec_file.write_text(json.dumps({"modules": ["waits"], "site_dirs": [str(site)]}))
+    server = ProbeServer(Path(sys.executable), tmp_path / "server")
+    server.start(spec_file, events, tmp_path / "stderr.txt")
+    deadline = time.monotonic() + 30
+    while not pids.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (pid,) = map(int, pids.read_text().split())
+    assert _alive(pid)
+    server.close()
+    assert not _alive(pid) and server.proc.returncode == 0
+    # the caller killed: the server sees its stdin end, and ends its probe
+    driver = (
+        "import sys, time\nfrom pathlib import Path\nfrom mvpy_vendor.verify.probe import ProbeServer\n"
+        f"s = ProbeServer(Path(sys.executable), Path({str(tmp_path / 'server2')!r}))\n"
+        f"s.start(Path({str(spec_file)!r}), Path({str(events)!r}), Path({str(tmp_path / 'err2')!r}))\n"
+        "time.sleep(3600)\n"
+    )
+    pids.unlink()
+    caller = subprocess.Popen([sys.executable, "-c", driver])
+    while not pids.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (pid,) = map(int, pids.read_text().split())
+    caller.kill()
+    caller.wait()
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)
+
+
+@pytest.mark.slow
+def test_a_forked_probe_runs_site_first_as_a_started_interpreter_does(tmp_path: Path) -> None:
+    # A .pth file of the environment runs before the main probe's imports, forked or not; the
+    # alone probes (bare) never run it.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    (site,) = json.loads(
+        subprocess.run(
+            [str(python), "-c", "import json, site; print(json.dumps(site.getsitepackages()))"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    )  # fmt: skip
+    Path(site, "hook.pth").write_text("import sys; sys.hooked = True\n")
+    Path(site, "needs_hook.py").write_text("import sys\nassert getattr(sys, 'hooked', False), 'no .pth ran'\n")
+    spec = {"modules": ["needs_hook"], "site_dirs": [site]}
+    with ProbeServer(python, tmp_path / "server") as server:
+        for via in (server, None):
+            with_site = run_probe(python, spec, tmp_path / "with", 30.0, server=via).report
+            bare = run_probe(python, spec, tmp_path / "bare", 30.0, bare=True, server=via).report
+            assert (with_site["imported"], with_site["failures"]) == (["needs_hook"], {})
+            assert bare["failures"] == {"needs_hook": "AssertionError: no .pth ran"}
 
 
 @pytest.mark.slow
@@ -295,6 +402,38 @@ def test_a_pickling_failure_the_original_shares_is_not_fatal(wheels: Path, tmp_p
     shared = [f for f in result.findings if f.module == "_mv_cfoo_extra_1_0.Visible"]
     assert [(f.kind, f.fatal) for f in shared] == [("fails in original too", False)]
     assert result.ok
+
+
+@pytest.mark.slow
+def test_what_the_original_wheels_did_is_kept_by_their_content(wheels: Path, tmp_path: Path) -> None:
+    # A module that fails in the renamed copy and in the original (winreg: Windows only) needs the
+    # original world's environment once; a second run with the same original wheels judges it by
+    # what was seen then, and builds none. Other original wheels, or no cache, probe again.
+    def house_of(name: str, code: bytes) -> Path:
+        inputs = tmp_path / name / "in"
+        for wheel in pick(wheels, *FOO_SET):
+            rewrite_wheel(wheel, {}, inputs)
+        rewrite_wheel(inputs / "foo-1.0.0-py3-none-any.whl", {"foo/winonly.py": code})
+        build(BuildRequest(wheels=sorted(inputs.iterdir()), options=ApplyOptions(jobs=1)), tmp_path / name / "out")
+        return tmp_path / name / "out"
+
+    def run(house: Path, cache: Path | None) -> tuple[list[tuple[str, str, bool]], int]:
+        steps = Steps()
+        result = verify_wheelhouse(house, reporter=steps, options=VerifyOptions(installer="uv", cache_dir=cache))
+        assert result.ok, result.findings
+        envs = steps.steps.count("creating a fresh virtual environment (uv)")
+        originals = sum(s.startswith("checking 1 finding(s) against the original wheels") for s in steps.steps)
+        assert envs == 1 and originals in (0, 1)  # the main environment; originals are made quietly
+        return [(f.kind, f.module, f.fatal) for f in result.findings], originals
+
+    cache = tmp_path / "cache"
+    house = house_of("a", b"import winreg\n")
+    expected = [("fails in original too", "_mv_foo_1_0_0.winonly", False)]
+    assert run(house, cache) == (expected, 1)
+    assert run(house, cache) == (expected, 0)  # judged by what the same original wheels did
+    assert run(house, None) == (expected, 1)  # no cache: probed again
+    other = house_of("b", b"import winreg  # other bytes, another original wheel\n")
+    assert run(other, cache) == (expected, 1)
 
 
 class _StateNotRestorable:

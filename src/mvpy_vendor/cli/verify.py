@@ -33,12 +33,14 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         help="what makes and fills the environments (default: uv if available, else pip)",
     )
     parser.add_argument(
-        "--no-cache", action="store_true", help="install without uv's cache (it is keyed by content: never stale)"
+        "--no-cache",
+        action="store_true",
+        help="use no cache: install without uv's, compile afresh, probe original wheels again (all keyed by content)",
     )
     parser.add_argument(
         "--cache-dir",
         metavar="DIR",
-        help="keep uv's cache under DIR/verify (default: MVPY_VENDOR_CACHE_DIR, else the user cache directory)",
+        help="keep verify's cache under DIR/verify (default: MVPY_VENDOR_CACHE_DIR, else the user cache directory)",
     )
 
 

@@ -26,6 +26,7 @@ failure that needs it is seen.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -45,8 +46,8 @@ from mvpy_vendor.report import Report, ReportOutput
 from .bytecode import BytecodeStore
 from .environment import Installer, find_installer, site_dirs
 from .findings import CRASHED, FAILED, LEAK, PROVENANCE, PULLS, Finding, Group, error_cause, group
-from .judge import OriginalWorlds, Suspect, judge
-from .probe import ProbeResult, run_probe
+from .judge import OriginalWorlds, Suspect, Verdicts, judge
+from .probe import ProbeResult, ProbeServer, can_fork, run_probe
 
 __all__ = ["Finding", "Group", "VerifyOptions", "VerifyResult", "verify_wheelhouse"]
 
@@ -146,11 +147,14 @@ def _verify(
     house = _House(Report.load(wheelhouse))
     findings: list[Finding] = []
     suspects: list[Suspect] = []
-    with tempfile.TemporaryDirectory(prefix="mvpy-verify-") as tmp, ThreadPoolExecutor(16) as pool:
+    with contextlib.ExitStack() as stack:
         # the pool's tasks are processes to wait for (never each other): the cores decide the rest
-        work = Path(tmp)
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mvpy-verify-")))
+        pool = stack.enter_context(ThreadPoolExecutor(16))
         reporter.step(f"creating a fresh virtual environment ({installer.kind})")
         python = installer.make_venv(work / "venv")
+        # it imports the standard library only, so it starts while the environment is filled
+        server = stack.enter_context(ProbeServer(python, work / "server")) if can_fork() else None
         reporter.step(f"installing the wheelhouse with {installer.kind}, offline")
         installer.install(python, house=wheelhouse)
         sites = site_dirs(python)
@@ -158,11 +162,18 @@ def _verify(
         if bytecode is not None:
             bytecode.place(sites)
         reporter.step("importing every module of every distribution")
-        spec = {"modules": sorted(house.owner), "renamed": house.renamed, "owners": house.owners, "maps": house.maps}
+        spec = {
+            "modules": sorted(house.owner),
+            "renamed": house.renamed,
+            "owners": house.owners,
+            "maps": house.maps,
+            "site_dirs": sites,
+        }
         alone = [o for o in house.outputs if _forbidden(o)]
         for o in alone:
             reporter.step(f"checking that {o.distribution} imports no unrenamed {', '.join(_forbidden(o))}")
-        worlds = OriginalWorlds(house.report, installer, work, pool, bytecode)
+        verdicts = Verdicts(house.report, options.cache_dir, installer.kind)
+        worlds = OriginalWorlds(house.report, installer, work, pool, bytecode, verdicts)
         separate: dict[int, Future[ProbeResult]] = {}
         walked: set[str] = set()
         lock = threading.Lock()
@@ -173,7 +184,7 @@ def _verify(
             with lock:
                 for i, o in enumerate(alone):
                     if i not in separate and (final or walked.issuperset(copies & set(o.top_level) or copies)):
-                        job = (house, o, python, sites, work / f"probe-{i}", options.timeout)
+                        job = (house, o, python, sites, work / f"probe-{i}", options.timeout, server)
                         separate[i] = pool.submit(_alone, *job)
 
         def on_event(event: dict[str, Any]) -> None:
@@ -181,9 +192,12 @@ def _verify(
                 walked.add(str(event["module"]))
                 start_alone(final=False)
             elif event.get("event") == "failed":  # a suspect: its original world will be needed
-                worlds.prepare_for(house.owner.get(str(event["module"]).partition(".")[0]))
+                module = str(event["module"])
+                worlds.prepare_for(house.owner.get(module.partition(".")[0]), module)
 
-        everything = run_probe(python, spec, work / "probe-all", options.timeout, on_event=on_event)
+        if not copies:
+            start_alone(final=False)  # nothing worth waiting for
+        everything = run_probe(python, spec, work / "probe-all", options.timeout, on_event=on_event, server=server)
         start_alone(final=True)
         alone_results = [(o, separate[i].result()) for i, o in enumerate(alone)]
         found = everything.report
@@ -242,7 +256,13 @@ def _leaks(house: _House, found: Mapping[str, Any]) -> list[Finding]:
 
 
 def _alone(
-    house: _House, out: ReportOutput, python: Path, site_dirs: list[str], work: Path, timeout: float
+    house: _House,
+    out: ReportOutput,
+    python: Path,
+    site_dirs: list[str],
+    work: Path,
+    timeout: float,
+    server: ProbeServer | None,
 ) -> ProbeResult:
     """Import one renamed copy or rewritten consumer alone, without ``site`` (no ``.pth`` hook runs first)."""
     spec = {
@@ -253,7 +273,7 @@ def _alone(
         "watch": _forbidden(out),
         "site_dirs": site_dirs,
     }
-    return run_probe(python, spec, work, timeout, bare=True)
+    return run_probe(python, spec, work, timeout, bare=True, server=server)
 
 
 def _alone_findings(house: _House, out: ReportOutput, alone: ProbeResult, failures: Mapping[str, str]) -> list[Finding]:

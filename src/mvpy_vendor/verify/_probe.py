@@ -1,6 +1,7 @@
 """Run inside the environment under test: import modules and report what ``sys.modules`` holds.
 
-Usage: ``python -I [-S] _probe.py SPEC.json EVENTS`` where SPEC is a JSON object:
+Usage: ``python -I [-S] _probe.py SPEC.json EVENTS`` where SPEC is a JSON object, or
+``python -I -S _probe.py --serve`` (:func:`serve`: one forked child per probe):
 
 ``modules``      top-level names to import with all their submodules
 ``skip``         modules not to import (they crashed or hung in an earlier run)
@@ -9,6 +10,7 @@ Usage: ``python -I [-S] _probe.py SPEC.json EVENTS`` where SPEC is a JSON object
 ``watch``        plain names whose modules in ``sys.modules`` are reported at the end (``loaded``)
 ``owners``       top-level name -> canonical names of the distributions that may provide it
 ``site_dirs``    where the environment's packages are (given when run with ``-S``)
+``run_site``     run ``site.main()`` first (a child of the server, which starts with ``-S``)
 ``objects``      module -> attribute names whose pickling is checked (the original world's probe)
 
 Results never travel over stdout or stderr, which the imported code may write to, close or
@@ -21,13 +23,17 @@ Standard library only: it runs in the environment under test.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import csv
+import faulthandler
 import importlib
 import importlib.util
 import json
 import os
 import pickle
 import pkgutil
+import select
+import signal
 import sys
 import sysconfig
 import traceback
@@ -75,8 +81,18 @@ def _walk(top: str, skip: set[str], failures: dict[str, str], imported: list[str
             imported.append(info.name)
 
 
+_REAL_DIRS: dict[str, str] = {}
+
+
 def _real(path: str) -> str:
-    return os.path.normcase(os.path.realpath(path))
+    """``os.path.realpath`` of ``path``, normalised; each directory is resolved once."""
+    head, tail = os.path.split(path)
+    real = _REAL_DIRS.get(head)
+    if real is None:
+        real = _REAL_DIRS[head] = os.path.realpath(head)
+    if os.path.islink(path):  # installed files are not links (wheels cannot hold one), but check
+        return os.path.normcase(os.path.realpath(path))
+    return os.path.normcase(os.path.join(real, tail))
 
 
 def _record_owners(site_dirs: list[str]) -> dict[str, str]:
@@ -204,15 +220,22 @@ class _Importers:
         importlib.import_module = hooked_import_module
 
 
-def main() -> None:
+def probe(spec_file: str, events_file: str) -> None:
+    """Run the probe of ``spec_file``, its events appended to ``events_file``; never returns."""
     global _EVENTS
-    _EVENTS = os.open(sys.argv[2], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    with open(sys.argv[1], encoding="utf-8") as fh:
+    _EVENTS = os.open(events_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    with open(spec_file, encoding="utf-8") as fh:
         spec = json.load(fh)
+    if spec.get("run_site"):
+        # forked from the server, which started without site: run it now, as a start would have
+        import site
+
+        site.main()
     if "site_dirs" in spec:
         # Run with -S so that no .pth hook imports anything before we look: make the
         # environment's packages importable without executing its .pth files. (Under -S a
-        # virtual environment's interpreter reports the base prefix, so the caller says where.)
+        # virtual environment's interpreter reports the base prefix, so the caller says where;
+        # after ``site.main()`` they are on the path already.)
         site_dirs = list(spec["site_dirs"])
         sys.path.extend(d for d in site_dirs if d not in sys.path)
     else:
@@ -248,7 +271,7 @@ def main() -> None:
             for found in _object_leaks(key, module, renamed[top]):
                 objects.append({**found, "owner": top})
         expected = owners_of_top.get(key.partition(".")[0])
-        owner = record.get(_real(str(filename)))
+        owner = record.get(_real(filename)) if isinstance(filename, str) else None
         registered = bool(leaks) and leaks[-1]["key"] == key  # already a leak: one finding for one cause
         if expected and owner is not None and owner not in expected and not registered:
             provenance.append({"key": key, "file": str(filename), "owner": owner})
@@ -281,6 +304,92 @@ def main() -> None:
     }
     _emit(report)
     os._exit(0)
+
+
+def _child(job: dict, wake: tuple[int, int]) -> None:  # type: ignore[type-arg]
+    """In a forked child of the server: this job's streams (none of the server's), then its probe."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for fd in wake:
+        os.close(fd)
+    null = os.open(os.devnull, os.O_RDWR)
+    err = os.open(job["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.dup2(err, 2)
+    os.close(null)
+    os.close(err)
+    faulthandler.enable()  # onto this job's stderr
+    probe(job["spec"], job["events"])
+
+
+def serve() -> None:
+    """Fork one child per job read from stdin (a JSON line: ``job``, ``spec``, ``events``, ``stderr``;
+    or ``kill``: a job to end with SIGKILL), and write an ``exit`` line for each job to stdout (the
+    caller's pipe: no child keeps it). Stdin's end (the caller is gone) ends every child and the server.
+
+    Started with ``-I -S``, the server has imported nothing but the standard library modules this
+    file needs: a child is what a fresh ``-I -S`` interpreter running this file would be, without
+    paying for its start; a job that needs ``site`` runs it first (``run_site``).
+    """
+    wake = os.pipe()
+    for fd in wake:
+        os.set_blocking(fd, False)
+    signal.set_wakeup_fd(wake[1])
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    children: dict[int, object] = {}  # pid -> job id
+    pending = b""
+    open_ = True
+
+    def tell(event: dict) -> None:  # type: ignore[type-arg]
+        os.write(1, (json.dumps(event) + "\n").encode("utf-8"))
+
+    def reap() -> None:
+        while children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            job = children.pop(pid, None)
+            if job is not None:
+                tell({"event": "exit", "job": job, "code": os.waitstatus_to_exitcode(status)})
+
+    while open_ or children:
+        if not open_:  # the caller is gone: so are its jobs
+            for pid in list(children):
+                os.kill(pid, signal.SIGKILL)
+        readable, _, _ = select.select([0, wake[0]] if open_ else [wake[0]], [], [], 1.0)
+        if wake[0] in readable:
+            with contextlib.suppress(BlockingIOError):
+                os.read(wake[0], 512)
+        reap()
+        if 0 not in readable:
+            continue
+        data = os.read(0, 65536)
+        if not data:
+            open_ = False
+            continue
+        *lines, pending = (pending + data).split(b"\n")
+        for line in lines:
+            job = json.loads(line)
+            if "kill" in job:
+                for pid, id_ in list(children.items()):
+                    if id_ == job["kill"]:
+                        os.kill(pid, signal.SIGKILL)
+                continue
+            pid = os.fork()
+            if pid == 0:
+                _child(job, wake)
+            children[pid] = job["job"]
+    os._exit(0)
+
+
+def main() -> None:
+    if sys.argv[1] == "--serve":
+        serve()
+    probe(sys.argv[1], sys.argv[2])
 
 
 if __name__ == "__main__":

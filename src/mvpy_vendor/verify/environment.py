@@ -35,7 +35,7 @@ from pathlib import Path
 
 from mvpy_vendor.errors import ConfigError, VerifyError
 
-__all__ = ["Installer", "Linked", "WheelStore", "clean_env", "find_installer", "run", "site_dirs"]
+__all__ = ["Installer", "Linked", "WheelStore", "clean_env", "find_installer", "run", "sha256_of", "site_dirs"]
 
 
 def clean_env() -> dict[str, str]:
@@ -72,7 +72,7 @@ def _uv() -> str | None:
 _KEEP_DAYS = 30
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -110,7 +110,7 @@ class WheelStore:
 
     def path_of(self, wheel: Path) -> Path:
         """The stored copy of ``wheel`` (made now if missing), its use noted."""
-        stored = self.root / _sha256(wheel) / wheel.name
+        stored = self.root / sha256_of(wheel) / wheel.name
         if stored.is_file():
             os.utime(stored.parent)
             return stored

@@ -11,6 +11,10 @@ another distribution's files looks like that).
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
+import sysconfig
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -20,15 +24,16 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from mvpy_vendor.cache import Cache, cache_key
 from mvpy_vendor.progress import Reporter
 from mvpy_vendor.report import Report, ReportOutput
 
 from .bytecode import BytecodeStore
-from .environment import Installer, site_dirs
+from .environment import Installer, sha256_of, site_dirs
 from .findings import ALSO_ORIGINAL, FAILED, LEAK, Finding, error_cause
 from .probe import run_probe
 
-__all__ = ["OriginalWorlds", "Suspect", "judge"]
+__all__ = ["OriginalWorlds", "Suspect", "Verdicts", "judge"]
 
 
 @dataclass(frozen=True)
@@ -43,9 +48,55 @@ class Suspect:
     def original(self) -> str:
         """The same name in the original distribution."""
         assert self.output is not None
-        reverse = {new: old for old, new in self.output.import_map.items()}
-        top, dot, rest = self.name.partition(".")
-        return reverse.get(top, top) + dot + rest
+        return original_name(self.output, self.name)
+
+    @property
+    def item(self) -> tuple[str, str]:
+        """What is asked of the original world: ("import", module) or ("pickle", module.Class)."""
+        return ("import" if self.failed else "pickle", self.original())
+
+
+def original_name(output: ReportOutput, name: str) -> str:
+    """``name`` (a module or module.attribute of ``output``) as the original distribution names it."""
+    reverse = {new: old for old, new in output.import_map.items()}
+    top, dot, rest = name.partition(".")
+    return reverse.get(top, top) + dot + rest
+
+
+class Verdicts:
+    """What each world's original wheels did with a module or class, kept by content (None: not kept)."""
+
+    def __init__(self, report: Report, cache_dir: Path | None, installer: str) -> None:
+        self.report, self.cache_dir, self.installer = report, cache_dir, installer
+        self._keys: dict[int, str | None] = {}
+        self._lock = threading.Lock()
+
+    @functools.cached_property
+    def cache(self) -> Cache | None:
+        # made when first needed: its fingerprint reads this tool's code
+        return Cache(self.cache_dir) if self.cache_dir is not None else None
+
+    def _world(self, world: int) -> str | None:
+        with self._lock:
+            if world not in self._keys:
+                wheels = _original_wheels(self.report.worlds[world], self.report)
+                self._keys[world] = None
+                if self.cache is not None and wheels is not None:
+                    interpreter = [os.path.realpath(sys.executable), sys.version, sysconfig.get_platform()]
+                    self._keys[world] = cache_key(interpreter, self.installer, sorted(map(sha256_of, wheels)))
+            return self._keys[world]
+
+    def get(self, world: int, item: tuple[str, str]) -> dict[str, Any] | None:
+        key = self._world(world)
+        if key is None or self.cache is None:
+            return None
+        found = self.cache.get_json("verdicts", cache_key(key, item))
+        return found if isinstance(found, dict) else None
+
+    def put(self, world: int, item: tuple[str, str], verdict: dict[str, Any]) -> None:
+        key = self._world(world)
+        if key is not None and self.cache is not None:
+            self.cache.put_json("verdicts", cache_key(key, item), verdict)
 
 
 def _fatal(s: Suspect, note: str = "") -> Finding:
@@ -64,10 +115,17 @@ class OriginalWorlds:
     """Environments of each world's original wheels, each built once, when first asked for, in ``pool``."""
 
     def __init__(
-        self, report: Report, installer: Installer, work: Path, pool: Executor, bytecode: BytecodeStore | None = None
+        self,
+        report: Report,
+        installer: Installer,
+        work: Path,
+        pool: Executor,
+        bytecode: BytecodeStore | None = None,
+        verdicts: Verdicts | None = None,
     ) -> None:
         self.report, self.installer, self.work, self.pool = report, installer, work, pool
         self.bytecode = bytecode
+        self.verdicts = verdicts or Verdicts(report, None, installer.kind)
         self.pythons: list[Path] = []
         self._built: dict[int, Future[Path] | None] = {}
         self._lock = threading.Lock()
@@ -81,9 +139,13 @@ class OriginalWorlds:
                 self._built[world] = None if wheels is None else self.pool.submit(self._build, world, wheels)
             return self._built[world]
 
-    def prepare_for(self, output: ReportOutput | None) -> None:
+    def prepare_for(self, output: ReportOutput | None, module: str) -> None:
+        """Start building the world of ``output`` (a failure of ``module`` was seen), unless what
+        its original does with that module is known."""
         if output is not None:
-            self.prepare(output.worlds[0])
+            world = output.worlds[0]
+            if self.verdicts.get(world, ("import", original_name(output, module))) is None:
+                self.prepare(world)
 
     def _build(self, world: int, wheels: Sequence[Path]) -> Path:
         python = self.installer.make_venv(self.work / f"original-{world}")
@@ -98,9 +160,12 @@ class OriginalWorlds:
 def judge(suspects: Sequence[Suspect], worlds: OriginalWorlds, timeout: float, reporter: Reporter) -> list[Finding]:
     findings: list[Finding] = []
     by_world: dict[int, list[Suspect]] = {}
+    known: list[tuple[Suspect, dict[str, Any]]] = []
     for s in suspects:
         if s.output is None:
             findings.append(_fatal(s))  # nothing to compare
+        elif (verdict := worlds.verdicts.get(s.output.worlds[0], s.item)) is not None:
+            known.append((s, verdict))
         else:
             by_world.setdefault(s.output.worlds[0], []).append(s)
     checks = []
@@ -111,17 +176,27 @@ def judge(suspects: Sequence[Suspect], worlds: OriginalWorlds, timeout: float, r
                 findings += [_fatal(s, " (original wheels not available to compare)") for s in items]
             else:
                 reporter.step(f"checking {len(items)} finding(s) against the original wheels of world {world}")
-                checks.append((items, own.submit(_original_world, world, items, built, worlds.work, timeout)))
-        results = [(items, probed.result()) for items, probed in checks]
-    for items, result in results:
+                checks.append((world, items, own.submit(_original_world, world, items, built, worlds.work, timeout)))
+        results = [(world, items, probed.result()) for world, items, probed in checks]
+    if known:
+        reporter.step(f"{len(known)} finding(s) judged by what the same original wheels did before")
+    for world, items, result in results:
         for s in items:
-            original = s.original()
-            if s.failed:
-                same = original in result["failures"] and result["exists"].get(original, False)
-            else:
-                same = result["pickling"].get(original) not in (None, "missing")
-            findings.append(_also_original(s) if same else _fatal(s))
+            verdict = _verdict(s, result)
+            worlds.verdicts.put(world, s.item, verdict)
+            known.append((s, verdict))
+    for s, verdict in known:
+        same = verdict.get("same") is True
+        findings.append(_also_original(s) if same else _fatal(s))
     return findings
+
+
+def _verdict(s: Suspect, result: Mapping[str, Any]) -> dict[str, Any]:
+    """Whether the original did the same (failed to import, failed to pickle) as ``s``."""
+    original = s.original()
+    if s.failed:
+        return {"same": original in result["failures"] and result["exists"].get(original, False)}
+    return {"same": result["pickling"].get(original) not in (None, "missing")}
 
 
 def _original_world(
