@@ -306,10 +306,11 @@ def probe(spec_file: str, events_file: str) -> None:
     os._exit(0)
 
 
-def _child(job: dict, wake: tuple[int, int]) -> None:  # type: ignore[type-arg]
+def _child(job: dict, wake: tuple[int, int], on_interrupt: object) -> None:  # type: ignore[type-arg]
     """In a forked child of the server: this job's streams (none of the server's), then its probe."""
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, on_interrupt)  # type: ignore[arg-type]  # as the interpreter started
     for fd in wake:
         os.close(fd)
     null = os.open(os.devnull, os.O_RDWR)
@@ -337,6 +338,8 @@ def serve() -> None:
         os.set_blocking(fd, False)
     signal.set_wakeup_fd(wake[1])
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    # a Ctrl-C reaches the whole process group: the caller then closes stdin, which ends us
+    on_interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
     children: dict[int, object] = {}  # pid -> job id
     pending = b""
     open_ = True
@@ -381,7 +384,7 @@ def serve() -> None:
                 continue
             pid = os.fork()
             if pid == 0:
-                _child(job, wake)
+                _child(job, wake, on_interrupt)
             children[pid] = job["job"]
     os._exit(0)
 
