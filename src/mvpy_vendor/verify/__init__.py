@@ -213,12 +213,15 @@ def _verify(
             suspects.append(Suspect(module, house.owner.get(module.partition(".")[0]), error, failed=True))
         for o, result in alone_results:
             findings += _alone_findings(house, o, result, failures)
+        if bytecode is not None and installer.linked is not None:
+            # its probes are over: what they compiled serves the original worlds' probes too
+            bytecode.harvest(sites, installer.linked.unchanged)
         if suspects:
             findings += judge(suspects, worlds, options.timeout, reporter)
         pool.shutdown()  # every environment is still there: were any of their cached files written?
         written = installer.linked.changed() if installer.linked is not None else []
         if bytecode is not None and installer.linked is not None and not written:
-            for env in [python, *worlds.pythons]:
+            for env in worlds.pythons:
                 bytecode.harvest(site_dirs(env), installer.linked.unchanged)
     return VerifyResult(tuple(findings), len(found["imported"]), len(house.outputs), installer.kind), written
 

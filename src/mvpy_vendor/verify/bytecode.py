@@ -53,7 +53,8 @@ class BytecodeStore:
         return self.root / key[:2] / key
 
     def place(self, sites: Iterable[str]) -> int:
-        """Write a checked hash-based .pyc for every source compiled before (noting its use); how many."""
+        """Write a checked hash-based .pyc for every source compiled before that has none yet (noting
+        its use); how many."""
         if _TAG is None:
             return 0
         from .environment import prune
@@ -61,6 +62,8 @@ class BytecodeStore:
         prune(self.root, levels=2)  # code unused for a month goes
         placed = 0
         for source_path, pyc in _sources(sites):
+            if os.path.exists(pyc):
+                continue  # placed already, or compiled here
             try:
                 with open(source_path, "rb") as fh:
                     source = fh.read()

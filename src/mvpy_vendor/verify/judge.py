@@ -176,7 +176,8 @@ def judge(suspects: Sequence[Suspect], worlds: OriginalWorlds, timeout: float, r
                 findings += [_fatal(s, " (original wheels not available to compare)") for s in items]
             else:
                 reporter.step(f"checking {len(items)} finding(s) against the original wheels of world {world}")
-                checks.append((world, items, own.submit(_original_world, world, items, built, worlds.work, timeout)))
+                job = (world, items, built, worlds.work, timeout, worlds.bytecode)
+                checks.append((world, items, own.submit(_original_world, *job)))
         results = [(world, items, probed.result()) for world, items, probed in checks]
     if known:
         reporter.step(f"{len(known)} finding(s) judged by what the same original wheels did before")
@@ -200,10 +201,17 @@ def _verdict(s: Suspect, result: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _original_world(
-    world: int, items: Sequence[Suspect], built: Future[Path], work: Path, timeout: float
+    world: int,
+    items: Sequence[Suspect],
+    built: Future[Path],
+    work: Path,
+    timeout: float,
+    bytecode: BytecodeStore | None,
 ) -> dict[str, Any]:
     """Probe the original names of ``items`` in the environment of world ``world``'s original wheels."""
     python = built.result()
+    if bytecode is not None:  # what the main environment's probes compiled since it was built
+        bytecode.place(site_dirs(python))
     modules = sorted({s.original() if s.failed else s.original().rpartition(".")[0] for s in items})
     objects: dict[str, list[str]] = {}
     for s in items:
