@@ -23,6 +23,19 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "mvpy_vendor", *args], capture_output=True, text=True, check=False)
 
 
+def test_the_command_line_starts_without_the_engine() -> None:
+    # Every command's options are known without importing the engine (what a pre-commit hook or
+    # `verify` pays at each start); the native policies are spelled twice, and held equal here.
+    from mvpy_vendor.cli.build import POLICIES
+    from mvpy_vendor.options import NativePolicy
+
+    assert tuple(p.value for p in NativePolicy) == POLICIES
+    engine = ("packaging", "mvpy_vendor.planning.plan", "mvpy_vendor.options", "libcst")
+    code = f"import sys, mvpy_vendor.cli; print(sorted(m for m in sys.modules if m.startswith({engine!r})))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_version() -> None:
     proc = run("--version")
     assert (proc.returncode, proc.stdout.strip()) == (0, f"mvpy-vendor {__version__}")

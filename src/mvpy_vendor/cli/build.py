@@ -10,22 +10,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.utils import parse_wheel_filename
-
 from mvpy_vendor.errors import ConfigError
-from mvpy_vendor.options import NativePolicy
-from mvpy_vendor.outcome import Status
 
 from .console import Console, flag, table, write_atomic
 
 if TYPE_CHECKING:
     from mvpy_vendor.cache import Cache
-    from mvpy_vendor.options import ApplyOptions, BuildRequest
+    from mvpy_vendor.options import ApplyOptions, BuildRequest, NativePolicy
     from mvpy_vendor.report import OutputResult
 
 __all__ = ["POLICIES", "run"]
 
-POLICIES = tuple(p.value for p in NativePolicy)
+#: the values of :class:`~mvpy_vendor.options.NativePolicy` (held equal by a test: the command
+#: line starts without importing the engine)
+POLICIES = ("patch", "prefer-source", "error")
 
 
 def positive(text: str) -> int:
@@ -39,6 +37,8 @@ def positive(text: str) -> int:
 
 
 def _policies(texts: Sequence[str]) -> dict[str, NativePolicy]:
+    from mvpy_vendor.options import NativePolicy
+
     found = {}
     for text in texts:
         dist, sep, policy = text.partition("=")
@@ -51,6 +51,8 @@ def _policies(texts: Sequence[str]) -> dict[str, NativePolicy]:
 
 def _deaccelerated(result: OutputResult, shown: int = 3) -> str:
     """``1 compiled module replaced by its Python source (slower): pkg/_c...so``, or ''."""
+    from mvpy_vendor.outcome import Status
+
     dropped = [f.member for f in result.files if f.status is Status.DEACCELERATED]
     if not dropped:
         return ""
@@ -61,7 +63,7 @@ def _deaccelerated(result: OutputResult, shown: int = 3) -> str:
 
 
 def _options(get: Callable[[str], Any]) -> ApplyOptions:
-    from mvpy_vendor.options import ApplyOptions
+    from mvpy_vendor.options import ApplyOptions, NativePolicy
 
     return ApplyOptions(
         allow_unparsable=bool(get("allow-unparsable")),
@@ -193,6 +195,8 @@ def _run(args: argparse.Namespace, console: Console, stack: contextlib.ExitStack
             console.info(f"note: {r.output.display_name}: {slower}")
     for note in plan.notes:
         console.info(f"note: {note}")
+    from packaging.utils import parse_wheel_filename
+
     from mvpy_vendor.planning.plan import UNNEEDED  # here: the plan's modules are not needed by other commands
 
     other = 0

@@ -12,11 +12,12 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-from packaging.markers import default_environment
-from packaging.tags import Tag, compatible_tags, cpython_tags, sys_tags
+from typing import TYPE_CHECKING
 
 from mvpy_vendor.errors import ConfigError
+
+if TYPE_CHECKING:
+    from packaging.tags import Tag
 
 __all__ = ["PLATFORMS", "Target"]
 
@@ -116,6 +117,8 @@ class Target:
 
     def environment(self) -> dict[str, str]:
         """The marker environment of the target."""
+        from packaging.markers import default_environment  # here: the command line starts without it
+
         env = {key: str(value) for key, value in default_environment().items()}
         if self.python_version is not None:
             major, minor = self.version_tuple
@@ -138,6 +141,8 @@ class Target:
 
     def tags(self) -> list[Tag]:
         """The wheel tags the target accepts, best first."""
+        from packaging.tags import compatible_tags, cpython_tags, sys_tags
+
         if self.is_running:
             return list(sys_tags())
         platforms: Sequence[str] | None = PLATFORMS[self.platform].tags if self.platform is not None else None

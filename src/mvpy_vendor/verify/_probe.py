@@ -321,6 +321,7 @@ def _child(job: dict, wake: tuple[int, int], on_interrupt: object) -> None:  # t
     os.close(null)
     os.close(err)
     faulthandler.enable()  # onto this job's stderr
+    sys.argv[1:] = [job["spec"], job["events"]]  # as a probe started on its own has them
     probe(job["spec"], job["events"])
 
 
@@ -331,7 +332,8 @@ def serve() -> None:
 
     Started with ``-I -S``, the server has imported nothing but the standard library modules this
     file needs: a child is what a fresh ``-I -S`` interpreter running this file would be, without
-    paying for its start; a job that needs ``site`` runs it first (``run_site``).
+    paying for its start; a job that needs ``site`` runs it first (``run_site``), and then differs
+    from an interpreter started with ``site`` only in ``sys.flags.no_site``.
     """
     wake = os.pipe()
     for fd in wake:
