@@ -24,7 +24,6 @@ import os
 import shutil
 import sys
 import tempfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +50,8 @@ def default_cache_dir() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def _fingerprint() -> str:
+    from importlib import metadata  # here: it is slow to import, and most commands need no fingerprint
+
     digest = hashlib.sha256(__version__.encode())
     root = Path(__file__).parent
     for path in sorted(root.rglob("*.py")):

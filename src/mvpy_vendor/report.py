@@ -12,13 +12,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import BuildError, ConfigError, Problem
-from .native.model import NativeModule
-from .outcome import MemberOutcome
-from .planning.plan import Output, Plan
+
+if TYPE_CHECKING:  # not at run time: reading a report (as verify does) needs none of the engine
+    from .native.model import NativeModule
+    from .outcome import MemberOutcome
+    from .planning.plan import Output, Plan
 
 __all__ = [
     "PROVENANCE_NAME",
@@ -78,6 +80,9 @@ class OutputResult:
 
     @classmethod
     def from_cache(cls, output: Output, data: dict[str, Any]) -> OutputResult:
+        from .native.model import NativeModule
+        from .outcome import MemberOutcome
+
         return cls(
             output,
             "",
