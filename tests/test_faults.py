@@ -1,9 +1,11 @@
-"""Faults leave nothing behind: real signals sent to a real build of a large wheel, then a second
-build byte-identical to a clean one; two builds into one --out; --out that cannot be written."""
+"""Faults leave nothing behind: real signals sent to a real build of a large wheel (its main process
+or one of its workers), then a second build byte-identical to a clean one; workers that die with
+the build without PR_SET_PDEATHSIG; two builds into one --out; --out that cannot be written."""
 
 from __future__ import annotations
 
 import os
+import re
 import resource
 import shutil
 import signal
@@ -40,12 +42,15 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
+def _state(pid: int) -> str:
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
     except OSError:
-        return False
-    return state != "Z"  # a zombie is dead, only not reaped yet
+        return "X"
+
+
+def _alive(pid: int) -> bool:
+    return _state(pid) not in ("X", "Z")  # a zombie is dead, only not reaped yet
 
 
 def _snapshot(path: Path) -> dict[str, bytes]:
@@ -127,6 +132,107 @@ def test_a_signal_leaves_nothing_behind(
     assert after.pop("kept.txt") == b"from before\n"
     assert after == clean_build
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == [n for n in beside if n != "cache"]
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _no_core_dump() -> None:
+    _default_sigint()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGSEGV below: no core file
+
+
+def _await_workers(proc: subprocess.Popen[bytes]) -> set[int]:
+    workers: set[int] = set()
+    deadline = time.monotonic() + 120
+    while len(workers) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        workers = _children(proc.pid)
+        time.sleep(0.02)
+    assert len(workers) == 2, "the build ended before its workers were seen"
+    return workers
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGSEGV], ids=lambda s: s.name)
+def test_a_dead_worker_fails_the_build_cleanly(
+    big_inputs: Path, clean_build: dict[str, bytes], tmp_path: Path, signum: signal.Signals
+) -> None:
+    """One worker killed while it rewrites a file (SIGSEGV as a crash of the interpreter would
+    send it): exit 1, one line naming the wheel, the file and the signal, --out as it was, no
+    staging directory, no worker left; the next build, with the same cache, is a clean one."""
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    out.mkdir()
+    (out / "kept.txt").write_text("from before\n")
+    before, beside = _snapshot(out), sorted(p.name for p in tmp_path.iterdir())
+    args = _cli("build", "--wheels", str(big_inputs), "--out", str(out), "--cache-dir", str(cache), "--jobs", "2")
+    proc = subprocess.Popen(
+        args, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        preexec_fn=_no_core_dump,
+    )  # fmt: skip
+    workers: set[int] = set()
+    try:
+        workers = _await_workers(proc)
+        victim = min(workers)
+        # Into its work: a forked worker spends CPU only on rewriting, and is running while it does.
+        while proc.poll() is None and not (_cpu_ticks(victim) >= 20 and _state(victim) == "R"):
+            time.sleep(0.005)
+        os.kill(victim, signum)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 1, err
+        line = (
+            rf"mvpy-vendor: error: foo-1\.0\.0-py3-none-any\.whl: foo/gen/m\d+\.py: "
+            rf"worker process died with signal {signum.name} while rewriting it\n"
+        )
+        assert re.fullmatch(line, err.decode()), err
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [w for w in workers if _alive(w)], "a worker outlived the build"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for w in workers:
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == beside  # no staging directory
+    subprocess.run(args, check=True, env=_env(), capture_output=True)
+    after = _snapshot(out)
+    assert after.pop("kept.txt") == b"from before\n"
+    assert after == clean_build
+
+
+# The build, with PR_SET_PDEATHSIG switched off (the private switch in mvpy_vendor.apply) so that
+# its workers have only the portable lifeline that macOS and Windows rely on.
+_WITHOUT_PDEATHSIG = (
+    "import sys; import mvpy_vendor.apply as a; a._USE_PDEATHSIG = False; "
+    "from mvpy_vendor.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+def test_workers_die_with_the_build_without_pdeathsig(big_inputs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = [sys.executable, "-c", _WITHOUT_PDEATHSIG, "build", "--wheels", str(big_inputs), "--out", str(out),
+            "--no-cache", "--jobs", "2"]  # fmt: skip
+    proc = subprocess.Popen(args, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    workers: set[int] = set()
+    try:
+        workers = _await_workers(proc)
+        time.sleep(0.3)  # into the rewriting
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+        assert proc.returncode == -9
+        deadline = time.monotonic() + 30  # without the lifeline they run on for minutes, then wait forever
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [w for w in workers if _alive(w)], "workers outlived the build"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for w in workers:
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
 
 
 def test_two_builds_into_one_out_serialize(big_inputs: Path, clean_build: dict[str, bytes], tmp_path: Path) -> None:

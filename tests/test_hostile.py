@@ -1,11 +1,13 @@
 """Every hostile wheel of testwheels/hostile.py, in a build of the foo set: rejected before anything
-is written with one line naming the wheel, the member and the reason, or accepted with a warning
-and a wheelhouse that pip installs. Never a traceback."""
+is written with one line naming the wheel, the member and the reason (and, where pip and uv
+disagree about the input, which one refuses it), or accepted (with a warning where it is
+dangerous) and a wheelhouse that both pip and uv install. Never a traceback."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 
 from mvpy_vendor.cli import main
 
-from .conftest import FOO_SET, hostile_module, install_wheelhouse, pick
+from .conftest import FOO_SET, clean_env, hostile_module, install_wheelhouse, new_venv, pick
 
 HOSTILE = hostile_module()
 
@@ -37,7 +39,7 @@ def _build(inputs: list[Path], out: Path, capsys: pytest.CaptureFixture[str]) ->
 
 
 REJECTED = [c for c in HOSTILE.CASES if c.verdict == "reject"]
-WARNED = [c for c in HOSTILE.CASES if c.verdict == "warn"]
+ACCEPTED = [c for c in HOSTILE.CASES if c.verdict in ("warn", "accept")]
 
 
 @pytest.mark.parametrize("case", REJECTED, ids=[c.name for c in REJECTED])
@@ -61,8 +63,8 @@ def test_rejected_before_anything_is_written(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", WARNED, ids=[c.name for c in WARNED])
-def test_accepted_with_a_warning_and_installable(
+@pytest.mark.parametrize("case", ACCEPTED, ids=[c.name for c in ACCEPTED])
+def test_accepted_and_installed_by_pip_and_uv(
     wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], case: Any
 ) -> None:
     inputs = _inputs(wheels, case, tmp_path)
@@ -70,8 +72,19 @@ def test_accepted_with_a_warning_and_installable(
     code, printed, err = _build(inputs, out, capsys)
     assert code == 0, err
     warnings = [line for line in printed.splitlines() if line.startswith("warning: ")]
-    assert any(f": {case.member}: " in line and case.reason in line for line in warnings), printed
-    python = install_wheelhouse(out, tmp_path / "venv")
+    if case.verdict == "warn":
+        assert any(f": {case.member}: " in line and case.reason in line for line in warnings), printed
+    else:
+        assert warnings == [], printed
+    python = install_wheelhouse(out, tmp_path / "pip-venv")
+    subprocess.run([str(python), "-c", "import foo, myapp, slow_package"], check=True)
+    python = new_venv(tmp_path / "uv-venv")
+    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    subprocess.run(
+        [uv, "pip", "install", "--offline", "--no-index", "--no-cache", "-q", "--python", str(python),
+         "--find-links", str(out), "-r", str(out / "requirements.txt")],
+        check=True, env=clean_env(),
+    )  # fmt: skip
     subprocess.run([str(python), "-c", "import foo, myapp, slow_package"], check=True)
 
 

@@ -143,7 +143,9 @@ def _(fixtures: Path, dest: Path) -> Path:
     return raw_zip(path, [*listed, Member(f"{DIST1}/RECORD".encode(), record_for(members, DIST1))])
 
 
-@_case("record-field-over-128k", FOO1, "reject", f"{DIST1}/RECORD", "field larger than field limit (131072)")
+@_case(
+    "record-field-over-128k", FOO1, "reject", f"{DIST1}/RECORD", "field limit (131072) (pip refuses it; uv installs it)"
+)
 def _(fixtures: Path, dest: Path) -> Path:
     members, path = _start(fixtures, dest, FOO1)
     record = record_for(members, DIST1) + b"foo/" + b"x" * (200 << 10) + b".py,,\n"
@@ -163,7 +165,7 @@ def _(fixtures: Path, dest: Path) -> Path:
     return _wheel(path, members, DIST1, record)
 
 
-@_case("metadata-latin-1", FOO1, "reject", f"{DIST1}/METADATA", "not valid UTF-8")
+@_case("metadata-latin-1", FOO1, "reject", f"{DIST1}/METADATA", "not valid UTF-8 (at byte 131; pip refuses it, uv")
 def _(fixtures: Path, dest: Path) -> Path:
     members, path = _start(fixtures, dest, FOO1)
     members[f"{DIST1}/METADATA"] += "Author: Zo\u00e9\n".encode("latin-1")
@@ -207,14 +209,14 @@ def _(fixtures: Path, dest: Path) -> Path:
     return _wheel(path, members, DIST1)
 
 
-@_case("nul-in-member-name", FOO1, "reject", "foo/a\\x00b.py", "member name holds a control character")
+@_case("nul-in-member-name", FOO1, "reject", "foo/a\\x00b.py", "control character (NUL, newline, ...; uv refuses it")
 def _(fixtures: Path, dest: Path) -> Path:
     members, path = _start(fixtures, dest, FOO1)
     members["foo/a\x00b.py"] = b"X = 1\n"
     return _wheel(path, members, DIST1)
 
 
-@_case("newline-in-member-name", FOO2, "reject", "foo/a\\nb.py", "member name holds a control character")
+@_case("newline-in-member-name", FOO2, "reject", "foo/a\\nb.py", "control character (NUL, newline, ...; uv refuses it")
 def _(fixtures: Path, dest: Path) -> Path:
     members, path = _start(fixtures, dest, FOO2)
     members["foo/a\nb.py"] = b"X = 1\n"
@@ -311,6 +313,77 @@ def _(fixtures: Path, dest: Path) -> Path:
     members, path = _start(fixtures, dest, FOO1)
     members["foo-hook.pth"] = b"import sys; sys.flags\n"
     return _wheel(path, members, DIST1)
+
+
+# Where pip and uv disagree (one installs the input, the other refuses it), or both refuse an
+# input the build used to accept: rejected, the message saying which installer refuses it.
+def _edit(fixtures: Path, dest: Path, member: str, old: bytes, new: bytes, base: str = FOO1) -> Path:
+    members, path = _start(fixtures, dest, base)
+    dist = DIST1 if base == FOO1 else DIST2
+    key = f"{dist}/{member}"
+    members[key] = members[key].replace(old, new) if old else new
+    return _wheel(path, members, dist)
+
+
+@_case("metadata-version-mismatch", FOO1, "reject", f"{DIST1}/METADATA", "match the file name (uv refuses it; pip")
+def _(fixtures: Path, dest: Path) -> Path:
+    return _edit(fixtures, dest, "METADATA", b"Version: 1.0.0", b"Version: 1.0.1")
+
+
+@_case("requires-python-invalid", FOO1, "reject", f"{DIST1}/METADATA", "'>=<3' (uv refuses it; pip installs it")
+def _(fixtures: Path, dest: Path) -> Path:
+    return _edit(fixtures, dest, "METADATA", b"Version: 1.0.0\n", b"Version: 1.0.0\nRequires-Python: >=<3\n")
+
+
+_EP = f"{DIST1}/entry_points.txt"
+
+
+@_case("entry-points-no-section", FOO1, "reject", _EP, "before any section header (uv refuses it; pip installs")
+def _(fixtures: Path, dest: Path) -> Path:
+    return _edit(fixtures, dest, "entry_points.txt", b"", b"this is [not an ini\n= = =\n")
+
+
+@_case("entry-points-section-twice", FOO1, "reject", _EP, "[console_scripts] twice (uv refuses it; pip installs")
+def _(fixtures: Path, dest: Path) -> Path:
+    text = b"[console_scripts]\na = foo.cli:main\n[console_scripts]\nb = foo.cli:main\n"
+    return _edit(fixtures, dest, "entry_points.txt", b"", text)
+
+
+@_case("entry-points-key-twice", FOO1, "reject", _EP, "'a' twice in [console_scripts] (uv refuses it; pip")
+def _(fixtures: Path, dest: Path) -> Path:
+    return _edit(fixtures, dest, "entry_points.txt", b"", b"[console_scripts]\na = foo.cli:main\na = foo.cli:main\n")
+
+
+@_case("entry-points-bad-script", FOO1, "reject", _EP, "invalid script entry point 'foo.cli' (pip and uv refuse")
+def _(fixtures: Path, dest: Path) -> Path:
+    return _edit(fixtures, dest, "entry_points.txt", b"", b"[console_scripts]\na = foo.cli\n")
+
+
+@_case("data-file-outside-scheme", FOO1, "reject", "foo-1.0.0.data/x.txt", "not under a scheme: pip and uv refuse")
+def _(fixtures: Path, dest: Path) -> Path:
+    members, path = _start(fixtures, dest, FOO1)
+    members["foo-1.0.0.data/x.txt"] = b"x\n"
+    return _wheel(path, members, DIST1)
+
+
+# Legal but unusual, and installed by both pip and uv: accepted, and so is the output.
+@_case("dist-info-not-normalized", FOO1, "accept", "", "")
+def _(fixtures: Path, dest: Path) -> Path:
+    members, path = _start(fixtures, dest, FOO1)
+    moved = {n.replace(DIST1, "Foo-1.0.0.dist-info"): d for n, d in members.items()}
+    return _wheel(path, moved, "Foo-1.0.0.dist-info")
+
+
+@_case("build-tag-and-newer-wheel-version", FOO1, "accept", "", "")
+def _(fixtures: Path, dest: Path) -> Path:
+    """A build tag in the file name, Wheel-Version 1.9 (pip warns), Metadata-Version 3.0, no Tag."""
+    members, path = _start(fixtures, dest, FOO1)
+    wheel, metadata = f"{DIST1}/WHEEL", f"{DIST1}/METADATA"
+    members[wheel] = (
+        members[wheel].replace(b"Wheel-Version: 1.0", b"Wheel-Version: 1.9").replace(b"Tag: py3-none-any\n", b"")
+    )
+    members[metadata] = members[metadata].replace(b"Metadata-Version: 2.1", b"Metadata-Version: 3.0")
+    return _wheel(path.with_name("foo-1.0.0-1-py3-none-any.whl"), members, DIST1)
 
 
 def big_wheel(fixtures: Path, dest: Path, modules: int = 4000) -> Path:

@@ -11,15 +11,20 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
+import multiprocessing
 import os
 import shutil
 import signal
 import sys
+import threading
+import time
 import zipfile
-from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from ._version import __version__
 from .cache import Cache, cache_key
@@ -56,8 +61,18 @@ __all__ = ["apply_plan"]
 _PARALLEL_MIN_BYTES = 4 << 20
 _CHUNK_FILES = 8  # files per job sent to a worker
 
-_Pool = Callable[[], Executor]
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+#: Private, for tests only: False makes workers rely on the portable lifeline alone (as on macOS
+#: and Windows, which have no ``PR_SET_PDEATHSIG``), so that Linux can test it.
+_USE_PDEATHSIG = True
+
+# The write ends of the lifelines this process holds: a worker forked from it closes its copies,
+# so that the pipe reaches end-of-file when this process dies.
+_LIFELINE_ENDS: list[Connection] = []
+
+# In a worker: the shared slots, and the index of the one holding "the file being rewritten".
+_SLOT: tuple[Any, int] | None = None
 
 
 def _rewrite_and_compress(data: bytes, names: NameMap) -> tuple[SourceResult, Compressed | None]:
@@ -72,32 +87,50 @@ def _rewrite_and_compress(data: bytes, names: NameMap) -> tuple[SourceResult, Co
 
 
 def _rewrite_in_parallel(
-    out: Output, names: NameMap, reader: MemberReader, pool: _Pool | None
+    out: Output, names: NameMap, reader: MemberReader, workers: _Workers | None
 ) -> dict[str, tuple[SourceResult, Compressed | None]]:
     """Rewrite (and deflate) a large wheel's Python files in worker processes, ahead of writing.
 
-    Nothing is done (the files are then rewritten one by one as they are written) without a
-    pool, or for less source than is worth starting the workers for.
+    Nothing is done (the files are then rewritten one by one as they are written) without
+    workers, or for less source than is worth starting them for. A worker that dies (a signal,
+    a crash of the interpreter) fails the build with one line naming the wheel, the file it was
+    rewriting (when known) and how it died.
     """
     members = [
         m.member for m in out.members if m.action is Action.REWRITE and is_python(m.member, out.source.dist_info)
     ]
-    if pool is None or sum(reader.getinfo(m).file_size for m in members) < _PARALLEL_MIN_BYTES:
+    if workers is None or sum(reader.getinfo(m).file_size for m in members) < _PARALLEL_MIN_BYTES:
         return {}
     sources = [reader.read(m) for m in members]
     # Submitted in chunks rather than through ``map``, whose results iterator cancels what is
     # pending when it is interrupted, which the executor (Python 3.11) then trips over.
-    executor = pool()
-    futures = [
-        executor.submit(_rewrite_chunk, sources[i : i + _CHUNK_FILES], names)
-        for i in range(0, len(sources), _CHUNK_FILES)
-    ]
-    results = [result for future in futures for result in future.result()]
+    try:
+        executor = workers.executor()
+        futures: list[Future[list[tuple[SourceResult, Compressed | None]]]] = [
+            executor.submit(_rewrite_chunk, sources[i : i + _CHUNK_FILES], names, i)
+            for i in range(0, len(sources), _CHUNK_FILES)
+        ]
+        results = [result for future in futures for result in future.result()]
+    except BrokenProcessPool:
+        member, how = workers.death(members)
+        where = "while rewriting it" if member else "while rewriting this wheel's files"
+        raise WheelProblems(
+            [Problem(out.source.filename, f"{how} {where}", member, code=Code.REWRITE_FAILED)]
+        ) from None
     return dict(zip(members, results))
 
 
-def _rewrite_chunk(sources: list[bytes], names: NameMap) -> list[tuple[SourceResult, Compressed | None]]:
-    return [_rewrite_and_compress(data, names) for data in sources]
+def _rewrite_chunk(sources: list[bytes], names: NameMap, start: int) -> list[tuple[SourceResult, Compressed | None]]:
+    """A worker's job: files ``start``, ``start + 1``, ... of a wheel; each one's index is noted
+    in the worker's slot while it is rewritten, for the build to name if this process dies."""
+    done = []
+    for i, data in enumerate(sources, start):
+        if _SLOT is not None:
+            _SLOT[0][_SLOT[1]] = i
+        done.append(_rewrite_and_compress(data, names))
+    if _SLOT is not None:
+        _SLOT[0][_SLOT[1]] = -1
+    return done
 
 
 def _source_outcome(out: Output, member: str, result: SourceResult) -> MemberOutcome:
@@ -271,12 +304,12 @@ def _neutralised(plan: MemberPlan) -> bytes:
     return f'"""Emptied by mvpy-vendor: {plan.member} {why}."""\n'.encode()
 
 
-def _write_output(out: Output, path: Path, pool: _Pool | None) -> tuple[OutputResult, list[Problem]]:
+def _write_output(out: Output, path: Path, workers: _Workers | None) -> tuple[OutputResult, list[Problem]]:
     """Write one output wheel. Members that do not change are copied as stored, never inflated."""
     provenance = f"{out.dist_info}/{PROVENANCE_NAME}"
     with MemberReader(out.source.path) as reader, WheelWriter(path, out.dist_info) as writer:
         job = _OutputWriter(out, reader, writer)
-        prefetched = _rewrite_in_parallel(out, job.names, reader, pool)
+        prefetched = _rewrite_in_parallel(out, job.names, reader, workers)
         pending_provenance = True
         for plan in out.members:
             if (
@@ -353,57 +386,145 @@ def apply_plan(
             raise os_error(exc, str(out_dir)) from None
 
 
-def _die_with_parent(parent: int) -> None:
-    """A worker's initializer: on Linux, be killed when the build process dies, however it dies.
+def _worker_start(parent: int, lifeline: Connection, slots: Any, pdeathsig: bool) -> None:
+    """A worker's initializer: die with the build process, however it dies; take a slot.
 
-    Interrupts are the build process's to handle (it stops the workers); SIGTERM kills a worker
-    outright, whatever handler it inherited.
+    On Linux the kernel kills the worker when the build dies (``PR_SET_PDEATHSIG``). Everywhere
+    (the only way on macOS and Windows), a thread waits on the lifeline, a pipe whose write end
+    only the build process holds: when that process dies the pipe reaches end-of-file and the
+    worker exits at once. Interrupts are the build process's to handle (it stops the workers);
+    SIGTERM kills a worker outright, whatever handler it inherited.
     """
+    global _SLOT
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if sys.platform.startswith("linux"):
+    for end in _LIFELINE_ENDS:  # inherited by fork: this process must not keep the pipe open
+        with contextlib.suppress(OSError):
+            end.close()
+    _LIFELINE_ENDS.clear()
+    if pdeathsig and sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    threading.Thread(target=_exit_with_parent, args=(lifeline,), name="mvpy-vendor-lifeline", daemon=True).start()
     try:
         os.kill(parent, 0)
-    except ProcessLookupError:  # the build died before the line above
+    except ProcessLookupError:  # the build died before the lines above
         os._exit(1)
     except OSError:
         pass
+    with slots.get_lock():
+        raw = slots.get_obj()
+        for i in range(0, len(raw), 2):
+            if raw[i] == 0:
+                raw[i], raw[i + 1] = os.getpid(), -1
+                _SLOT = (raw, i + 1)
+                break
 
 
-def _stop_pool(pool: ProcessPoolExecutor, failed: bool) -> None:
-    """Shut the workers down; after a failure (or an interrupt) without waiting for their work.
+def _exit_with_parent(lifeline: Connection) -> None:
+    """Block until the build process is gone (nothing is ever sent), then exit at once."""
+    with contextlib.suppress(EOFError, OSError):
+        while True:
+            lifeline.recv_bytes()
+    os._exit(1)
 
-    The workers are terminated first: the executor then finds them gone, fails what was pending
-    and stops. The queue feeding them is not waited for at exit (its thread may be blocked
-    writing work that no worker will read). Cancelling futures instead races with that in
-    Python 3.11 (InvalidStateError in the executor's thread).
+
+def _how_it_died(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"worker process died with signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"worker process died with signal {-code}"
+    if code is not None:
+        return f"worker process exited with code {code}"
+    return "a worker process died"
+
+
+class _Workers:
+    """The worker processes of one build, started when a wheel first needs them.
+
+    Each worker keeps, in memory shared with the build, its pid and the index of the file it is
+    rewriting, so that a worker that dies can be named with that file.
     """
-    if failed:
-        calls = getattr(pool, "_call_queue", None)
-        if calls is not None:
-            with contextlib.suppress(Exception):
-                calls.cancel_join_thread()
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            with contextlib.suppress(OSError, AttributeError):
-                process.terminate()
-    pool.shutdown(wait=True)
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self._pool: ProcessPoolExecutor | None = None
+        self._slots: Any = None
+        self._ends: tuple[Connection, Connection] | None = None
+
+    def executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            stop_worker_thread()  # fork only a single-threaded process
+            context = multiprocessing.get_context()
+            self._slots = context.Array("q", 2 * self.count)  # (pid, file index) per worker
+            reader, writer = context.Pipe(duplex=False)
+            self._ends = (reader, writer)
+            _LIFELINE_ENDS.append(writer)
+            args = (os.getpid(), reader, self._slots, _USE_PDEATHSIG)
+            self._pool = ProcessPoolExecutor(self.count, mp_context=context, initializer=_worker_start, initargs=args)
+        return self._pool
+
+    def death(self, members: list[str]) -> tuple[str | None, str]:
+        """After the pool broke: (the file the dead worker was rewriting, or None; how it died).
+
+        The executor notices a worker gone when its pipes close, a moment before the kernel
+        gives its exit status, and then terminates the others (SIGTERM): their statuses are
+        waited for (briefly; they are being killed). The dead worker is the one that did not
+        end by that SIGTERM; its file is named only when there is one such worker.
+        """
+        processes = list((getattr(self._pool, "_processes", None) or {}).items())
+        deadline = time.monotonic() + 5
+        while True:
+            codes = {pid: getattr(p, "exitcode", None) for pid, p in processes}
+            if all(code is not None for code in codes.values()) or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        dead = [pid for pid, code in codes.items() if code not in (None, 0, -signal.SIGTERM)]
+        dead = dead or [pid for pid, code in codes.items() if code == -signal.SIGTERM]
+        if len(dead) != 1:
+            return None, _how_it_died(None)
+        member = None
+        if self._slots is not None:
+            raw = self._slots.get_obj()
+            for i in range(0, len(raw), 2):
+                if raw[i] == dead[0] and 0 <= raw[i + 1] < len(members):
+                    member = members[raw[i + 1]]
+        return member, _how_it_died(codes[dead[0]])
+
+    def stop(self, failed: bool) -> None:
+        """Shut the workers down; after a failure (or an interrupt) without waiting for their work.
+
+        The workers are terminated first: the executor then finds them gone, fails what was
+        pending and stops. The queue feeding them is not waited for at exit (its thread may be
+        blocked writing work that no worker will read). Cancelling futures instead races with
+        that in Python 3.11 (InvalidStateError in the executor's thread). The lifeline is closed
+        last: any worker still there exits.
+        """
+        pool = self._pool
+        if pool is not None:
+            if failed:
+                calls = getattr(pool, "_call_queue", None)
+                if calls is not None:
+                    with contextlib.suppress(Exception):
+                        calls.cancel_join_thread()
+                for process in list((getattr(pool, "_processes", None) or {}).values()):
+                    with contextlib.suppress(OSError, AttributeError):
+                        process.terminate()
+            pool.shutdown(wait=True)
+        if self._ends is not None:
+            for end in self._ends:
+                end.close()
+            with contextlib.suppress(ValueError):
+                _LIFELINE_ENDS.remove(self._ends[1])
+        self._pool, self._ends = None, None
 
 
 def _apply(
     plan: Plan, out_dir: Path, staging: Path, workers: int, reporter: Reporter, cache: Cache | None
 ) -> BuildResult:
-    pools: list[ProcessPoolExecutor] = []
-
-    def pool() -> Executor:
-        """The worker processes, started when a wheel first needs them."""
-        if not pools:
-            stop_worker_thread()  # fork only a single-threaded process
-            pools.append(ProcessPoolExecutor(workers, initializer=_die_with_parent, initargs=(os.getpid(),)))
-        return pools[0]
-
+    pool = _Workers(workers) if workers > 1 else None
     failed = True
     try:
         results: list[OutputResult] = []
@@ -419,7 +540,7 @@ def _apply(
             else:
                 result = _from_cache(cached, key, out, target)
             if result is None:
-                result, found = _write_output(out, target, pool if workers > 1 else None)
+                result, found = _write_output(out, target, pool)
                 problems += found
                 if cached is not None and not found:
                     digest = file_sha256(target)
@@ -439,5 +560,5 @@ def _apply(
         failed = False
         return built
     finally:
-        for p in pools:
-            _stop_pool(p, failed)
+        if pool is not None:
+            pool.stop(failed)

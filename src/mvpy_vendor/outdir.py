@@ -5,8 +5,12 @@ behind; a second build into the same directory waits for the first), stages ever
 directory *beside* it (``.<name>.mvpy-staging-*``, on the same file system, so that moving the
 files in is a rename), and removes the staging directory on every exit path Python sees. A
 staging directory left by a process that was killed outright (SIGKILL, power loss) is removed
-by the next build into the same directory, under the lock. Where ``flock`` is not available
-(Windows) builds are not serialized.
+by the next build into the same directory, under the lock.
+
+On Windows a directory cannot be opened to lock it: the lock is ``msvcrt.locking`` on a lock
+file *beside* ``--out`` (``.<name>.mvpy-lock``, in the directory the staging goes to), so that
+``--out`` holds nothing but the build's files. That file stays (removing a lock file races with
+a build about to lock it). This path is not run by this project's tests or CI (Linux only).
 """
 
 from __future__ import annotations
@@ -37,28 +41,62 @@ def _staging_prefix(out_dir: Path) -> str:
     return f".{out_dir.name}.mvpy-staging-"
 
 
-def _lock(out_dir: Path) -> int | None:
-    """A descriptor of ``out_dir`` holding an exclusive lock on it (None where locks are not available)."""
-    if sys.platform == "win32":  # pragma: no cover
-        return None
+def _lock_name(out_dir: Path) -> Path:
+    return out_dir.parent / f".{out_dir.name}.mvpy-lock"
+
+
+if sys.platform == "win32":  # pragma: no cover - not run on this project's CI
+    import msvcrt
+
+    def _lock(out_dir: Path) -> int:
+        """A descriptor of the lock file beside ``out_dir``, its first byte locked; waits as long as needed."""
+        fd = os.open(_lock_name(out_dir), os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            while True:
+                try:
+                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # tries for about 10 seconds, then raises
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EDEADLOCK, errno.EACCES):
+                        raise
+            # The build we waited for may have removed the directory (it failed and had made it).
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except BaseException:
+            _unlock(fd)
+            raise
+        return fd
+
+    def _unlock(fd: int) -> None:
+        """Unlock before closing: Windows releases the locks of a closed file only eventually."""
+        with contextlib.suppress(OSError):
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        os.close(fd)
+
+else:
     import fcntl
 
-    while True:
-        fd = os.open(out_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            # The build we waited for may have removed the directory (it failed and had made it).
+    def _lock(out_dir: Path) -> int:
+        """A descriptor of ``out_dir`` holding an exclusive ``flock`` on it; waits as long as needed."""
+        while True:
+            fd = os.open(out_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
             try:
-                same = os.path.samestat(os.fstat(fd), os.stat(out_dir))
-            except FileNotFoundError:
-                same = False
-        except BaseException:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                # The build we waited for may have removed the directory (it failed and had made it).
+                try:
+                    same = os.path.samestat(os.fstat(fd), os.stat(out_dir))
+                except FileNotFoundError:
+                    same = False
+            except BaseException:
+                os.close(fd)
+                raise
+            if same:
+                return fd
             os.close(fd)
-            raise
-        if same:
-            return fd
-        os.close(fd)
-        out_dir.mkdir(parents=True, exist_ok=True)
+            out_dir.mkdir(parents=True, exist_ok=True)
+
+    def _unlock(fd: int) -> None:
+        os.close(fd)  # releases the flock
 
 
 @contextlib.contextmanager
@@ -93,8 +131,7 @@ def locked_out_dir(out_dir: Path) -> Iterator[Path]:
         if created:
             with contextlib.suppress(OSError):
                 out_dir.rmdir()  # only if still empty
-        if fd is not None:
-            os.close(fd)
+        _unlock(fd)
 
 
 def move_into(staging: Path, out_dir: Path) -> None:

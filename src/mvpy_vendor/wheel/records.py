@@ -70,7 +70,8 @@ def record_rows(data: bytes) -> list[list[str]]:
     try:
         return list(reader)
     except csv.Error as exc:
-        raise RecordError(f"RECORD line {reader.line_num}: {exc}") from None
+        # The one limit pip applies (csv's) and uv does not: the stricter rule.
+        raise RecordError(f"RECORD line {reader.line_num}: {exc} (pip refuses it; uv installs it)") from None
 
 
 def sha256_hashes(data: bytes) -> dict[str, str]:

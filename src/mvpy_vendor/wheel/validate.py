@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import stat
 import unicodedata
 import zipfile
@@ -155,7 +156,10 @@ def _member_problems(wheel: str, infos: Sequence[zipfile.ZipInfo]) -> list[Probl
             problems.append(Problem(wheel, "member name leaves the wheel's root", name))
         elif any(ord(c) < 0x20 or c == "\x7f" for c in info.orig_filename):  # zipfile cuts names at a NUL
             shown = info.orig_filename.encode("unicode_escape").decode("ascii")
-            problems.append(Problem(wheel, "member name holds a control character (NUL, newline, ...)", shown))
+            reason = (
+                "member name holds a control character (NUL, newline, ...; uv refuses it, pip installs it cut short)"
+            )
+            problems.append(Problem(wheel, reason, shown))
         elif any(part in ("", ".") for part in name.removesuffix("/").split("/")):
             problems.append(
                 Problem(wheel, "member name is not normalized (an empty or '.' part aliases another)", name)
@@ -228,6 +232,9 @@ def _layout_problems(
             Problem(wheel, f"the .dist-info directory {dist_info!r} does not match the file name", dist_info)
         )
     data_dir = stem + ".data"
+    for member in sorted(m for m in files if m.startswith(data_dir + "/") and m.count("/") == 1):
+        reason = f"a file directly in {data_dir}/ (not under a scheme: pip and uv refuse it)"
+        problems.append(Problem(wheel, reason, member))
     schemes = sorted({m.split("/")[1] for m in files if m.startswith(data_dir + "/") and m.count("/") >= 2})
     for scheme in schemes:
         if scheme not in DATA_SCHEMES:
@@ -235,6 +242,54 @@ def _layout_problems(
             problems.append(
                 Problem(wheel, f"unknown .data scheme {scheme!r} (installers know {known})", f"{data_dir}/{scheme}")
             )
+    return problems
+
+
+# A script's object reference: ``module.sub:function``, extras allowed (pip wants the callable).
+_SCRIPT_REF = re.compile(r"[\w.]+\s*:\s*[\w.]+\s*(\[[^\]]*\])?")
+
+
+def _entry_point_problems(wheel: str, text: str, member: str) -> list[Problem]:
+    """entry_points.txt as uv reads it (the stricter of pip and uv): a section header before the
+    first entry, no section or key twice, ``name = value``, scripts ``module:function``. Other
+    groups' values are not checked: neither installer reads them."""
+    problems: list[Problem] = []
+    section: str | None = None
+    seen: set[str] = set()
+    keys: set[str] = set()
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            section = line[1:].partition("]")[0].strip() if line.endswith("]") else None
+            if section is None:
+                reason = f"line {lineno}: malformed section header (uv refuses it; pip installs it)"
+                problems.append(Problem(wheel, reason, member))
+                return problems
+            if section in seen:
+                reason = f"line {lineno}: section [{section}] twice (uv refuses it; pip installs it)"
+                problems.append(Problem(wheel, reason, member))
+            seen.add(section)
+            keys = set()
+            continue
+        if section is None:
+            reason = f"line {lineno}: an entry before any section header (uv refuses it; pip installs it)"
+            problems.append(Problem(wheel, reason, member))
+            return problems
+        name, eq, value = line.partition("=")
+        if not eq or not name.strip():
+            reason = f"line {lineno}: not 'name = object reference' (pip and uv refuse it)"
+            problems.append(Problem(wheel, reason, member))
+            continue
+        key = name.strip()
+        if key in keys:
+            reason = f"line {lineno}: {key!r} twice in [{section}] (uv refuses it; pip installs it)"
+            problems.append(Problem(wheel, reason, member))
+        keys.add(key)
+        if section in ("console_scripts", "gui_scripts") and not _SCRIPT_REF.fullmatch(value.strip()):
+            reason = f"line {lineno}: invalid script entry point {value.strip()!r} (pip and uv refuse it)"
+            problems.append(Problem(wheel, reason, member))
     return problems
 
 
@@ -338,7 +393,8 @@ def _read_one(path: Path, sha256: str) -> tuple[WheelInfo | None, list[Problem]]
             try:
                 texts[text_name] = reader.read(member).decode("utf-8")
             except UnicodeDecodeError as exc:
-                problems.append(Problem(wheel, f"not valid UTF-8 (at byte {exc.start})", member))
+                who = "; pip refuses it, uv installs it" if text_name == "METADATA" else ""
+                problems.append(Problem(wheel, f"not valid UTF-8 (at byte {exc.start}{who})", member))
             except _UNREADABLE as exc:
                 problems.append(Problem(wheel, f"cannot read: {exc}", member))
         if "WHEEL" in texts:
@@ -363,13 +419,19 @@ def _read_one(path: Path, sha256: str) -> tuple[WheelInfo | None, list[Problem]]
     meta_version = metadata.get("Version", "")
     if canonicalize_name(display_name) != name:
         problems.append(
-            Problem(wheel, f"METADATA Name {display_name!r} does not match the file name", f"{dist_info}/METADATA")
+            Problem(
+                wheel,
+                f"METADATA Name {display_name!r} does not match the file name (pip and uv refuse it)",
+                f"{dist_info}/METADATA",
+            )
         )
     try:
         if Version(meta_version) != version:
             problems.append(
                 Problem(
-                    wheel, f"METADATA Version {meta_version!r} does not match the file name", f"{dist_info}/METADATA"
+                    wheel,
+                    f"METADATA Version {meta_version!r} does not match the file name (uv refuses it; pip installs it)",
+                    f"{dist_info}/METADATA",
                 )
             )
     except InvalidVersion:
@@ -382,6 +444,15 @@ def _read_one(path: Path, sha256: str) -> tuple[WheelInfo | None, list[Problem]]
             problems.append(
                 Problem(wheel, f"invalid Requires-Dist {text!r}: {str(exc).splitlines()[0]}", f"{dist_info}/METADATA")
             )
+    requires_python = metadata.get("Requires-Python")
+    if requires_python is not None:
+        try:
+            SpecifierSet(requires_python)
+        except InvalidSpecifier:
+            reason = f"invalid Requires-Python {requires_python!r} (uv refuses it; pip installs it with a warning)"
+            problems.append(Problem(wheel, reason, f"{dist_info}/METADATA"))
+    if "entry_points.txt" in texts:
+        problems += _entry_point_problems(wheel, texts["entry_points.txt"], f"{dist_info}/entry_points.txt")
     import_names = sorted(
         {n for member in files if (n := import_name_of(installed_path(member, data_dir))) is not None}
     )
