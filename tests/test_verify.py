@@ -167,6 +167,36 @@ def test_a_wheel_rewritten_in_place_is_installed_and_compiled_as_it_is_now(foo_h
     assert len(list((cache / "verify" / "wheels").glob(f"*/{RENAMED}"))) == 2  # both contents, side by side
 
 
+def test_what_the_probe_will_import_is_compiled_ahead_in_a_process_of_its_own(tmp_path: Path) -> None:
+    # Sources a walk imports and that have no bytecode yet; not __main__, not a directory without
+    # __init__.py (a walk does not enter it), not a source whose .pyc is there already.
+    from mvpy_vendor.verify.bytecode import compile_ahead
+
+    site = tmp_path / "site"
+    files = ["pkg/__init__.py", "pkg/a.py", "pkg/__main__.py", "pkg/sub/__init__.py", "pkg/sub/b.py"]
+    files += ["pkg/data/x.py", "top.py", "other.py", "kept.py"]
+    for name in files:
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text("X = 1\n")
+    tag = sys.implementation.cache_tag
+    kept = site / "__pycache__" / f"kept.{tag}.pyc"
+    kept.parent.mkdir()
+    kept.write_bytes(b"placed")
+    proc = compile_ahead(Path(sys.executable), [str(site)], ["pkg", "top", "kept"])
+    assert proc is not None and proc.wait() == 0
+    compiled = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.pyc"))
+    assert compiled == [
+        f"__pycache__/kept.{tag}.pyc",
+        f"__pycache__/top.{tag}.pyc",
+        f"pkg/__pycache__/__init__.{tag}.pyc",
+        f"pkg/__pycache__/a.{tag}.pyc",
+        f"pkg/sub/__pycache__/__init__.{tag}.pyc",
+        f"pkg/sub/__pycache__/b.{tag}.pyc",
+    ]
+    assert kept.read_bytes() == b"placed"
+    assert compile_ahead(Path(sys.executable), [str(site)], ["pkg", "top", "kept"]) is None  # nothing left
+
+
 @pytest.mark.slow
 def test_a_module_writing_its_own_file_in_place_leaves_no_trace_in_the_cache(foo_house: Path, tmp_path: Path) -> None:
     # Installed files are hard links into uv's cache: a write in place reaches it. verify sees

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,7 +44,7 @@ from mvpy_vendor.cache import default_cache_dir
 from mvpy_vendor.progress import SILENT, Reporter
 from mvpy_vendor.report import Report, ReportOutput
 
-from .bytecode import BytecodeStore
+from .bytecode import BytecodeStore, compile_ahead
 from .environment import Installer, find_installer, site_dirs
 from .findings import CRASHED, FAILED, LEAK, PROVENANCE, PULLS, Finding, Group, error_cause, group
 from .judge import OriginalWorlds, Suspect, Verdicts, judge
@@ -161,6 +162,10 @@ def _verify(
         bytecode = BytecodeStore(installer.cache / "bytecode") if installer.linked and installer.cache else None
         if bytecode is not None:
             bytecode.place(sites)
+        # uv writes no bytecode: what the probe will import and finds none for is compiled meanwhile
+        ahead = compile_ahead(python, sites, sorted(house.owner)) if installer.kind == "uv" else None
+        if ahead is not None:
+            stack.callback(_end, ahead)
         reporter.step("importing every module of every distribution")
         spec = {
             "modules": sorted(house.owner),
@@ -198,6 +203,8 @@ def _verify(
         if not copies:
             start_alone(final=False)  # nothing worth waiting for
         everything = run_probe(python, spec, work / "probe-all", options.timeout, on_event=on_event, server=server)
+        if ahead is not None:
+            _end(ahead)  # what it has not compiled yet, nothing needs any more
         start_alone(final=True)
         alone_results = [(o, separate[i].result()) for i, o in enumerate(alone)]
         found = everything.report
@@ -224,6 +231,12 @@ def _verify(
             for env in worlds.pythons:
                 bytecode.harvest(site_dirs(env), installer.linked.unchanged)
     return VerifyResult(tuple(findings), len(found["imported"]), len(house.outputs), installer.kind), written
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
 
 
 #: bytes of Python source in the renamed copies above which alone probes wait for their bytecode

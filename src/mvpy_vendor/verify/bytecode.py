@@ -20,15 +20,21 @@ import hashlib
 import importlib.util
 import os
 import struct
+import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-__all__ = ["BytecodeStore"]
+__all__ = ["BytecodeStore", "compile_ahead"]
 
 _TAG: str | None = getattr(sys.implementation, "cache_tag", None)  # None: no bytecode written
 _CHECKED_HASH = 0b11  # PEP 552 flags: hash-based, check the source
+
+
+def _pyc_of(source: str) -> str:
+    head, name = os.path.split(source)
+    return os.path.join(head, "__pycache__", f"{name[:-3]}.{_TAG}.pyc")
 
 
 def _sources(sites: Iterable[str]) -> Iterator[tuple[str, str]]:
@@ -39,7 +45,8 @@ def _sources(sites: Iterable[str]) -> Iterator[tuple[str, str]]:
                 continue
             for name in names:
                 if name.endswith(".py"):
-                    yield os.path.join(root, name), os.path.join(root, "__pycache__", f"{name[:-3]}.{_TAG}.pyc")
+                    source = os.path.join(root, name)
+                    yield source, _pyc_of(source)
 
 
 class BytecodeStore:
@@ -119,3 +126,53 @@ class BytecodeStore:
                 continue  # a store that cannot be written is only slower
             kept += 1
         return kept
+
+
+def _importable(site: str, top: str) -> Iterator[str]:
+    """The sources of ``top`` (a package or module under ``site``) that walking it imports: the
+    ``.py`` files of packages reachable through ``__init__.py`` files, except ``__main__``."""
+    module = os.path.join(site, top + ".py")
+    if os.path.isfile(module):
+        yield module
+    for root, dirs, names in os.walk(os.path.join(site, top)):
+        if "__init__.py" not in names:
+            dirs.clear()
+            continue
+        dirs[:] = sorted(d for d in dirs if d.isidentifier())
+        for name in sorted(names):
+            if name.endswith(".py") and name != "__main__.py" and name[:-3].isidentifier():
+                yield os.path.join(root, name)
+
+
+def compile_ahead(python: Path, sites: Sequence[str], tops: Sequence[str]) -> subprocess.Popen[bytes] | None:
+    """Compile, in a process of its own, the sources of ``tops`` that have no bytecode yet, last
+    first: the probe imports them first to last, so each of the two does what the other has not
+    reached (an import finds the ``.pyc`` written, exactly as if it had written it itself). None if
+    there is nothing to compile. The caller ends it when the probe no longer needs it."""
+    if _TAG is None:
+        return None
+    missing = [
+        source
+        for top in reversed(sorted(tops))
+        for site in sites
+        for source in reversed(list(_importable(site, top)))
+        if not os.path.exists(_pyc_of(source))
+    ]
+    if not missing:
+        return None
+    from .environment import clean_env
+
+    proc = subprocess.Popen(
+        [str(python), "-I", "-S", "-m", "compileall", "-q", "-i", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=clean_env(),
+    )
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write("".join(f"{source}\n" for source in missing).encode(sys.getfilesystemencoding()))
+        proc.stdin.close()
+    except OSError:
+        pass  # it ended: the probe compiles what it needs
+    return proc
