@@ -9,12 +9,14 @@ positions asked about, by counting brackets in the masked code with ``bytes.coun
 
 from __future__ import annotations
 
+import io
 import re
 from operator import methodcaller
 
 __all__ = [
     "MAX_CHAIN",
     "MAX_DEPTH",
+    "STREAM_MASK_BYTES",
     "MaskedSource",
     "TooComplex",
     "longest_chain",
@@ -42,6 +44,8 @@ class TooComplex(ValueError):
 
 
 _OPEN, _CLOSE = b"([{", b")]}"
+_BRACKET = re.compile(rb"[()\[\]{}]")
+_CONTINUATIONS = (b"\\\n", b"\\\r\n")
 _ONLY_BRACKETS = bytes.maketrans(_OPEN + _CLOSE, b"(((" + b")))")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in _OPEN + _CLOSE)
 
@@ -142,15 +146,13 @@ class MaskedSource:
         self.code = code
         self._cursor = 0  # bracket depth is known at this position
         self._cursor_depth = 0
-        self._checked: set[int] = set()  # statements (by start) checked against the limits
         self._work = 0
 
     def check(self, start: int, end: int) -> None:
         """Raise :class:`TooComplex` if the statement ``code[start:end]`` (one the rewriter is about
-        to parse) is over the limits, or the file's statements so far are over them in all."""
-        if start in self._checked:
-            return
-        self._checked.add(start)
+        to parse) is over the limits, or the file's parsed statements so far are over them in all.
+
+        Called once for each statement parsed (a statement that is not parsed costs nothing)."""
         chain = longest_chain(self.code[start:end], _CHEAP)
         if chain <= _CHEAP:
             return
@@ -163,7 +165,10 @@ class MaskedSource:
 
     def _net(self, start: int, end: int) -> int:
         """Brackets opened minus brackets closed in ``code[start:end]``."""
-        count = self.code.count
+        code = self.code
+        if _BRACKET.search(code, start, end) is None:  # most lines: one scan instead of six
+            return 0
+        count = code.count
         return (
             count(b"(", start, end)
             + count(b"[", start, end)
@@ -174,21 +179,23 @@ class MaskedSource:
         )
 
     def _depth_at(self, pos: int) -> int:
+        """Bracket depth at ``pos``, counted from the last position asked about (either way)."""
         if pos < self._cursor:
-            self._cursor, self._cursor_depth = 0, 0
-        self._cursor_depth += self._net(self._cursor, pos)
+            self._cursor_depth -= self._net(pos, self._cursor)
+        else:
+            self._cursor_depth += self._net(self._cursor, pos)
         self._cursor = pos
         return self._cursor_depth
 
     def _continued(self, line_start: int) -> bool:
         """Does the physical line before ``line_start`` end with a backslash continuation?"""
-        code = self.code
-        return code.endswith(b"\\\n", 0, line_start) or code.endswith(b"\\\r\n", 0, line_start)
+        return self.code.endswith(_CONTINUATIONS, 0, line_start)
 
     def logical_line(self, pos: int) -> tuple[int, int]:
         """The span of the logical line holding code position ``pos``, newline included.
 
-        Positions asked about in increasing order cost one pass over the file in all.
+        Positions asked about in increasing order cost one pass over the file in all (and going
+        back costs the distance gone back).
         """
         code = self.code
         start = code.rfind(b"\n", 0, pos) + 1
@@ -202,26 +209,49 @@ class MaskedSource:
         while True:
             newline = code.find(b"\n", end)
             if newline < 0:
-                self.check(start, len(code))
                 return start, len(code)
             depth += self._net(end, newline)
             end = newline + 1
             if depth <= 0 and not self._continued(end):
-                self.check(start, end)
                 return start, end
 
 
-def mask(data: bytes) -> MaskedSource | None:
+#: Above this size a file is masked into one growing buffer, match by match, rather than split
+#: into a list of parts (which holds several copies of the file, part objects included, at once).
+STREAM_MASK_BYTES = 1 << 20
+
+
+def mask(data: bytes, stream_above: int = STREAM_MASK_BYTES) -> MaskedSource | None:
     """Mask ``data``'s strings and comments; None if it is not lexically well formed.
 
     Not well formed: an unterminated string, or a carriage return that is not part of a CRLF
-    (which this lexer does not treat as a line break, as Python does).
+    (which this lexer does not treat as a line break, as Python does). A file larger than
+    ``stream_above`` bytes is masked with no more than about one more copy of it in memory.
     """
     if data.count(b"\r") != data.count(b"\r\n"):
         return None
-    parts = _SKIPPED.split(data)
-    parts[1::2] = [_COMMENT_FILL(s) if s[:1] == b"#" else _STRING_FILL(s) for s in parts[1::2]]
-    code = b"".join(parts)
+    if len(data) > stream_above:
+        code = _mask_streamed(data)
+    else:
+        parts = _SKIPPED.split(data)
+        parts[1::2] = [_COMMENT_FILL(s) if s[:1] == b"#" else _STRING_FILL(s) for s in parts[1::2]]
+        code = b"".join(parts)
     if b'"' in code or b"'" in code:
         return None
     return MaskedSource(data, code)
+
+
+def _mask_streamed(data: bytes) -> bytes:
+    """What :func:`mask` joins, written piece by piece into one buffer (``getvalue`` shares it)."""
+    out = io.BytesIO()
+    view = memoryview(data)
+    done = 0
+    string, space = b"\x01", b" "
+    for match in _SKIPPED.finditer(data):
+        start, end = match.span()
+        out.write(view[done:start])
+        out.write((space if data[start] == 0x23 else string) * (end - start))  # 0x23: "#"
+        done = end
+    out.write(view[done:])
+    view.release()
+    return out.getvalue()
