@@ -1,12 +1,13 @@
 """Peak memory of a build whose inputs hold a 1 GiB member, a 50 MiB source file or a million imports.
 
     python benchmarks/memory.py [--json FILE] [--data-mib N] [--source-mib N] [--import-lines N]
-                                [--only data|source|imports] [--jobs N]
+                                [--literal-items N] [--only data|source|imports|literal] [--jobs N]
 
 Builds the foo fixture set (testwheels/build_wheels.py) with foo 1.0.0, the version a build
 renames, carrying (1) an honest 1 GiB data member, copied as stored, (2) a 50 MiB Python file
-that imports foo, rewritten, and (3) a Python file of 1,000,000 ``import foo`` lines, each
-rewritten; each build runs in its own process, and its peak RSS (``ru_maxrss`` from ``wait4``: the
+that imports foo, rewritten, (3) a Python file of 1,000,000 ``import foo`` lines, each
+rewritten, and (4) a file holding a dict and a list display of 20,000 module paths each (every
+one relocated); each build runs in its own process, and its peak RSS (``ru_maxrss`` from ``wait4``: the
 largest of the build process and its worker processes) and wall time are printed. Not a timed
 test: run it by hand.
 """
@@ -75,6 +76,11 @@ def _imports(lines: int) -> object:
     return [*(block for _ in range(full)), b"import foo\n" * rest]
 
 
+def _literal(items: int) -> object:
+    rows = b"".join(b"    'k%d': 'foo.sub.m%d',\n" % (i, i) for i in range(items))
+    return [b"import foo\nTABLE = {\n", rows, b"}\nNAMES = [", b"'foo.sub', " * items, b"]\n"]
+
+
 def _build(inputs: list[Path], out: Path, jobs: int | None) -> tuple[float, float, int]:
     """Peak RSS (MB), wall seconds and exit code of one build, in its own process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -101,7 +107,8 @@ def main() -> int:
     parser.add_argument("--data-mib", type=int, default=1024)
     parser.add_argument("--source-mib", type=int, default=50)
     parser.add_argument("--import-lines", type=int, default=1_000_000)
-    parser.add_argument("--only", choices=["data", "source", "imports"], action="append")
+    parser.add_argument("--literal-items", type=int, default=20_000)
+    parser.add_argument("--only", choices=["data", "source", "imports", "literal"], action="append")
     parser.add_argument("--jobs", type=int, help="passed to the build (default: its own)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mvpy-memory-") as tmp:
@@ -115,6 +122,7 @@ def main() -> int:
             "data": (f"{args.data_mib} MiB data member", "foo/big.dat", _data(args.data_mib)),
             "source": (f"{args.source_mib} MiB source file", "foo/generated.py", _source(args.source_mib)),
             "imports": (f"{args.import_lines:,} import lines", "foo/imports.py", _imports(args.import_lines)),
+            "literal": (f"{args.literal_items:,}-item displays", "foo/table.py", _literal(args.literal_items)),
         }
         results = []
         for i, (label, member, chunks) in enumerate(v for k, v in cases.items() if k in (args.only or cases)):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ def _build(inputs: list[Path], out: Path, capsys: pytest.CaptureFixture[str]) ->
 
 REJECTED = [c for c in HOSTILE.CASES if c.verdict == "reject"]
 WARNED = [c for c in HOSTILE.CASES if c.verdict == "warn"]
+ACCEPTED = [c for c in HOSTILE.CASES if c.verdict == "accept"]
 
 
 @pytest.mark.parametrize("case", REJECTED, ids=[c.name for c in REJECTED])
@@ -73,6 +75,31 @@ def test_accepted_with_a_warning_and_installable(
     assert any(f": {case.member}: " in line and case.reason in line for line in warnings), printed
     python = install_wheelhouse(out, tmp_path / "venv")
     subprocess.run([str(python), "-c", "import foo, myapp, slow_package"], check=True)
+
+
+@pytest.mark.parametrize("case", ACCEPTED, ids=[c.name for c in ACCEPTED])
+def test_accepted_and_rewritten(wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], case: Any) -> None:
+    inputs = _inputs(wheels, case, tmp_path)
+    out = tmp_path / "out"
+    code, printed, err = _build(inputs, out, capsys)
+    assert code == 0 and not err, err
+    assert not [line for line in printed.splitlines() if line.startswith("warning: ")], printed
+    renamed = case.member.replace("foo/", "_mv_foo_1_0_0/", 1)
+    with zipfile.ZipFile(out / "mv_foo_1_0_0-1.0.0-py3-none-any.whl") as zf:
+        lines = zf.read(renamed).decode().splitlines()
+    assert case.reason in (line.strip() for line in lines)
+    assert not [line for line in lines if "'foo" in line or line == "import foo"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ACCEPTED, ids=[c.name for c in ACCEPTED])
+def test_accepted_output_installs(wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], case: Any) -> None:
+    inputs = _inputs(wheels, case, tmp_path)
+    code, _, err = _build(inputs, tmp_path / "out", capsys)
+    assert code == 0, err
+    python = install_wheelhouse(tmp_path / "out", tmp_path / "venv")
+    module = case.member.removesuffix(".py").replace("foo/", "_mv_foo_1_0_0.")
+    subprocess.run([str(python), "-c", f"import {module}, myapp, slow_package"], check=True)
 
 
 def test_the_generator_runs_as_a_script(wheels: Path, tmp_path: Path) -> None:

@@ -37,14 +37,15 @@ import io
 import keyword
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Union
 
 import libcst as cst
 
 from mvpy_vendor.outcome import Diagnostic, Relocation
 
-from .mask import MaskedSource, mask
-from .names import NameMap
+from .mask import STRING_LITERAL, MaskedSource, mask
+from .names import NameMap, relocated_path
 from .reference import Outcome, module_name_loop, rewrite_module
 from .tables import DIST_CALLS, MODULE_CALLS, MONKEYPATCH_ATTR_CALLS, MONKEYPATCH_ITEM_CALLS, Aliases
 
@@ -219,6 +220,7 @@ class _Statement:
             if not self._checked:
                 self._checked = True
                 source.check(self.start, self.end)
+                source.check_size(self.start, self.end)
             data = source.data
             text = data[self.start + self.indent() : self.end]
             if self.block and self.indent():
@@ -389,6 +391,188 @@ def _splice(statement: _Statement, data: bytes, names: NameMap, patterns: _Patte
     return text[: match.start("keyword")] + assign + text[match.end("rest") :]
 
 
+# A long literal assigned to a name is parsed a few hundred elements at a time: libcst's parse,
+# transform and code generation of one statement take time and memory superlinear in its size
+# (20,000 items took 12 s), and what an element becomes depends only on it and the statement
+# around it, never on the other elements.
+_DISPLAY = re.compile(
+    rb"[ \t\f]*" + _ID + rb"(?:[ \t\f]*\.[ \t\f]*" + _ID + rb")*[ \t\f]*(?::[^=\n]*)?=(?!=)[ \t\f]*(?P<open>[\[{])"
+)
+_NESTING = re.compile(rb"[()\[\]{},]")
+_UNSPLIT = re.compile(rb"\b(?:lambda|for)\b")  # their commas are not between elements
+_CHUNK_ELEMENTS = 256
+_CHUNK_MIN_ELEMENTS = 16
+_DISPLAYS = (cst.List, cst.Set, cst.Dict)
+
+
+def _display_elements(module: cst.Module) -> int | None:
+    """How many elements the display assigned by the only statement of ``module`` has, if it is one."""
+    if len(module.body) != 1 or not isinstance(module.body[0], cst.SimpleStatementLine):
+        return None
+    line = module.body[0]
+    if len(line.body) != 1 or not isinstance(line.body[0], (cst.Assign, cst.AnnAssign)):
+        return None
+    value = line.body[0].value
+    return len(value.elements) if isinstance(value, _DISPLAYS) else None
+
+
+_WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+_NAME_LIKE = re.compile(rb"-?[A-Za-z0-9_.]+")  # a name, a dotted name, a number
+_STRING_LIKE = re.compile(rb"(?P<prefix>[rRuU]?)\x01+")  # a string literal, or several side by side
+
+
+def _simple_elements(
+    source: MaskedSource,
+    start: int,
+    low: int,
+    ends: list[int],
+    braces: bool,
+    triggers: set[bytes],
+    names: NameMap,
+) -> tuple[list[tuple[int, int, bytes]], list[Relocation]] | None:
+    """What the reference does to a chunk of a display's elements (from ``start + low``, each
+    ending at one of ``ends``), when each is a plain string literal, a name or a number (or, in
+    braces, a ``key: value`` pair of them): the string literals that are whole module paths are
+    relocated, nothing else changes. The edits (position, length, new text) and the relocations
+    (lines relative to the chunk's first); None when some element is anything else."""
+    code, data = source.code, source.data
+    edits: list[tuple[int, int, bytes]] = []
+    relocated: list[Relocation] = []
+    begin = counted = start + low
+    lines = 0  # data[start + low : counted] holds this many newlines
+    for end in ends:
+        end += start
+        parts = [(begin, end)]
+        colon = code.find(b":", begin, end)
+        if colon >= 0:
+            if not braces or code.find(b":", colon + 1, end) >= 0:
+                return None
+            parts = [(begin, colon), (colon + 1, end)]
+        for low_, high in parts:
+            text = code[low_:high]
+            lead = len(text) - len(text.lstrip())
+            core = text.strip()
+            if not core:
+                return None
+            at = low_ + lead
+            if _NAME_LIKE.fullmatch(core):
+                if not triggers.isdisjoint(_WORD.findall(core)):
+                    return None  # a name that starts what the rewriter acts on: let libcst see it
+                continue
+            string = _STRING_LIKE.fullmatch(core)
+            if string is None:
+                return None
+            quoted = at + len(string["prefix"])
+            if STRING_LITERAL.fullmatch(data, quoted, at + len(core)) is None:
+                return None  # not one literal: an implicit concatenation
+            if not names.strings:
+                continue
+            literal = data[quoted : at + len(core)].decode("utf-8")
+            quote = literal[:3] if literal[:3] in ('"""', "'''") else literal[0]
+            old = literal[len(quote) : -len(quote)]
+            new = relocated_path(old, names)
+            if new is None:
+                continue
+            edits.append((quoted, at + len(core) - quoted, (quote + new + quote).encode("utf-8")))
+            lines += data.count(b"\n", counted, at)
+            counted = at
+            relocated.append(Relocation(lines, old, new))
+        begin = end + 1
+    return edits, relocated
+
+
+def _chunked(
+    statement: _Statement,
+    source: MaskedSource,
+    triggers: set[bytes],
+    names: NameMap,
+    aliases: dict[str, str],
+    line: int,
+) -> tuple[bytes, int, list[Diagnostic], list[Relocation]] | None:
+    """The reference's rewrite of ``statement`` (the new statement, changes, diagnostics,
+    relocations) when it assigns a long list, set or dict display, parsed in chunks of elements
+    (each with the statement around it); None when it is not one (parse it whole)."""
+    code = statement.code
+    if statement.block or statement.wrapper() != (b"", b""):
+        return None
+    head = _DISPLAY.match(code)
+    if head is None:
+        return None
+    opening = head.start("open")
+    if b"\x01" in code[:opening] or not triggers.isdisjoint(_WORD.findall(code, 0, opening)):
+        return None  # the target and annotation must not change: only the elements do
+    commas: list[int] = []
+    depth, closing = 0, -1
+    for token in _NESTING.finditer(code, opening):
+        char = token[0]
+        if char in b"([{":
+            depth += 1
+        elif char != b",":
+            depth -= 1
+            if depth == 0:
+                closing = token.start()
+                break
+        elif depth == 1:
+            commas.append(token.start())
+    if closing < 0 or len(commas) < _CHUNK_MIN_ELEMENTS or code[closing + 1 :].strip():
+        return None
+    if _UNSPLIT.search(code, opening, closing) is not None:
+        return None
+    source.check(statement.start, statement.end)  # as if parsed whole
+    bounds = [opening + 1] + [commas[i] + 1 for i in range(_CHUNK_ELEMENTS - 1, len(commas), _CHUNK_ELEMENTS)]
+    if not code[bounds[-1] : closing].strip():  # nothing after the last comma: it ends the last chunk
+        bounds.pop()
+    bounds.append(closing)
+    data, start, indent = source.data, statement.start, statement.indent()
+    prefix, suffix = data[start + indent : start + opening + 1], data[start + closing : statement.end]
+    prefix_chars = len(prefix.decode("utf-8"))
+    pieces = [data[start : start + opening + 1]]
+    changes, diagnostics, strings = 0, [], []
+    first = 0  # commas[first] is the first comma of the chunk
+    for low, high in zip(bounds, bounds[1:]):
+        last = first
+        while last < len(commas) and commas[last] < high:
+            last += 1
+        ends = commas[first:last]
+        if code[(commas[last - 1] + 1 if last else low) : high].strip():
+            ends.append(high)  # an element without a comma after it
+        first = last
+        at = line + code.count(b"\n", 0, low)  # the file's line of the chunk's first byte
+        simple = _simple_elements(source, start, low, ends, code[opening] == 0x7B, triggers, names)
+        if simple is not None:
+            edits, relocated = simple
+            done = start + low
+            for pos, length, text in edits:
+                pieces += [data[done:pos], text]
+                done = pos + length
+            pieces.append(data[done : start + high])
+            changes += len(edits)
+            strings += [replace(r, line=at + r.line) for r in relocated]
+            continue
+        source.check_size(start + low, start + high)
+        chunk = data[start + low : start + high]
+        try:
+            module = cst.parse_module(prefix + chunk + suffix)
+        except cst.ParserSyntaxError:
+            return None
+        if _display_elements(module) != len(ends):
+            return None
+        line_start = data.rfind(b"\n", 0, start + low) + 1
+        shift = len(data[line_start : start + low].decode("utf-8")) - prefix_chars
+        generated, count, notes, relocated = rewrite_module(module, names, aliases, at - 1, (at, shift))
+        diagnostics += notes
+        strings += relocated
+        if generated is None:
+            pieces.append(chunk)
+            continue
+        if not (generated.startswith(prefix) and generated.endswith(suffix)):
+            return None
+        pieces.append(generated[len(prefix) : len(generated) - len(suffix)])
+        changes += count
+    pieces.append(suffix)
+    return b"".join(pieces), changes, diagnostics, strings
+
+
 #: Bytes-like pieces of a new file, as :func:`stream_statements` hands them on.
 Piece = Union[bytes, bytearray, memoryview]
 #: What :func:`stream_statements` returns: whether the bytes written differ from the file's, the
@@ -460,14 +644,23 @@ def _stream(source: MaskedSource, names: NameMap, out: _Pieces) -> Streamed:
             continue
         start = statement.start
         new = None if parse else _splice(statement, data, names, patterns)
+        chunked = None
+        if new is None:
+            line += data.count(b"\n", counted, start)
+            counted = start
+            chunked = _chunked(statement, source, triggers, names, aliases, line)
         if new is not None:
             count = 1
+        elif chunked is not None:
+            new, count, notes, relocated = chunked
+            diagnostics += notes
+            strings += relocated
+            if not count:
+                continue
         else:
             module = statement.parse(source)
             if module is None:
                 raise _Decline
-            line += data.count(b"\n", counted, start)
-            counted = start
             generated, count, notes, relocated = rewrite_module(
                 module, names, aliases, line - 1 - statement.wrap_lines(), (line, statement.indent())
             )

@@ -16,7 +16,9 @@ from operator import methodcaller
 __all__ = [
     "MAX_CHAIN",
     "MAX_DEPTH",
+    "MAX_TOKENS",
     "STREAM_MASK_BYTES",
+    "STRING_LITERAL",
     "MaskedSource",
     "TooComplex",
     "longest_chain",
@@ -33,6 +35,12 @@ MAX_CHAIN = 2_000
 #: :data:`_CHEAP` operators counted): a file with many long chains fails in seconds too.
 MAX_WORK = MAX_CHAIN * MAX_CHAIN
 _CHEAP = 100
+#: The most tokens in one statement libcst parses on its own (about 70 us each to parse, transform
+#: and generate again: 50,000 take some seconds). A long display assigned to a name does not
+#: count: it is rewritten a chunk of elements at a time, plain literals without libcst.
+MAX_TOKENS = 50_000
+# Names and numbers, string literals (masked), and every other character that is not white space.
+_TOKEN = re.compile(rb"\w+|\x01+|[^\w\s\x01]")
 
 
 class TooComplex(ValueError):
@@ -124,14 +132,15 @@ def longest_chain(code: bytes, limit: int = MAX_CHAIN) -> int:
 
 # Strings are written "unrolled" (normal* (special normal*)*) so that an unterminated one fails
 # in linear time. A quote that starts no complete string stays in the code: the file is refused.
-_SKIPPED = re.compile(
-    rb"(#[^\r\n]*"
-    rb'|"""[^"\\]*(?:(?:\\(?:\r\n|.)|"(?!""))[^"\\]*)*"""'
+_STRINGS = (
+    rb'"""[^"\\]*(?:(?:\\(?:\r\n|.)|"(?!""))[^"\\]*)*"""'
     rb"|'''[^'\\]*(?:(?:\\(?:\r\n|.)|'(?!''))[^'\\]*)*'''"
     rb'|"[^"\\\r\n]*(?:\\(?:\r\n|.)[^"\\\r\n]*)*"'
-    rb"|'[^'\\\r\n]*(?:\\(?:\r\n|.)[^'\\\r\n]*)*')",
-    re.S,
+    rb"|'[^'\\\r\n]*(?:\\(?:\r\n|.)[^'\\\r\n]*)*'"
 )
+_SKIPPED = re.compile(rb"(#[^\r\n]*|" + _STRINGS + rb")", re.S)
+#: One string literal, quotes included and prefix excluded, as masking finds them.
+STRING_LITERAL = re.compile(_STRINGS, re.S)
 # A string becomes a run of \x01 (neither a word character nor white space, so a line ending
 # in a string does not look like one ending in a colon), a comment a run of spaces.
 _STRING_FILL = methodcaller("translate", bytes([1]) * 256)
@@ -162,6 +171,15 @@ class MaskedSource:
         self._work += chain * chain
         if self._work > MAX_WORK:
             raise TooComplex(f"too many long expressions to parse in one file (the limit is {MAX_WORK} units)", line)
+
+    def check_size(self, start: int, end: int) -> None:
+        """Raise :class:`TooComplex` if ``code[start:end]`` has more than :data:`MAX_TOKENS` tokens."""
+        if end - start <= MAX_TOKENS:  # never more tokens than bytes
+            return
+        tokens = sum(1 for _ in _TOKEN.finditer(self.code, start, end))
+        if tokens > MAX_TOKENS:
+            line = self.code.count(b"\n", 0, start) + 1
+            raise TooComplex(f"a statement of {tokens} tokens to parse (the limit is {MAX_TOKENS})", line)
 
     def _net(self, start: int, end: int) -> int:
         """Brackets opened minus brackets closed in ``code[start:end]``."""
@@ -221,16 +239,16 @@ class MaskedSource:
 STREAM_MASK_BYTES = 1 << 20
 
 
-def mask(data: bytes, stream_above: int = STREAM_MASK_BYTES) -> MaskedSource | None:
+def mask(data: bytes) -> MaskedSource | None:
     """Mask ``data``'s strings and comments; None if it is not lexically well formed.
 
     Not well formed: an unterminated string, or a carriage return that is not part of a CRLF
     (which this lexer does not treat as a line break, as Python does). A file larger than
-    ``stream_above`` bytes is masked with no more than about one more copy of it in memory.
+    :data:`STREAM_MASK_BYTES` is masked with no more than about one more copy of it in memory.
     """
     if data.count(b"\r") != data.count(b"\r\n"):
         return None
-    if len(data) > stream_above:
+    if len(data) > STREAM_MASK_BYTES:
         code = _mask_streamed(data)
     else:
         parts = _SKIPPED.split(data)
