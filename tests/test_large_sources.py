@@ -95,6 +95,25 @@ def test_long_displays_match_the_reference(source: bytes) -> None:
     assert_same(source.replace(b"\n", b"\r\n"))
 
 
+INVALID = [b"1..2", b"01", b"if", b"as", b"a.", b"'x' 'y", b"1 2", b"'k': 'v'"]
+
+
+@pytest.mark.parametrize("bad", INVALID)
+def test_a_syntax_error_among_plain_elements_is_reported(bad: bytes) -> None:
+    """An element the plain lane does not know goes to libcst, which reports it as the reference does."""
+    listed = b"x = [" + b"'foo.a', " * 300 + bad + b", 'foo.b']\n"
+    assert_same(listed)
+    mapped = b"y = {" + b"'k': 'foo.a', " * 300 + (b"'z'" if bad == b"'k': 'v'" else b"'z': " + bad) + b"}\n"
+    assert_same(mapped)
+    assert rewrite_source(listed, NAMES).status == "unparsable"
+
+
+def test_a_dict_and_a_set_mixed_across_chunks_is_reported() -> None:
+    source = b"x = {" + b"'k': 'foo.a', " * 300 + b"'foo.b', " * 300 + b"}\n"
+    assert_same(source)
+    assert rewrite_source(source, NAMES).status == "unparsable"
+
+
 def test_a_long_display_of_plain_literals_is_not_parsed_by_libcst(monkeypatch: pytest.MonkeyPatch) -> None:
     """20,000 module paths (12 s through libcst): rewritten from the masked code alone."""
     source = b"import foo\nx = [" + b"'foo.a', " * 20_000 + b"]\ny = {" + b"'k': 'foo', " * 20_000 + b"}\n"

@@ -391,10 +391,10 @@ def _splice(statement: _Statement, data: bytes, names: NameMap, patterns: _Patte
     return text[: match.start("keyword")] + assign + text[match.end("rest") :]
 
 
-# A long literal assigned to a name is parsed a few hundred elements at a time: libcst's parse,
-# transform and code generation of one statement take time and memory superlinear in its size
-# (20,000 items took 12 s), and what an element becomes depends only on it and the statement
-# around it, never on the other elements.
+# A long display assigned to a name is rewritten a few hundred elements at a time, plain literals
+# without libcst: libcst's parse, transform, positions and code generation cost about 100 us an
+# element (a 20,000-item dict took 12 s), and what an element becomes depends only on it and on
+# the statement around it, never on the other elements.
 _DISPLAY = re.compile(
     rb"[ \t\f]*" + _ID + rb"(?:[ \t\f]*\.[ \t\f]*" + _ID + rb")*[ \t\f]*(?::[^=\n]*)?=(?!=)[ \t\f]*(?P<open>[\[{])"
 )
@@ -402,22 +402,24 @@ _NESTING = re.compile(rb"[()\[\]{},]")
 _UNSPLIT = re.compile(rb"\b(?:lambda|for)\b")  # their commas are not between elements
 _CHUNK_ELEMENTS = 256
 _CHUNK_MIN_ELEMENTS = 16
-_DISPLAYS = (cst.List, cst.Set, cst.Dict)
 
 
-def _display_elements(module: cst.Module) -> int | None:
-    """How many elements the display assigned by the only statement of ``module`` has, if it is one."""
+def _display_elements(module: cst.Module, braces: bool) -> int | None:
+    """How many elements the display assigned by the only statement of ``module`` has, if it is a
+    dict (``braces``) or a list one (a set goes whole to libcst: a chunk of it could be a dict)."""
     if len(module.body) != 1 or not isinstance(module.body[0], cst.SimpleStatementLine):
         return None
     line = module.body[0]
     if len(line.body) != 1 or not isinstance(line.body[0], (cst.Assign, cst.AnnAssign)):
         return None
     value = line.body[0].value
-    return len(value.elements) if isinstance(value, _DISPLAYS) else None
+    return len(value.elements) if isinstance(value, cst.Dict if braces else cst.List) else None
 
 
 _WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
-_NAME_LIKE = re.compile(rb"-?[A-Za-z0-9_.]+")  # a name, a dotted name, a number
+# A dotted name or a plain decimal number (other numbers go to libcst, which checks them).
+_NAME_LIKE = re.compile(rb"-?(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*|(?:0|[1-9][0-9]*)(?:\.[0-9]+)?)")
+_NOT_NAMES = (_KEYWORDS | {b"as"}) - {b"None", b"True", b"False"}
 _STRING_LIKE = re.compile(rb"(?P<prefix>[rRuU]?)\x01+")  # a string literal, or several side by side
 
 
@@ -431,8 +433,8 @@ def _simple_elements(
     names: NameMap,
 ) -> tuple[list[tuple[int, int, bytes]], list[Relocation]] | None:
     """What the reference does to a chunk of a display's elements (from ``start + low``, each
-    ending at one of ``ends``), when each is a plain string literal, a name or a number (or, in
-    braces, a ``key: value`` pair of them): the string literals that are whole module paths are
+    ending at one of ``ends``), when each is a plain string literal, a dotted name or a decimal
+    number (in braces, a ``key: value`` pair of them): the string literals that are whole module paths are
     relocated, nothing else changes. The edits (position, length, new text) and the relocations
     (lines relative to the chunk's first); None when some element is anything else."""
     code, data = source.code, source.data
@@ -444,20 +446,21 @@ def _simple_elements(
         end += start
         parts = [(begin, end)]
         colon = code.find(b":", begin, end)
+        if (colon >= 0) != braces or (colon >= 0 and code.find(b":", colon + 1, end) >= 0):
+            return None  # a dict's element is one key: value pair, a list's has no colon
         if colon >= 0:
-            if not braces or code.find(b":", colon + 1, end) >= 0:
-                return None
             parts = [(begin, colon), (colon + 1, end)]
-        for low_, high in parts:
-            text = code[low_:high]
+        for part, high in parts:
+            text = code[part:high]
             lead = len(text) - len(text.lstrip())
             core = text.strip()
             if not core:
                 return None
-            at = low_ + lead
+            at = part + lead
             if _NAME_LIKE.fullmatch(core):
-                if not triggers.isdisjoint(_WORD.findall(core)):
-                    return None  # a name that starts what the rewriter acts on: let libcst see it
+                found = _WORD.findall(core)
+                if not triggers.isdisjoint(found) or not _NOT_NAMES.isdisjoint(found):
+                    return None  # a name that starts what the rewriter acts on, or a keyword: libcst
                 continue
             string = _STRING_LIKE.fullmatch(core)
             if string is None:
@@ -555,7 +558,7 @@ def _chunked(
             module = cst.parse_module(prefix + chunk + suffix)
         except cst.ParserSyntaxError:
             return None
-        if _display_elements(module) != len(ends):
+        if _display_elements(module, code[opening] == 0x7B) != len(ends):
             return None
         line_start = data.rfind(b"\n", 0, start + low) + 1
         shift = len(data[line_start : start + low].decode("utf-8")) - prefix_chars
