@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ def _build(inputs: list[Path], out: Path, capsys: pytest.CaptureFixture[str]) ->
 
 REJECTED = [c for c in HOSTILE.CASES if c.verdict == "reject"]
 ACCEPTED = [c for c in HOSTILE.CASES if c.verdict in ("warn", "accept")]
+#: accepted cases whose member is a Python file that the build must rewrite (its reason: a line of the result)
+REWRITTEN = [c for c in HOSTILE.CASES if c.verdict == "accept" and c.member.endswith(".py")]
 
 
 @pytest.mark.parametrize("case", REJECTED, ids=[c.name for c in REJECTED])
@@ -76,8 +79,11 @@ def test_accepted_and_installed_by_pip_and_uv(
         assert any(f": {case.member}: " in line and case.reason in line for line in warnings), printed
     else:
         assert warnings == [], printed
+    imports = "import foo, myapp, slow_package"
+    if case in REWRITTEN:
+        imports += ", " + case.member.removesuffix(".py").replace("foo/", "_mv_foo_1_0_0.")
     python = install_wheelhouse(out, tmp_path / "pip-venv")
-    subprocess.run([str(python), "-c", "import foo, myapp, slow_package"], check=True)
+    subprocess.run([str(python), "-c", imports], check=True)
     python = new_venv(tmp_path / "uv-venv")
     uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
     subprocess.run(
@@ -85,7 +91,21 @@ def test_accepted_and_installed_by_pip_and_uv(
          "--find-links", str(out), "-r", str(out / "requirements.txt")],
         check=True, env=clean_env(),
     )  # fmt: skip
-    subprocess.run([str(python), "-c", "import foo, myapp, slow_package"], check=True)
+    subprocess.run([str(python), "-c", imports], check=True)
+
+
+@pytest.mark.parametrize("case", REWRITTEN, ids=[c.name for c in REWRITTEN])
+def test_accepted_and_rewritten(wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], case: Any) -> None:
+    inputs = _inputs(wheels, case, tmp_path)
+    out = tmp_path / "out"
+    code, printed, err = _build(inputs, out, capsys)
+    assert code == 0 and not err, err
+    assert not [line for line in printed.splitlines() if line.startswith("warning: ")], printed
+    renamed = case.member.replace("foo/", "_mv_foo_1_0_0/", 1)
+    with zipfile.ZipFile(out / "mv_foo_1_0_0-1.0.0-py3-none-any.whl") as zf:
+        lines = zf.read(renamed).decode().splitlines()
+    assert case.reason in (line.strip() for line in lines)
+    assert not [line for line in lines if "'foo" in line or line == "import foo"]
 
 
 def test_the_generator_runs_as_a_script(wheels: Path, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from mvpy_vendor.outcome import Status
-from mvpy_vendor.rewrite.mask import MAX_CHAIN, longest_chain, mask, too_deep
+from mvpy_vendor.rewrite.mask import MAX_CHAIN, MAX_TOKENS, longest_chain, mask, too_deep
 from mvpy_vendor.rewrite.names import NameMap
 from mvpy_vendor.rewrite.source import rewrite_source
 
@@ -80,3 +80,26 @@ def test_chains_are_measured_per_expression() -> None:
     assert longest_chain(flat) <= 1  # many short expressions: no chain
     assert longest_chain(b"y = " + b" + ".join([b"(a + b)"] * 3_000)) == 2999
     assert longest_chain(b"z = a" + b".b" * (MAX_CHAIN + 5)) == MAX_CHAIN + 5
+
+
+def test_a_huge_statement_libcst_would_parse_whole_fails_the_file() -> None:
+    """A statement of more than MAX_TOKENS tokens that is not a display assigned to a name."""
+    items = b"'foo.a', " * 30_000  # 60,000 tokens
+    result = rewrite_source(HEAD + b"setup(packages=[" + items + b"])\n", NAMES)
+    assert result.status is Status.FAILED
+    assert result.error == "too complex to rewrite: a statement of 60007 tokens to parse (the limit is 50000)"
+    assert result.error_line == 2
+    # The same display assigned to a name is rewritten, a chunk of elements at a time.
+    result = rewrite_source(HEAD + b"packages = [" + items + b"]\n", NAMES)
+    assert result.status is Status.REWRITTEN and result.changes == 30_001
+    # So is one under the limit, parsed whole.
+    result = rewrite_source(HEAD + b"setup(packages=[" + items[: 9 * 20_000] + b"])\n", NAMES)
+    assert result.status is Status.REWRITTEN and result.changes == 20_001
+    assert MAX_TOKENS == 50_000
+
+
+def test_one_huge_element_of_a_long_display_fails_the_file() -> None:
+    element = b"importlib.import_module(name, [" + b"1, " * 30_000 + b"])"
+    result = rewrite_source(HEAD + b"x = [" + b"'foo.a', " * 100 + element + b"]\n", NAMES)
+    assert result.status is Status.FAILED
+    assert result.error is not None and "tokens to parse (the limit is 50000)" in result.error

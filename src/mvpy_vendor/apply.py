@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import json
 import multiprocessing
 import os
@@ -19,12 +20,13 @@ import sys
 import threading
 import time
 import zipfile
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, Optional
 
 from ._version import __version__
 from .cache import Cache, cache_key
@@ -47,12 +49,12 @@ from .rewrite.metadata import (
     rewrite_top_level,
 )
 from .rewrite.names import NameMap
-from .rewrite.source import SourceResult, rewrite_source
+from .rewrite.source import SourceResult, rewrite_source_deflated
 from .rewrite.stack import stop_worker_thread
 from .wheel.layout import installed_path, is_python, module_name_of
 from .wheel.reader import MemberReader
-from .wheel.records import file_sha256, record_hash, sha256_hashes
-from .wheel.writer import Compressed, SourceMember, WheelWriter, compress
+from .wheel.records import file_sha256, hash_chunks, sha256_hashes
+from .wheel.writer import Compressed, SourceMember, WheelWriter
 
 __all__ = ["apply_plan"]
 
@@ -75,62 +77,77 @@ _LIFELINE_ENDS: list[Connection] = []
 _SLOT: tuple[Any, int] | None = None
 
 
-def _rewrite_and_compress(data: bytes, names: NameMap) -> tuple[SourceResult, Compressed | None]:
-    """A worker's job for one file: rewrite it and, if it changed, deflate it too.
+_Done = tuple[SourceResult, Optional[Compressed]]  # a rewrite's outcome and the new file, deflated
 
-    The result goes back without its bytes (the compressed form carries them), and an
-    unchanged file's bytes need not travel at all: the writer copies it from the source wheel.
-    """
-    result = rewrite_source(data, names)
-    packed = compress(result.data) if result.status is Status.REWRITTEN else None
-    return replace(result, data=b""), packed
+
+def _rewrite_members(wheel: str, members: list[str], names: NameMap, start: int) -> list[_Done]:
+    """A worker's job: rewrite (and deflate) these members of ``wheel``, read here rather than
+    sent from the build process; the results go back without their bytes (the compressed form
+    carries them, and an unchanged file is copied by the writer from the source wheel). Each
+    member's index among the wheel's (``start``, ``start + 1``, ...) is noted in the worker's slot
+    while it is rewritten, for the build to name if this process dies."""
+    global _worker_reader
+    if _worker_reader is None or _worker_reader[0] != wheel:
+        if _worker_reader is not None:
+            _worker_reader[1].close()
+        _worker_reader = (wheel, MemberReader(Path(wheel)))
+    reader = _worker_reader[1]
+    done = []
+    for i, member in enumerate(members, start):
+        if _SLOT is not None:
+            _SLOT[0][_SLOT[1]] = i
+        done.append(rewrite_source_deflated(reader.read(member), names))
+    if _SLOT is not None:
+        _SLOT[0][_SLOT[1]] = -1
+    return done
+
+
+_worker_reader: tuple[str, MemberReader] | None = None  # a worker's reader of the wheel it last read
 
 
 def _rewrite_in_parallel(
     out: Output, names: NameMap, reader: MemberReader, workers: _Workers | None
-) -> dict[str, tuple[SourceResult, Compressed | None]]:
-    """Rewrite (and deflate) a large wheel's Python files in worker processes, ahead of writing.
+) -> dict[str, Callable[[], _Done]]:
+    """Start rewriting (and deflating) a large wheel's Python files in worker processes, ahead of
+    writing: for each, a function that waits for its outcome.
 
     Nothing is done (the files are then rewritten one by one as they are written) without
-    workers, or for less source than is worth starting them for. A worker that dies (a signal,
-    a crash of the interpreter) fails the build with one line naming the wheel, the file it was
-    rewriting (when known) and how it died.
+    workers, or for less source than is worth starting them for. A worker reads its files from
+    the wheel itself: no file's bytes are sent to it. A worker that dies (a signal, a crash of the
+    interpreter) fails the build with one line naming the wheel, the file it was rewriting (when
+    known) and how it died.
     """
     members = [
         m.member for m in out.members if m.action is Action.REWRITE and is_python(m.member, out.source.dist_info)
     ]
     if workers is None or sum(reader.getinfo(m).file_size for m in members) < _PARALLEL_MIN_BYTES:
         return {}
-    sources = [reader.read(m) for m in members]
     # Submitted in chunks rather than through ``map``, whose results iterator cancels what is
     # pending when it is interrupted, which the executor (Python 3.11) then trips over.
+    waits: dict[str, Callable[[], _Done]] = {}
     try:
         executor = workers.executor()
-        futures: list[Future[list[tuple[SourceResult, Compressed | None]]]] = [
-            executor.submit(_rewrite_chunk, sources[i : i + _CHUNK_FILES], names, i)
-            for i in range(0, len(sources), _CHUNK_FILES)
-        ]
-        results = [result for future in futures for result in future.result()]
+        for i in range(0, len(members), _CHUNK_FILES):
+            chunk = members[i : i + _CHUNK_FILES]
+            future = executor.submit(_rewrite_members, str(out.source.path), chunk, names, i)
+            for j, member in enumerate(chunk):
+                waits[member] = functools.partial(_nth, future, j, out, workers, members)
     except BrokenProcessPool:
-        member, how = workers.death(members)
-        where = "while rewriting it" if member else "while rewriting this wheel's files"
-        raise WheelProblems(
-            [Problem(out.source.filename, f"{how} {where}", member, code=Code.REWRITE_FAILED)]
-        ) from None
-    return dict(zip(members, results))
+        _died(out, workers, members)
+    return waits
 
 
-def _rewrite_chunk(sources: list[bytes], names: NameMap, start: int) -> list[tuple[SourceResult, Compressed | None]]:
-    """A worker's job: files ``start``, ``start + 1``, ... of a wheel; each one's index is noted
-    in the worker's slot while it is rewritten, for the build to name if this process dies."""
-    done = []
-    for i, data in enumerate(sources, start):
-        if _SLOT is not None:
-            _SLOT[0][_SLOT[1]] = i
-        done.append(_rewrite_and_compress(data, names))
-    if _SLOT is not None:
-        _SLOT[0][_SLOT[1]] = -1
-    return done
+def _nth(future: Future[list[_Done]], index: int, out: Output, workers: _Workers, members: list[str]) -> _Done:
+    try:
+        return future.result()[index]
+    except BrokenProcessPool:
+        _died(out, workers, members)
+
+
+def _died(out: Output, workers: _Workers, members: list[str]) -> NoReturn:
+    member, how = workers.death(members)
+    where = "while rewriting it" if member else "while rewriting this wheel's files"
+    raise WheelProblems([Problem(out.source.filename, f"{how} {where}", member, code=Code.REWRITE_FAILED)]) from None
 
 
 def _source_outcome(out: Output, member: str, result: SourceResult) -> MemberOutcome:
@@ -173,7 +190,7 @@ class _OutputWriter:
         assert plan.target is not None
         known = self.hashes.get(info.filename)
         if known is None:  # RECORD used another algorithm: hash it now
-            known = record_hash(self.reader.read(info))
+            known = "sha256=" + hash_chunks(self.reader.chunks(info), "sha256")[0]
         stored = SourceMember(info.compress_type, info.CRC, info.compress_size, info.file_size, known)
         self.writer.copy(plan.target, stored, self.reader.stored(info), executable)
 
@@ -188,23 +205,21 @@ class _OutputWriter:
         plan: MemberPlan,
         info: zipfile.ZipInfo,
         executable: bool,
-        done: tuple[SourceResult, Compressed | None] | None,
+        done: Callable[[], _Done] | None,
     ) -> None:
         assert plan.target is not None
         if done is not None:  # rewritten (and deflated) by a worker
-            result, packed = done
+            result, packed = done()
         else:
-            result, packed = rewrite_source(self.reader.read(info), self.names), None
+            result, packed = rewrite_source_deflated(self.reader.read(info), self.names)
         outcome = _source_outcome(self.out, plan.member, result)
         self.note(outcome)
         if plan.problem is not None:
             self.warnings.append(plan.problem)
-        if result.status is not Status.REWRITTEN:
+        if result.status is not Status.REWRITTEN or packed is None:
             self.copy(plan, info, executable)
-        elif packed is not None:
-            self.writer.write_compressed(plan.target, packed, executable)
         else:
-            self.writer.write(plan.target, result.data, executable)
+            self.writer.write_compressed(plan.target, packed, executable)
 
     def metadata(self, plan: MemberPlan, info: zipfile.ZipInfo, executable: bool) -> None:
         assert plan.target is not None
@@ -262,7 +277,7 @@ class _OutputWriter:
             )
             self.warnings.append(problem)
 
-    def member(self, plan: MemberPlan, done: tuple[SourceResult, Compressed | None] | None) -> None:
+    def member(self, plan: MemberPlan, done: Callable[[], _Done] | None) -> None:
         action = plan.action
         if action in (Action.DROP, Action.REGENERATE):
             return

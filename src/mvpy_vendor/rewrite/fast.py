@@ -33,20 +33,23 @@ from __future__ import annotations
 
 import codecs
 import functools
+import io
 import keyword
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
+from typing import Union
 
 import libcst as cst
 
 from mvpy_vendor.outcome import Diagnostic, Relocation
 
-from .mask import MaskedSource, mask
-from .names import NameMap
+from .mask import STRING_LITERAL, MaskedSource, mask
+from .names import NameMap, relocated_path
 from .reference import Outcome, module_name_loop, rewrite_module
 from .tables import DIST_CALLS, MODULE_CALLS, MONKEYPATCH_ATTR_CALLS, MONKEYPATCH_ITEM_CALLS, Aliases
 
-__all__ = ["rewrite_statements"]
+__all__ = ["Piece", "Streamed", "rewrite_statements", "stream_statements"]
 
 
 _TABLE = (*MODULE_CALLS, *DIST_CALLS, *MONKEYPATCH_ATTR_CALLS, *MONKEYPATCH_ITEM_CALLS, "sys.modules")
@@ -114,8 +117,11 @@ class _Patterns:
         )  # fmt: skip
 
 
+_IDENTIFIER = re.compile(_ID)
+
+
 def _has_keyword(*texts: bytes | None) -> bool:
-    return any(not _KEYWORDS.isdisjoint(re.findall(_ID, t)) for t in texts if t)
+    return any(not _KEYWORDS.isdisjoint(_IDENTIFIER.findall(t)) for t in texts if t)
 
 
 @functools.lru_cache(maxsize=2)  # by identity: a build rewrites a wheel's files with one map
@@ -127,7 +133,13 @@ def _utf8(data: bytes) -> bool:
     """Is ``data`` UTF-8 without a BOM, as snippets parsed on their own are taken to be?"""
     if data.startswith(codecs.BOM_UTF8) or b"\0" in data:
         return False
-    head = data.split(b"\n", 2)[:2]
+    head, pos = [], 0  # the first two lines
+    for _ in range(2):
+        newline = data.find(b"\n", pos)
+        head.append(data[pos : len(data) if newline < 0 else newline])
+        if newline < 0:
+            break
+        pos = newline + 1
     for line in head:
         cookie = _COOKIE.match(line)
         if cookie:
@@ -139,8 +151,12 @@ def _utf8(data: bytes) -> bool:
             break
         if line.strip() and not line.lstrip().startswith(b"#"):
             break
+    decoder = codecs.getincrementaldecoder("utf-8")()  # a slice at a time: never a copy of the whole file
     try:
-        data.decode("utf-8")
+        with memoryview(data) as view:
+            for i in range(0, len(data), _SLICE):
+                decoder.decode(view[i : i + _SLICE])
+        decoder.decode(b"", True)
     except UnicodeDecodeError:
         return False
     return True
@@ -149,7 +165,7 @@ def _utf8(data: bytes) -> bool:
 class _Statement:
     """One logical line that may change, parsed on its own when it has to be."""
 
-    __slots__ = ("_module", "_wrap", "block", "code", "end", "start", "words")
+    __slots__ = ("_checked", "_module", "_wrap", "block", "code", "end", "start", "words")
 
     def __init__(self, start: int, end: int, code: bytes, *, block: bool = False) -> None:
         self.start = start
@@ -161,6 +177,12 @@ class _Statement:
         self.words: set[bytes] = set()
         self._module: cst.Module | None = None
         self._wrap: tuple[bytes, bytes] | None = None
+        self._checked = False
+
+    def adopt(self, other: _Statement) -> None:
+        """Take the parse of ``other``, the same logical line found before."""
+        if other.start == self.start and other.end == self.end and other.block == self.block:
+            self._module, self._wrap, self._checked = other._module, other._wrap, other._checked
 
     def indent(self) -> int:
         return len(self.code) - len(self.code.lstrip(b" \t\f"))
@@ -187,11 +209,19 @@ class _Statement:
             return b"", b" case _: pass\n"
         return b"", b" pass\n" if header else b""
 
-    def parse(self, data: bytes) -> cst.Module | None:
+    def parse(self, source: MaskedSource) -> cst.Module | None:
+        """The statement parsed on its own (once), or None when it does not parse alone.
+
+        Raises :class:`.mask.TooComplex` when it is over the rewriter's limits."""
         if self._module is None:
             wrap = self.wrapper()
             if wrap is None:
                 return None
+            if not self._checked:
+                self._checked = True
+                source.check(self.start, self.end)
+                source.check_size(self.start, self.end)
+            data = source.data
             text = data[self.start + self.indent() : self.end]
             if self.block and self.indent():
                 wrap, text = (b"if 1:\n" + wrap[0], wrap[1]), data[self.start : self.end]
@@ -215,57 +245,72 @@ class _Statement:
         return generated[len(before) : len(generated) - len(after)]
 
 
-def _statements(source: MaskedSource, pattern: re.Pattern[bytes], found: dict[int, _Statement]) -> None:
-    """Add the logical lines holding a code match of ``pattern``, with the words matched."""
-    current: _Statement | None = None
-    for match in pattern.finditer(source.code):
-        pos = match.start()
-        if current is None or not current.start <= pos < current.end:
-            start, end = source.logical_line(pos)
-            current = found.get(start)
-            if current is None:
-                current = found[start] = _Statement(start, end, source.code[start:end])
-        current.words.add(match[0])
+class _Decline(Exception):
+    """The fast path cannot vouch for the reference's result: the caller runs the reference."""
 
 
-def _string_statements(source: MaskedSource, pattern: re.Pattern[bytes], found: dict[int, _Statement]) -> None:
-    """Add the logical lines holding a string literal that may be a whole module path."""
+def _candidates(
+    source: MaskedSource, words: re.Pattern[bytes], strings: re.Pattern[bytes] | None = None
+) -> Iterator[_Statement]:
+    """The logical lines holding a code match of ``words`` or (when ``strings`` is given) a string
+    literal that may be a whole module path, in file order, each with the words matched in it
+    (:data:`_STRING` for such a literal)."""
     code = source.code
-    current: _Statement | None = None
-    for match in pattern.finditer(source.data):
-        pos = match.start()
-        if code[pos] != 1:  # in a comment
-            continue
-        if current is None or not current.start <= pos < current.end:
-            start, end = source.logical_line(pos)
-            current = found.get(start)
-            if current is None:
-                current = found[start] = _Statement(start, end, code[start:end])
-        current.words.add(_STRING)
+    word = words.search(code)
+    literal = _literal(source, strings, 0)
+    while word is not None or literal is not None:
+        if literal is None or (word is not None and word.start() < literal.start()):
+            assert word is not None
+            pos = word.start()
+        else:
+            pos = literal.start()
+        start, end = source.logical_line(pos)
+        statement = _Statement(start, end, code[start:end])
+        if word is not None and word.start() < end:
+            statement.words.update(words.findall(code, word.start(), end))
+            word = words.search(code, end)
+        if literal is not None and literal.start() < end:
+            statement.words.add(_STRING)
+            literal = _literal(source, strings, end)
+        yield statement
 
 
-def _aliases(data: bytes, source: MaskedSource, found: dict[int, _Statement]) -> dict[str, str] | None:
-    """The reference's alias map, exact for every name that can start what the rewriter acts on.
+def _literal(source: MaskedSource, strings: re.Pattern[bytes] | None, pos: int) -> re.Match[bytes] | None:
+    """The first match of ``strings`` at or after ``pos`` in the file that is not in a comment
+    (its first quote is masked as a string)."""
+    if strings is None:
+        return None
+    match = strings.search(source.data, pos)
+    while match is not None and source.code[match.start()] != 1:
+        match = strings.search(source.data, match.end())
+    return match
+
+
+_IMPORT = re.compile(rb"\bimport\b")
+
+
+def _aliases(source: MaskedSource) -> tuple[dict[str, str], list[str]]:
+    """The reference's alias map, exact for every name that can start what the rewriter acts on,
+    and the names (beyond :data:`_ALIAS_ROOTS`) found to be aliases of such a start.
 
     Those are the roots and any name an import binds to something under a root; every import
     binding such a name spells it out, so parsing the imports that mention one, in file order,
     gives the reference's value for it. A newly found alias can be rebound elsewhere: repeat.
     """
-    relevant = {w.encode() for w in _ALIAS_ROOTS}
+    relevant = set(_ALIAS_ROOTS)
     while True:
         collector = Aliases()
-        for start in sorted(found):
-            statement = found[start]
-            if b"import" in statement.words and statement.words & relevant:
-                module = statement.parse(data)
-                if module is None:
-                    return None
-                module.visit(collector)
-        new = {k.encode() for k, v in collector.aliases.items() if _interesting(v)} - relevant
+        for statement in _candidates(source, _words(sorted(relevant))):
+            if _IMPORT.search(source.code, statement.start, statement.end) is None:
+                continue
+            module = statement.parse(source)
+            if module is None:
+                raise _Decline
+            module.visit(collector)
+        new = {k for k, v in collector.aliases.items() if _interesting(v)} - relevant
         if not new:
-            return collector.aliases
+            return collector.aliases, sorted(relevant - _ALIAS_ROOTS)
         relevant |= new
-        _statements(source, _words([w.decode() for w in new]), found)
 
 
 _ELSE = re.compile(rb"else\b")
@@ -295,27 +340,30 @@ def _block_end(source: MaskedSource, statement: _Statement) -> int | None:
     return last
 
 
-def _loop_blocks(data: bytes, source: MaskedSource, names: NameMap, found: dict[int, _Statement]) -> bool:
-    """Make every loop over module names one candidate with its body; False: cannot (run the reference)."""
+def _with_loop_bodies(source: MaskedSource, names: NameMap, statements: Iterable[_Statement]) -> Iterator[_Statement]:
+    """``statements``, with every loop over module names made one candidate with its body."""
     block: _Statement | None = None  # the last loop made one candidate
-    for start in sorted(found):
-        if block is not None and start < block.end:  # inside it
-            block.words |= found.pop(start).words
-            continue
-        statement = found[start]
-        if _STRING not in statement.words or not statement.code.lstrip(b" \t\f").startswith((b"for", b"async")):
-            continue
-        module = statement.parse(data)
-        if module is None:
-            return False
-        if not any(isinstance(s, cst.For) and module_name_loop(s, names) is not None for s in module.body):
-            continue
-        end = _block_end(source, statement)
-        if end is None:
-            return False
-        block = found[start] = _Statement(start, end, source.code[start:end], block=True)
-        block.words = statement.words
-    return True
+    for statement in statements:
+        if block is not None:
+            if statement.start < block.end:  # inside it
+                block.words |= statement.words
+                continue
+            yield block
+            block = None
+        if _STRING in statement.words and statement.code.lstrip(b" \t\f").startswith((b"for", b"async")):
+            module = statement.parse(source)
+            if module is None:
+                raise _Decline
+            if any(isinstance(s, cst.For) and module_name_loop(s, names) is not None for s in module.body):
+                end = _block_end(source, statement)
+                if end is None:
+                    raise _Decline
+                block = _Statement(statement.start, end, source.code[statement.start : end], block=True)
+                block.words = statement.words
+                continue
+        yield statement
+    if block is not None:
+        yield block
 
 
 def _splice(statement: _Statement, data: bytes, names: NameMap, patterns: _Patterns) -> bytes | None:
@@ -343,44 +391,279 @@ def _splice(statement: _Statement, data: bytes, names: NameMap, patterns: _Patte
     return text[: match.start("keyword")] + assign + text[match.end("rest") :]
 
 
-def rewrite_statements(data: bytes, names: NameMap) -> Outcome | None:
-    """The reference's outcome for ``data``, from its candidate statements alone; None: run the reference."""
-    if not names.imports or not _utf8(data):
+# A long display assigned to a name is rewritten a few hundred elements at a time, plain literals
+# without libcst: libcst's parse, transform, positions and code generation cost about 100 us an
+# element (a 20,000-item dict took 12 s), and what an element becomes depends only on it and on
+# the statement around it, never on the other elements.
+_DISPLAY = re.compile(
+    rb"[ \t\f]*" + _ID + rb"(?:[ \t\f]*\.[ \t\f]*" + _ID + rb")*[ \t\f]*(?::[^=\n]*)?=(?!=)[ \t\f]*(?P<open>[\[{])"
+)
+_NESTING = re.compile(rb"[()\[\]{},]")
+_UNSPLIT = re.compile(rb"\b(?:lambda|for)\b")  # their commas are not between elements
+_CHUNK_ELEMENTS = 256
+_CHUNK_MIN_ELEMENTS = 16
+
+
+def _display_elements(module: cst.Module, braces: bool) -> int | None:
+    """How many elements the display assigned by the only statement of ``module`` has, if it is a
+    dict (``braces``) or a list one (a set goes whole to libcst: a chunk of it could be a dict)."""
+    if len(module.body) != 1 or not isinstance(module.body[0], cst.SimpleStatementLine):
         return None
-    source = mask(data)
-    if source is None:
+    line = module.body[0]
+    if len(line.body) != 1 or not isinstance(line.body[0], (cst.Assign, cst.AnnAssign)):
         return None
+    value = line.body[0].value
+    return len(value.elements) if isinstance(value, cst.Dict if braces else cst.List) else None
+
+
+_WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+# A dotted name or a plain decimal number (other numbers go to libcst, which checks them).
+_NAME_LIKE = re.compile(rb"-?(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*|(?:0|[1-9][0-9]*)(?:\.[0-9]+)?)")
+_NOT_NAMES = (_KEYWORDS | {b"as"}) - {b"None", b"True", b"False"}
+_STRING_LIKE = re.compile(rb"(?P<prefix>[rRuU]?)\x01+")  # a string literal, or several side by side
+
+
+def _simple_elements(
+    source: MaskedSource,
+    start: int,
+    low: int,
+    ends: list[int],
+    braces: bool,
+    triggers: set[bytes],
+    names: NameMap,
+) -> tuple[list[tuple[int, int, bytes]], list[Relocation]] | None:
+    """What the reference does to a chunk of a display's elements (from ``start + low``, each
+    ending at one of ``ends``), when each is a plain string literal, a dotted name or a decimal
+    number (in braces, a ``key: value`` pair of them): the string literals that are whole module paths are
+    relocated, nothing else changes. The edits (position, length, new text) and the relocations
+    (lines relative to the chunk's first); None when some element is anything else."""
+    code, data = source.code, source.data
+    edits: list[tuple[int, int, bytes]] = []
+    relocated: list[Relocation] = []
+    begin = counted = start + low
+    lines = 0  # data[start + low : counted] holds this many newlines
+    for end in ends:
+        end += start
+        parts = [(begin, end)]
+        colon = code.find(b":", begin, end)
+        if (colon >= 0) != braces or (colon >= 0 and code.find(b":", colon + 1, end) >= 0):
+            return None  # a dict's element is one key: value pair, a list's has no colon
+        if colon >= 0:
+            parts = [(begin, colon), (colon + 1, end)]
+        for part, high in parts:
+            text = code[part:high]
+            lead = len(text) - len(text.lstrip())
+            core = text.strip()
+            if not core:
+                return None
+            at = part + lead
+            if _NAME_LIKE.fullmatch(core):
+                found = _WORD.findall(core)
+                if not triggers.isdisjoint(found) or not _NOT_NAMES.isdisjoint(found):
+                    return None  # a name that starts what the rewriter acts on, or a keyword: libcst
+                continue
+            string = _STRING_LIKE.fullmatch(core)
+            if string is None:
+                return None
+            quoted = at + len(string["prefix"])
+            if STRING_LITERAL.fullmatch(data, quoted, at + len(core)) is None:
+                return None  # not one literal: an implicit concatenation
+            if not names.strings:
+                continue
+            literal = data[quoted : at + len(core)].decode("utf-8")
+            quote = literal[:3] if literal[:3] in ('"""', "'''") else literal[0]
+            old = literal[len(quote) : -len(quote)]
+            new = relocated_path(old, names)
+            if new is None:
+                continue
+            edits.append((quoted, at + len(core) - quoted, (quote + new + quote).encode("utf-8")))
+            lines += data.count(b"\n", counted, at)
+            counted = at
+            relocated.append(Relocation(lines, old, new))
+        begin = end + 1
+    return edits, relocated
+
+
+def _chunked(
+    statement: _Statement,
+    source: MaskedSource,
+    triggers: set[bytes],
+    names: NameMap,
+    aliases: dict[str, str],
+    line: int,
+) -> tuple[bytes, int, list[Diagnostic], list[Relocation]] | None:
+    """The reference's rewrite of ``statement`` (the new statement, changes, diagnostics,
+    relocations) when it assigns a long list, set or dict display, parsed in chunks of elements
+    (each with the statement around it); None when it is not one (parse it whole)."""
+    code = statement.code
+    if statement.block or statement.wrapper() != (b"", b""):
+        return None
+    head = _DISPLAY.match(code)
+    if head is None:
+        return None
+    opening = head.start("open")
+    if b"\x01" in code[:opening] or not triggers.isdisjoint(_WORD.findall(code, 0, opening)):
+        return None  # the target and annotation must not change: only the elements do
+    commas: list[int] = []
+    depth, closing = 0, -1
+    for token in _NESTING.finditer(code, opening):
+        char = token[0]
+        if char in b"([{":
+            depth += 1
+        elif char != b",":
+            depth -= 1
+            if depth == 0:
+                closing = token.start()
+                break
+        elif depth == 1:
+            commas.append(token.start())
+    if closing < 0 or len(commas) < _CHUNK_MIN_ELEMENTS or code[closing + 1 :].strip():
+        return None
+    if _UNSPLIT.search(code, opening, closing) is not None:
+        return None
+    source.check(statement.start, statement.end)  # as if parsed whole
+    bounds = [opening + 1] + [commas[i] + 1 for i in range(_CHUNK_ELEMENTS - 1, len(commas), _CHUNK_ELEMENTS)]
+    if not code[bounds[-1] : closing].strip():  # nothing after the last comma: it ends the last chunk
+        bounds.pop()
+    bounds.append(closing)
+    data, start, indent = source.data, statement.start, statement.indent()
+    prefix, suffix = data[start + indent : start + opening + 1], data[start + closing : statement.end]
+    prefix_chars = len(prefix.decode("utf-8"))
+    pieces = [data[start : start + opening + 1]]
+    changes, diagnostics, strings = 0, [], []
+    first = 0  # commas[first] is the first comma of the chunk
+    for low, high in zip(bounds, bounds[1:]):
+        last = first
+        while last < len(commas) and commas[last] < high:
+            last += 1
+        ends = commas[first:last]
+        if code[(commas[last - 1] + 1 if last else low) : high].strip():
+            ends.append(high)  # an element without a comma after it
+        first = last
+        at = line + code.count(b"\n", 0, low)  # the file's line of the chunk's first byte
+        simple = _simple_elements(source, start, low, ends, code[opening] == 0x7B, triggers, names)
+        if simple is not None:
+            edits, relocated = simple
+            done = start + low
+            for pos, length, text in edits:
+                pieces += [data[done:pos], text]
+                done = pos + length
+            pieces.append(data[done : start + high])
+            changes += len(edits)
+            strings += [replace(r, line=at + r.line) for r in relocated]
+            continue
+        source.check_size(start + low, start + high)
+        chunk = data[start + low : start + high]
+        try:
+            module = cst.parse_module(prefix + chunk + suffix)
+        except cst.ParserSyntaxError:
+            return None
+        if _display_elements(module, code[opening] == 0x7B) != len(ends):
+            return None
+        line_start = data.rfind(b"\n", 0, start + low) + 1
+        shift = len(data[line_start : start + low].decode("utf-8")) - prefix_chars
+        generated, count, notes, relocated = rewrite_module(module, names, aliases, at - 1, (at, shift))
+        diagnostics += notes
+        strings += relocated
+        if generated is None:
+            pieces.append(chunk)
+            continue
+        if not (generated.startswith(prefix) and generated.endswith(suffix)):
+            return None
+        pieces.append(generated[len(prefix) : len(generated) - len(suffix)])
+        changes += count
+    pieces.append(suffix)
+    return b"".join(pieces), changes, diagnostics, strings
+
+
+#: Bytes-like pieces of a new file, as :func:`stream_statements` hands them on.
+Piece = Union[bytes, bytearray, memoryview]
+#: What :func:`stream_statements` returns: whether the bytes written differ from the file's, the
+#: changes made, the diagnostics, the string literals relocated.
+Streamed = tuple[bool, int, list[Diagnostic], list[Relocation]]
+_FLUSH = 1 << 16  # pieces are handed on in runs of about this many bytes
+_SLICE = 1 << 20  # and a long unchanged run in slices of at most this many
+
+
+class _Pieces:
+    """The new file, handed to ``write`` in pieces as it is made: it is never held whole."""
+
+    def __init__(self, write: Callable[[Piece], object]) -> None:
+        self._write = write
+        self._buffer = bytearray()
+
+    def add(self, piece: Piece) -> None:
+        if len(piece) < _FLUSH:
+            self._buffer += piece
+            if len(self._buffer) >= _FLUSH:
+                self.flush()
+            return
+        self.flush()
+        for i in range(0, len(piece), _SLICE):
+            self._write(piece[i : i + _SLICE])
+
+    def flush(self) -> None:
+        if self._buffer:
+            self._write(bytes(self._buffer))
+            self._buffer.clear()
+
+
+def stream_statements(source: MaskedSource, names: NameMap, write: Callable[[Piece], object]) -> Streamed | None:
+    """The reference's outcome for the masked file ``source``, from its candidate statements alone.
+
+    The new file goes to ``write`` in pieces, file order, while the statements are rewritten one by
+    one (nothing is written when nothing changes). None: run the reference (what was written so far
+    is then void). Raises :class:`.mask.TooComplex` for a statement over the rewriter's limits.
+    """
+    if not names.imports or not _utf8(source.data):
+        return None
+    try:
+        return _stream(source, names, _Pieces(write))
+    except _Decline:
+        return None
+
+
+def _stream(source: MaskedSource, names: NameMap, out: _Pieces) -> Streamed:
+    data = source.data
     patterns = _patterns_for(names)
-    found: dict[int, _Statement] = {}
-    _statements(source, patterns.words, found)
+    aliases, extra = _aliases(source)
+    pattern = patterns.words if not extra else _words([*names.imports, "import", *_ALIAS_ROOTS, *extra])
+    statements: Iterable[_Statement] = _candidates(source, pattern, patterns.strings)
     if patterns.strings is not None:
-        _string_statements(source, patterns.strings, found)
-    aliases = _aliases(data, source, found)
-    if aliases is None or (patterns.strings is not None and not _loop_blocks(data, source, names, found)):
-        return None
+        statements = _with_loop_bodies(source, names, statements)
     renamed = {n.encode() for n in names.imports}
     triggers = {w.encode() for w in _ROOTS} | {k.encode() for k, v in aliases.items() if _interesting(v)}
-    pieces: list[bytes] = []
+    view = memoryview(data)
     diagnostics: list[Diagnostic] = []
     strings: list[Relocation] = []
     changes = 0
-    done = 0  # data[:done] is in pieces
+    differs = False
+    done = 0  # data[:done] has been handed on
     counted, line = 0, 1  # data[:counted] holds line - 1 newlines
-    for start in sorted(found):
-        statement = found[start]
+    for statement in statements:
         words = statement.words
         parse = bool(words & triggers) or _STRING in words
         if not (parse or (b"import" in words and words & renamed)):
             continue
+        start = statement.start
         new = None if parse else _splice(statement, data, names, patterns)
-        if new is not None:
-            count = 1
-        else:
-            module = statement.parse(data)
-            if module is None:
-                return None
+        chunked = None
+        if new is None:
             line += data.count(b"\n", counted, start)
             counted = start
+            chunked = _chunked(statement, source, triggers, names, aliases, line)
+        if new is not None:
+            count = 1
+        elif chunked is not None:
+            new, count, notes, relocated = chunked
+            diagnostics += notes
+            strings += relocated
+            if not count:
+                continue
+        else:
+            module = statement.parse(source)
+            if module is None:
+                raise _Decline
             generated, count, notes, relocated = rewrite_module(
                 module, names, aliases, line - 1 - statement.wrap_lines(), (line, statement.indent())
             )
@@ -390,12 +673,31 @@ def rewrite_statements(data: bytes, names: NameMap) -> Outcome | None:
                 continue
             body = statement.unwrap(generated)
             if body is None:
-                return None
+                raise _Decline
             new = body if statement.block else data[start : start + statement.indent()] + body
-        pieces += [data[done:start], new]
+        out.add(view[done:start])
+        out.add(new)
+        differs = differs or new != view[start : statement.end]
         changes += count
         done = statement.end
-    if changes == 0:
-        return None, 0, diagnostics, strings
-    pieces.append(data[done:])
-    return b"".join(pieces), changes, diagnostics, strings
+    if changes:
+        out.add(view[done:])
+        out.flush()
+    return differs, changes, diagnostics, strings
+
+
+def rewrite_statements(data: bytes, names: NameMap, source: MaskedSource | None = None) -> Outcome | None:
+    """The reference's outcome for ``data`` (masked: ``source``), from its candidate statements
+    alone, the new file whole; None: run the reference."""
+    if source is None:
+        if not names.imports:
+            return None
+        source = mask(data)
+        if source is None:
+            return None
+    out = io.BytesIO()
+    streamed = stream_statements(source, names, out.write)
+    if streamed is None:
+        return None
+    _, changes, diagnostics, strings = streamed
+    return (out.getvalue() if changes else None), changes, diagnostics, strings

@@ -9,12 +9,16 @@ positions asked about, by counting brackets in the masked code with ``bytes.coun
 
 from __future__ import annotations
 
+import io
 import re
 from operator import methodcaller
 
 __all__ = [
     "MAX_CHAIN",
     "MAX_DEPTH",
+    "MAX_TOKENS",
+    "STREAM_MASK_BYTES",
+    "STRING_LITERAL",
     "MaskedSource",
     "TooComplex",
     "longest_chain",
@@ -31,6 +35,12 @@ MAX_CHAIN = 2_000
 #: :data:`_CHEAP` operators counted): a file with many long chains fails in seconds too.
 MAX_WORK = MAX_CHAIN * MAX_CHAIN
 _CHEAP = 100
+#: The most tokens in one statement libcst parses on its own (about 70 us each to parse, transform
+#: and generate again: 50,000 take some seconds). A long display assigned to a name does not
+#: count: it is rewritten a chunk of elements at a time, plain literals without libcst.
+MAX_TOKENS = 50_000
+# Names and numbers, string literals (masked), and every other character that is not white space.
+_TOKEN = re.compile(rb"\w+|\x01+|[^\w\s\x01]")
 
 
 class TooComplex(ValueError):
@@ -42,6 +52,8 @@ class TooComplex(ValueError):
 
 
 _OPEN, _CLOSE = b"([{", b")]}"
+_BRACKET = re.compile(rb"[()\[\]{}]")
+_CONTINUATIONS = (b"\\\n", b"\\\r\n")
 _ONLY_BRACKETS = bytes.maketrans(_OPEN + _CLOSE, b"(((" + b")))")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in _OPEN + _CLOSE)
 
@@ -120,14 +132,15 @@ def longest_chain(code: bytes, limit: int = MAX_CHAIN) -> int:
 
 # Strings are written "unrolled" (normal* (special normal*)*) so that an unterminated one fails
 # in linear time. A quote that starts no complete string stays in the code: the file is refused.
-_SKIPPED = re.compile(
-    rb"(#[^\r\n]*"
-    rb'|"""[^"\\]*(?:(?:\\(?:\r\n|.)|"(?!""))[^"\\]*)*"""'
+_STRINGS = (
+    rb'"""[^"\\]*(?:(?:\\(?:\r\n|.)|"(?!""))[^"\\]*)*"""'
     rb"|'''[^'\\]*(?:(?:\\(?:\r\n|.)|'(?!''))[^'\\]*)*'''"
     rb'|"[^"\\\r\n]*(?:\\(?:\r\n|.)[^"\\\r\n]*)*"'
-    rb"|'[^'\\\r\n]*(?:\\(?:\r\n|.)[^'\\\r\n]*)*')",
-    re.S,
+    rb"|'[^'\\\r\n]*(?:\\(?:\r\n|.)[^'\\\r\n]*)*'"
 )
+_SKIPPED = re.compile(rb"(#[^\r\n]*|" + _STRINGS + rb")", re.S)
+#: One string literal, quotes included and prefix excluded, as masking finds them.
+STRING_LITERAL = re.compile(_STRINGS, re.S)
 # A string becomes a run of \x01 (neither a word character nor white space, so a line ending
 # in a string does not look like one ending in a colon), a comment a run of spaces.
 _STRING_FILL = methodcaller("translate", bytes([1]) * 256)
@@ -142,15 +155,13 @@ class MaskedSource:
         self.code = code
         self._cursor = 0  # bracket depth is known at this position
         self._cursor_depth = 0
-        self._checked: set[int] = set()  # statements (by start) checked against the limits
         self._work = 0
 
     def check(self, start: int, end: int) -> None:
         """Raise :class:`TooComplex` if the statement ``code[start:end]`` (one the rewriter is about
-        to parse) is over the limits, or the file's statements so far are over them in all."""
-        if start in self._checked:
-            return
-        self._checked.add(start)
+        to parse) is over the limits, or the file's parsed statements so far are over them in all.
+
+        Called once for each statement parsed (a statement that is not parsed costs nothing)."""
         chain = longest_chain(self.code[start:end], _CHEAP)
         if chain <= _CHEAP:
             return
@@ -161,9 +172,21 @@ class MaskedSource:
         if self._work > MAX_WORK:
             raise TooComplex(f"too many long expressions to parse in one file (the limit is {MAX_WORK} units)", line)
 
+    def check_size(self, start: int, end: int) -> None:
+        """Raise :class:`TooComplex` if ``code[start:end]`` has more than :data:`MAX_TOKENS` tokens."""
+        if end - start <= MAX_TOKENS:  # never more tokens than bytes
+            return
+        tokens = sum(1 for _ in _TOKEN.finditer(self.code, start, end))
+        if tokens > MAX_TOKENS:
+            line = self.code.count(b"\n", 0, start) + 1
+            raise TooComplex(f"a statement of {tokens} tokens to parse (the limit is {MAX_TOKENS})", line)
+
     def _net(self, start: int, end: int) -> int:
         """Brackets opened minus brackets closed in ``code[start:end]``."""
-        count = self.code.count
+        code = self.code
+        if _BRACKET.search(code, start, end) is None:  # most lines: one scan instead of six
+            return 0
+        count = code.count
         return (
             count(b"(", start, end)
             + count(b"[", start, end)
@@ -174,21 +197,23 @@ class MaskedSource:
         )
 
     def _depth_at(self, pos: int) -> int:
+        """Bracket depth at ``pos``, counted from the last position asked about (either way)."""
         if pos < self._cursor:
-            self._cursor, self._cursor_depth = 0, 0
-        self._cursor_depth += self._net(self._cursor, pos)
+            self._cursor_depth -= self._net(pos, self._cursor)
+        else:
+            self._cursor_depth += self._net(self._cursor, pos)
         self._cursor = pos
         return self._cursor_depth
 
     def _continued(self, line_start: int) -> bool:
         """Does the physical line before ``line_start`` end with a backslash continuation?"""
-        code = self.code
-        return code.endswith(b"\\\n", 0, line_start) or code.endswith(b"\\\r\n", 0, line_start)
+        return self.code.endswith(_CONTINUATIONS, 0, line_start)
 
     def logical_line(self, pos: int) -> tuple[int, int]:
         """The span of the logical line holding code position ``pos``, newline included.
 
-        Positions asked about in increasing order cost one pass over the file in all.
+        Positions asked about in increasing order cost one pass over the file in all (and going
+        back costs the distance gone back).
         """
         code = self.code
         start = code.rfind(b"\n", 0, pos) + 1
@@ -202,26 +227,49 @@ class MaskedSource:
         while True:
             newline = code.find(b"\n", end)
             if newline < 0:
-                self.check(start, len(code))
                 return start, len(code)
             depth += self._net(end, newline)
             end = newline + 1
             if depth <= 0 and not self._continued(end):
-                self.check(start, end)
                 return start, end
+
+
+#: Above this size a file is masked into one growing buffer, match by match, rather than split
+#: into a list of parts (which holds several copies of the file, part objects included, at once).
+STREAM_MASK_BYTES = 1 << 20
 
 
 def mask(data: bytes) -> MaskedSource | None:
     """Mask ``data``'s strings and comments; None if it is not lexically well formed.
 
     Not well formed: an unterminated string, or a carriage return that is not part of a CRLF
-    (which this lexer does not treat as a line break, as Python does).
+    (which this lexer does not treat as a line break, as Python does). A file larger than
+    :data:`STREAM_MASK_BYTES` is masked with no more than about one more copy of it in memory.
     """
     if data.count(b"\r") != data.count(b"\r\n"):
         return None
-    parts = _SKIPPED.split(data)
-    parts[1::2] = [_COMMENT_FILL(s) if s[:1] == b"#" else _STRING_FILL(s) for s in parts[1::2]]
-    code = b"".join(parts)
+    if len(data) > STREAM_MASK_BYTES:
+        code = _mask_streamed(data)
+    else:
+        parts = _SKIPPED.split(data)
+        parts[1::2] = [_COMMENT_FILL(s) if s[:1] == b"#" else _STRING_FILL(s) for s in parts[1::2]]
+        code = b"".join(parts)
     if b'"' in code or b"'" in code:
         return None
     return MaskedSource(data, code)
+
+
+def _mask_streamed(data: bytes) -> bytes:
+    """What :func:`mask` joins, written piece by piece into one buffer (``getvalue`` shares it)."""
+    out = io.BytesIO()
+    view = memoryview(data)
+    done = 0
+    string, space = b"\x01", b" "
+    for match in _SKIPPED.finditer(data):
+        start, end = match.span()
+        out.write(view[done:start])
+        out.write((space if data[start] == 0x23 else string) * (end - start))  # 0x23: "#"
+        done = end
+    out.write(view[done:])
+    view.release()
+    return out.getvalue()

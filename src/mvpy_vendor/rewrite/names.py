@@ -10,6 +10,10 @@ from packaging.utils import canonicalize_name
 __all__ = ["MODULE_PATH", "NameMap", "relocated_path", "rewrite_module_reference"]
 
 
+# The pre-filter's first test lower-cases a copy of the file: only for files up to this size.
+_QUICK_BYTES = 1 << 20
+
+
 class NameMap:
     """What to rename: top-level import names and distribution names (canonical) to new ones."""
 
@@ -47,9 +51,10 @@ class NameMap:
 
     def mentions(self, data: bytes) -> bool:
         """The pre-filter: could this file need a rewrite? (Never a false negative.)"""
-        lowered = data.lower()
-        if not any(word in lowered for word in self._quick):
-            return False
+        if len(data) <= _QUICK_BYTES:  # a large file is not copied lower-cased: the search alone decides
+            lowered = data.lower()
+            if not any(word in lowered for word in self._quick):
+                return False
         return self._needle.search(data) is not None
 
     def new_module(self, dotted: str) -> str | None:

@@ -15,6 +15,7 @@ __all__ = [
     "WEAK_HASHES",
     "file_sha256",
     "hash_chunks",
+    "record_digest",
     "record_hash",
     "record_rows",
     "sha256_hashes",
@@ -41,7 +42,12 @@ def _urlsafe(digest: bytes) -> str:
 
 def record_hash(data: bytes) -> str:
     """The ``sha256=...`` form used in RECORD files."""
-    return "sha256=" + _urlsafe(hashlib.sha256(data).digest())
+    return record_digest(hashlib.sha256(data).digest())
+
+
+def record_digest(sha256: bytes) -> str:
+    """The ``sha256=...`` form of a SHA-256 digest."""
+    return "sha256=" + _urlsafe(sha256)
 
 
 def hash_chunks(chunks: Iterable[bytes], algorithm: str) -> tuple[str, int]:

@@ -9,6 +9,7 @@ written here rather than through :mod:`zipfile`, which cannot copy a member's co
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
 import struct
@@ -20,9 +21,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from .records import record_hash
+from .records import record_digest, record_hash
 
-__all__ = ["Compressed", "SourceMember", "WheelWriter", "compress", "zip_date_time"]
+__all__ = ["Compressed", "Deflater", "SourceMember", "WheelWriter", "compress", "zip_date_time"]
 
 _EPOCH_1980 = 315532800  # the earliest time a zip file can store
 _DEFLATED = 8
@@ -61,6 +62,28 @@ def compress(data: bytes) -> Compressed:
     deflater = zlib.compressobj(6, zlib.DEFLATED, -15)
     packed = deflater.compress(data) + deflater.flush()
     return Compressed(packed, zlib.crc32(data), len(data), record_hash(data))
+
+
+class Deflater:
+    """:func:`compress` for bytes written in pieces (bytes-like, not kept): the same result,
+    without the whole input ever held."""
+
+    def __init__(self) -> None:
+        self._deflater = zlib.compressobj(6, zlib.DEFLATED, -15)
+        self._packed: list[bytes] = []
+        self._crc = 0
+        self._size = 0
+        self._hash = hashlib.sha256()
+
+    def write(self, piece: bytes | bytearray | memoryview) -> None:
+        self._packed.append(self._deflater.compress(piece))
+        self._crc = zlib.crc32(piece, self._crc)
+        self._size += len(piece)
+        self._hash.update(piece)
+
+    def result(self) -> Compressed:
+        self._packed.append(self._deflater.flush())
+        return Compressed(b"".join(self._packed), self._crc, self._size, record_digest(self._hash.digest()))
 
 
 @dataclass(frozen=True)
