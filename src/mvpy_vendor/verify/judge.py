@@ -158,37 +158,49 @@ class OriginalWorlds:
 
 
 def judge(suspects: Sequence[Suspect], worlds: OriginalWorlds, timeout: float, reporter: Reporter) -> list[Finding]:
+    """One finding per suspect: fatal, or "fails in original too"; in the same order whatever was
+    known before (by world, then as ``suspects`` lists them)."""
     findings: list[Finding] = []
     by_world: dict[int, list[Suspect]] = {}
-    known: list[tuple[Suspect, dict[str, Any]]] = []
     for s in suspects:
         if s.output is None:
             findings.append(_fatal(s))  # nothing to compare
-        elif (verdict := worlds.verdicts.get(s.output.worlds[0], s.item)) is not None:
-            known.append((s, verdict))
         else:
             by_world.setdefault(s.output.worlds[0], []).append(s)
+    known: dict[int, dict[str, Any]] = {}  # id of a suspect -> what its original did
+    unavailable: set[int] = set()
     checks = []
+    reused = 0
     with ThreadPoolExecutor(max(1, len(by_world))) as own:  # these wait on the builds in worlds.pool
         for world, items in sorted(by_world.items()):
+            for s in items:
+                if (verdict := worlds.verdicts.get(world, s.item)) is not None:
+                    known[id(s)] = verdict
+                    reused += 1
+            unknown = [s for s in items if id(s) not in known]
+            if not unknown:
+                continue
             built = worlds.prepare(world)
             if built is None:
-                findings += [_fatal(s, " (original wheels not available to compare)") for s in items]
+                unavailable.add(world)
             else:
-                reporter.step(f"checking {len(items)} finding(s) against the original wheels of world {world}")
-                job = (world, items, built, worlds.work, timeout, worlds.bytecode)
-                checks.append((world, items, own.submit(_original_world, *job)))
-        results = [(world, items, probed.result()) for world, items, probed in checks]
-    if known:
-        reporter.step(f"{len(known)} finding(s) judged by what the same original wheels did before")
-    for world, items, result in results:
+                reporter.step(f"checking {len(unknown)} finding(s) against the original wheels of world {world}")
+                job = (world, unknown, built, worlds.work, timeout, worlds.bytecode)
+                checks.append((world, unknown, own.submit(_original_world, *job)))
+        for world, unknown, probed in checks:
+            result = probed.result()
+            for s in unknown:
+                known[id(s)] = _verdict(s, result)
+                worlds.verdicts.put(world, s.item, known[id(s)])
+    if reused:
+        reporter.step(f"{reused} finding(s) judged by what the same original wheels did before")
+    for world, items in sorted(by_world.items()):
         for s in items:
-            verdict = _verdict(s, result)
-            worlds.verdicts.put(world, s.item, verdict)
-            known.append((s, verdict))
-    for s, verdict in known:
-        same = verdict.get("same") is True
-        findings.append(_also_original(s) if same else _fatal(s))
+            if id(s) not in known:
+                assert world in unavailable
+                findings.append(_fatal(s, " (original wheels not available to compare)"))
+            else:
+                findings.append(_also_original(s) if known[id(s)].get("same") is True else _fatal(s))
     return findings
 
 
