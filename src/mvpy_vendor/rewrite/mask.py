@@ -17,6 +17,8 @@ __all__ = [
     "MAX_CHAIN",
     "MAX_DEPTH",
     "MAX_TOKENS",
+    "MAX_SOURCE",
+    "MAX_WHOLE_FILE",
     "STREAM_MASK_BYTES",
     "STRING_LITERAL",
     "MaskedSource",
@@ -39,6 +41,13 @@ _CHEAP = 100
 #: and generate again: 50,000 take some seconds). A long display assigned to a name does not
 #: count: it is rewritten a chunk of elements at a time, plain literals without libcst.
 MAX_TOKENS = 50_000
+#: The largest file libcst parses whole, where the statement fast path cannot vouch for it (not
+#: UTF-8, a candidate that does not parse alone, ...): libcst holds about 125 MB per MiB of source
+#: and takes some seconds per MiB, so a larger file fails alone, fast, in bounded memory.
+MAX_WHOLE_FILE = 1 << 20
+#: The largest file rewritten at all: the fast path holds a file and its masked copy (twice its
+#: size), so that with it the peak memory of a build stays under 200 MB whatever its inputs.
+MAX_SOURCE = 64 << 20
 # Names and numbers, string literals (masked), and every other character that is not white space.
 _TOKEN = re.compile(rb"\w+|\x01+|[^\w\s\x01]")
 

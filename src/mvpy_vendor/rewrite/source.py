@@ -14,7 +14,7 @@ from mvpy_vendor.outcome import Diagnostic, Relocation, Status
 from mvpy_vendor.wheel.writer import Compressed, Deflater
 
 from .fast import Piece, Streamed, stream_statements
-from .mask import MAX_CHAIN, MAX_DEPTH, TooComplex, longest_chain, mask, too_deep
+from .mask import MAX_CHAIN, MAX_DEPTH, MAX_SOURCE, MAX_WHOLE_FILE, TooComplex, longest_chain, mask, too_deep
 from .names import NameMap
 from .reference import transform_whole
 from .stack import on_deep_stack
@@ -64,10 +64,21 @@ def rewrite_source_deflated(data: bytes, names: NameMap) -> tuple[SourceResult, 
     return replace(result, data=b""), (None if out is None else out.result())
 
 
+class _TooLarge(Exception):
+    pass
+
+
+def _bytes(size: int) -> str:
+    return f"{size:,} bytes"
+
+
 def _rewrite(data: bytes, names: NameMap, whole_file: bool, sink: Callable[[], _S]) -> tuple[SourceResult, _S | None]:
     """The outcome, and the sink the new file went to when it is ``REWRITTEN`` (else None)."""
     if not names.mentions(data):
         return SourceResult(Status.UNCHANGED, data), None
+    if len(data) > MAX_SOURCE:
+        error = f"too large to rewrite: a file of {_bytes(len(data))} (the limit is {MAX_SOURCE >> 20} MiB)"
+        return SourceResult(Status.FAILED, data, error=error), None
     masked = mask(data)
     code = masked.code if masked is not None else data
     if too_deep(code):
@@ -81,6 +92,11 @@ def _rewrite(data: bytes, names: NameMap, whole_file: bool, sink: Callable[[], _
             fast = stream_statements(masked, names, out[-1].write)
             if fast is not None:
                 return fast
+        if not whole_file and len(data) > MAX_WHOLE_FILE:
+            raise _TooLarge(
+                f"too large to rewrite whole: a file of {_bytes(len(data))} that the statement fast path "
+                f"cannot rewrite (the limit is {MAX_WHOLE_FILE >> 20} MiB)"
+            )
         chain = longest_chain(code)  # the whole file is parsed: every statement counts
         if chain > MAX_CHAIN:
             raise TooComplex(f"an expression with {chain} operators in a row (the limit is {MAX_CHAIN})")
@@ -94,6 +110,8 @@ def _rewrite(data: bytes, names: NameMap, whole_file: bool, sink: Callable[[], _
 
     try:
         differs, changes, diagnostics, strings = on_deep_stack(run)
+    except _TooLarge as exc:
+        return SourceResult(Status.FAILED, data, error=str(exc)), None
     except TooComplex as exc:
         error = f"too complex to rewrite: {exc}"
         return SourceResult(Status.FAILED, data, error=error, error_line=exc.line or None), None
