@@ -463,6 +463,7 @@ def test_what_the_original_wheels_did_is_kept_by_their_content(wheels: Path, tmp
     also = "fails in original too"
     expected = [(also, "foo.winonly", False), (also, "_mv_foo_1_0_0.winonly", False)]  # world 0, then 1
     assert run(house, cache) == (expected, 2)
+    assert len(list((cache / "verify").glob("*/verdicts/??/*.json"))) == 2  # under verify's own cache
     assert run(house, cache) == (expected, 0)  # judged by what the same original wheels did
     assert run(house, None) == (expected, 2)  # no cache: probed again
     other = house_of("b", b"import winreg  # other bytes, another original wheel\n")

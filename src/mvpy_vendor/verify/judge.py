@@ -74,7 +74,7 @@ class Verdicts:
     @functools.cached_property
     def cache(self) -> Cache | None:
         # made when first needed: its fingerprint reads this tool's code
-        return Cache(self.cache_dir) if self.cache_dir is not None else None
+        return Cache(self.cache_dir / "verify") if self.cache_dir is not None else None
 
     def _world(self, world: int) -> str | None:
         with self._lock:
