@@ -440,12 +440,15 @@ def test_what_the_original_wheels_did_is_kept_by_their_content(wheels: Path, tmp
     # in the primary, need their worlds' original environments once; a second run with the same
     # original wheels judges them by what was seen then, builds none, and reports the same
     # findings in the same order. Other original wheels, or no cache, probe again.
+    base = tmp_path / "base"
+    for wheel in pick(wheels, *FOO_SET):
+        rewrite_wheel(wheel, {}, base)
+    rewrite_wheel(base / "foo-2.0.0-py3-none-any.whl", {"foo/winonly.py": b"import winreg\n"})  # once: same bytes
+
     def house_of(name: str, code: bytes) -> Path:
         inputs = tmp_path / name / "in"
-        for wheel in pick(wheels, *FOO_SET):
-            rewrite_wheel(wheel, {}, inputs)
+        shutil.copytree(base, inputs)
         rewrite_wheel(inputs / "foo-1.0.0-py3-none-any.whl", {"foo/winonly.py": code})
-        rewrite_wheel(inputs / "foo-2.0.0-py3-none-any.whl", {"foo/winonly.py": b"import winreg\n"})
         build(BuildRequest(wheels=sorted(inputs.iterdir()), options=ApplyOptions(jobs=1)), tmp_path / name / "out")
         return tmp_path / name / "out"
 
