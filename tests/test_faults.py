@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -82,19 +83,28 @@ def clean_build(big_inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     return _snapshot(out)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
-def test_a_signal_leaves_nothing_behind(
-    big_inputs: Path, clean_build: dict[str, bytes], tmp_path: Path, signum: signal.Signals
-) -> None:
+def _start_build(
+    inputs: Path, tmp_path: Path, preexec: Callable[[], None]
+) -> tuple[dict[str, bytes], list[str], subprocess.Popen[bytes]]:
+    """A build of ``inputs`` into ``tmp_path/out`` (holding a file from before) with the cache
+    ``tmp_path/cache``, in a session of its own: what --out held, what was beside it, the build."""
     out, cache = tmp_path / "out", tmp_path / "cache"
     out.mkdir()
     (out / "kept.txt").write_text("from before\n")
     before, beside = _snapshot(out), sorted(p.name for p in tmp_path.iterdir())
-    args = _cli("build", "--wheels", str(big_inputs), "--out", str(out), "--cache-dir", str(cache), "--jobs", "2")
+    args = _cli("build", "--wheels", str(inputs), "--out", str(out), "--cache-dir", str(cache), "--jobs", "2")
     proc = subprocess.Popen(
-        args, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-        preexec_fn=_default_sigint,
-    )  # fmt: skip
+        args, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, preexec_fn=preexec
+    )
+    return before, beside, proc
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
+def test_a_signal_leaves_nothing_behind(
+    big_inputs: Path, clean_build: dict[str, bytes], tmp_path: Path, signum: signal.Signals
+) -> None:
+    out = tmp_path / "out"
+    before, beside, proc = _start_build(big_inputs, tmp_path, _default_sigint)
     workers: set[int] = set()
     try:
         deadline = time.monotonic() + 120
@@ -127,7 +137,7 @@ def test_a_signal_leaves_nothing_behind(
     else:
         assert left == [n for n in beside if n != "cache"]
     # A second build, with the cache the interrupted one wrote into, is a clean build's twin.
-    subprocess.run(args, check=True, env=_env(), capture_output=True)
+    subprocess.run(proc.args, check=True, env=_env(), capture_output=True)
     after = _snapshot(out)
     assert after.pop("kept.txt") == b"from before\n"
     assert after == clean_build
@@ -161,15 +171,8 @@ def test_a_dead_worker_fails_the_build_cleanly(
     """One worker killed while it rewrites a file (SIGSEGV as a crash of the interpreter would
     send it): exit 1, one line naming the wheel, the file and the signal, --out as it was, no
     staging directory, no worker left; the next build, with the same cache, is a clean one."""
-    out, cache = tmp_path / "out", tmp_path / "cache"
-    out.mkdir()
-    (out / "kept.txt").write_text("from before\n")
-    before, beside = _snapshot(out), sorted(p.name for p in tmp_path.iterdir())
-    args = _cli("build", "--wheels", str(big_inputs), "--out", str(out), "--cache-dir", str(cache), "--jobs", "2")
-    proc = subprocess.Popen(
-        args, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-        preexec_fn=_no_core_dump,
-    )  # fmt: skip
+    out = tmp_path / "out"
+    before, beside, proc = _start_build(big_inputs, tmp_path, _no_core_dump)
     workers: set[int] = set()
     try:
         workers = _await_workers(proc)
@@ -197,7 +200,7 @@ def test_a_dead_worker_fails_the_build_cleanly(
                 os.kill(w, signal.SIGKILL)
     assert _snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == beside  # no staging directory
-    subprocess.run(args, check=True, env=_env(), capture_output=True)
+    subprocess.run(proc.args, check=True, env=_env(), capture_output=True)
     after = _snapshot(out)
     assert after.pop("kept.txt") == b"from before\n"
     assert after == clean_build
