@@ -17,11 +17,15 @@ pickle, is fatal unless it fails the same way with the original wheels (:mod:`.j
 second environment built only when needed). This package does not import the rewriter: it
 reads the build report.
 
-What runs at once: the probe of everything streams its events, so that each "alone" probe
-starts as soon as the renamed copies have been walked (they sort first, and are what an alone
-probe imports the most of: their bytecode is written by then, once; copies with little Python
-to compile do not wait), and each original world's environment is built as soon as the first
-failure that needs it is seen.
+What runs at once: the probe server (:class:`.probe.ProbeServer`, where ``os.fork`` exists)
+starts while uv fills the environment, and every probe of it is forked from it; with uv, the
+sources the probes will import are compiled ahead by a process of their own
+(:func:`.bytecode.compile_ahead`); the probe of everything streams its events, so that each
+"alone" probe starts as soon as the renamed copies have been walked (they sort first, and are
+what an alone probe imports the most of: their bytecode is written by then, once; copies with
+little Python to compile do not wait), and each original world's environment is built as soon as
+the first failure that needs it is seen, unless what its original does is known from before
+(:class:`.judge.Verdicts`).
 """
 
 from __future__ import annotations
