@@ -15,7 +15,7 @@ import pytest
 
 from mvpy_vendor import ApplyOptions, BuildRequest, build
 from mvpy_vendor.cli import main
-from mvpy_vendor.errors import BuildError, ConfigError
+from mvpy_vendor.errors import BuildError, ConfigError, VerifyError
 from mvpy_vendor.report import REPORT_NAME, SCHEMA_VERSION, Report
 from mvpy_vendor.verify import VerifyOptions, VerifyResult, verify_wheelhouse
 from mvpy_vendor.verify import probe as probe_module
@@ -292,6 +292,14 @@ def test_a_probe_forked_by_the_server_is_a_process_of_its_own(tmp_path: Path, fo
         "segv": "killed by SIGSEGV",
     }
     assert result.report["imported"] == ["noisy", "ok"]
+
+
+def test_a_probe_that_kills_the_server_is_a_one_line_error(tmp_path: Path) -> None:
+    site = _site(tmp_path, {"regicide": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"})
+    spec = {"modules": ["regicide"], "site_dirs": [str(site)]}
+    with ProbeServer(Path(sys.executable), tmp_path / "server") as server, pytest.raises(VerifyError) as caught:
+        run_probe(Path(sys.executable), spec, tmp_path / "probe", 30.0, bare=True, server=server)
+    assert str(caught.value) == "the probe server ended (killed by SIGKILL)"
 
 
 def test_the_server_ends_its_probes_when_it_is_closed_or_its_caller_is_gone(tmp_path: Path) -> None:

@@ -178,9 +178,13 @@ class ProbeServer:
             raise self._gone() from None
 
     def _gone(self) -> VerifyError:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(5)  # its pipe broke: it is ending
+        code = self.proc.returncode
+        how = _how(code, None) if code is not None else "stopped reading its jobs"
         tail = self._stderr.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
         detail = f": {' | '.join(tail)}" if tail else ""
-        return VerifyError(f"the probe server ended ({_how(self.proc.returncode, None)}){detail}")
+        return VerifyError(f"the probe server ended ({how}){detail}")
 
     def start(self, spec_file: Path, events_file: Path, stderr_file: Path) -> _Job:
         with self._changed:
