@@ -97,8 +97,8 @@ def _rewrite_members(wheel: str, members: list[str], names: NameMap, start: int)
         if _SLOT is not None:
             _SLOT[0][_SLOT[1]] = i
         done.append(rewrite_source_deflated(reader.read(member), names))
-    if _SLOT is not None:
-        _SLOT[0][_SLOT[1]] = -1
+    if _SLOT is not None:  # between batches: the last file done, as -2 - its index
+        _SLOT[0][_SLOT[1]] = -2 - (start + len(members) - 1)
     return done
 
 
@@ -145,8 +145,11 @@ def _nth(future: Future[list[_Done]], index: int, out: Output, workers: _Workers
 
 
 def _died(out: Output, workers: _Workers, members: list[str]) -> NoReturn:
-    member, how = workers.death(members)
-    where = "while rewriting it" if member else "while rewriting this wheel's files"
+    member, how, during = workers.death(members)
+    if member is None:
+        where = "while rewriting this wheel's files"
+    else:
+        where = "while rewriting it" if during else "after rewriting it, between two batches of files"
     raise WheelProblems([Problem(out.source.filename, f"{how} {where}", member, code=Code.REWRITE_FAILED)]) from None
 
 
@@ -481,8 +484,9 @@ class _Workers:
             self._pool = ProcessPoolExecutor(self.count, mp_context=context, initializer=_worker_start, initargs=args)
         return self._pool
 
-    def death(self, members: list[str]) -> tuple[str | None, str]:
-        """After the pool broke: (the file the dead worker was rewriting, or None; how it died).
+    def death(self, members: list[str]) -> tuple[str | None, str, bool]:
+        """After the pool broke: the file the dead worker was rewriting (True) or had rewritten last
+        (False), or None; and how it died.
 
         The executor notices a worker gone when its pipes close, a moment before the kernel
         gives its exit status, and then terminates the others (SIGTERM): their statuses are
@@ -499,14 +503,17 @@ class _Workers:
         dead = [pid for pid, code in codes.items() if code not in (None, 0, -signal.SIGTERM)]
         dead = dead or [pid for pid, code in codes.items() if code == -signal.SIGTERM]
         if len(dead) != 1:
-            return None, _how_it_died(None)
-        member = None
+            return None, _how_it_died(None), False
+        member, during = None, False
         if self._slots is not None:
             raw = self._slots.get_obj()
             for i in range(0, len(raw), 2):
-                if raw[i] == dead[0] and 0 <= raw[i + 1] < len(members):
-                    member = members[raw[i + 1]]
-        return member, _how_it_died(codes[dead[0]])
+                if raw[i] == dead[0]:
+                    index = raw[i + 1]
+                    during = index >= 0
+                    index = index if during else -2 - index
+                    member = members[index] if 0 <= index < len(members) else None
+        return member, _how_it_died(codes[dead[0]]), during
 
     def stop(self, failed: bool) -> None:
         """Shut the workers down; after a failure (or an interrupt) without waiting for their work.
