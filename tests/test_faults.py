@@ -99,6 +99,31 @@ def _start_build(
     return before, beside, proc
 
 
+def _outliving(workers: set[int], seconds: float = 10) -> list[int]:
+    """The workers still alive after waiting up to ``seconds`` for them to go."""
+    deadline = time.monotonic() + seconds
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [w for w in workers if _alive(w)]
+
+
+def _kill_all(proc: subprocess.Popen[bytes], workers: set[int]) -> None:
+    """Whatever a failed test left running: the build's process group and its workers."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    for w in workers:
+        if _alive(w):
+            os.kill(w, signal.SIGKILL)
+
+
+def _rebuilds_clean(proc: subprocess.Popen[bytes], out: Path, clean_build: dict[str, bytes]) -> None:
+    """The same build run again (same --out, same cache) writes what a clean build writes."""
+    subprocess.run(proc.args, check=True, env=_env(), capture_output=True)
+    after = _snapshot(out)
+    assert after.pop("kept.txt") == b"from before\n"
+    assert after == clean_build
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
 def test_a_signal_leaves_nothing_behind(
     big_inputs: Path, clean_build: dict[str, bytes], tmp_path: Path, signum: signal.Signals
@@ -120,16 +145,9 @@ def test_a_signal_leaves_nothing_behind(
         if signum is not signal.SIGKILL:
             word = "interrupted" if signum is signal.SIGINT else "terminated"
             assert err.decode() == f"mvpy-vendor: error: {word}\n"  # nothing else, from no thread
-        deadline = time.monotonic() + 10
-        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not [w for w in workers if _alive(w)], "workers outlived the build"
+        assert not _outliving(workers), "workers outlived the build"
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        for w in workers:
-            if _alive(w):
-                os.kill(w, signal.SIGKILL)
+        _kill_all(proc, workers)
     assert _snapshot(out) == before
     left = sorted(p.name for p in tmp_path.iterdir() if p.name != "cache")
     if signum is signal.SIGKILL:  # nothing can clean up after SIGKILL: the staging directory stays beside
@@ -137,10 +155,7 @@ def test_a_signal_leaves_nothing_behind(
     else:
         assert left == [n for n in beside if n != "cache"]
     # A second build, with the cache the interrupted one wrote into, is a clean build's twin.
-    subprocess.run(proc.args, check=True, env=_env(), capture_output=True)
-    after = _snapshot(out)
-    assert after.pop("kept.txt") == b"from before\n"
-    assert after == clean_build
+    _rebuilds_clean(proc, out, clean_build)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == [n for n in beside if n != "cache"]
 
 
@@ -189,22 +204,12 @@ def test_a_dead_worker_fails_the_build_cleanly(
             rf"signal {signum.name} (while rewriting it|after rewriting it, between two batches of files)\n"
         )
         assert re.fullmatch(line, err.decode()), err
-        deadline = time.monotonic() + 10
-        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not [w for w in workers if _alive(w)], "a worker outlived the build"
+        assert not _outliving(workers), "a worker outlived the build"
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        for w in workers:
-            if _alive(w):
-                os.kill(w, signal.SIGKILL)
+        _kill_all(proc, workers)
     assert _snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == beside  # no staging directory
-    subprocess.run(proc.args, check=True, env=_env(), capture_output=True)
-    after = _snapshot(out)
-    assert after.pop("kept.txt") == b"from before\n"
-    assert after == clean_build
+    _rebuilds_clean(proc, out, clean_build)
 
 
 # The build, with PR_SET_PDEATHSIG switched off (the private switch in mvpy_vendor.apply) so that
@@ -227,16 +232,10 @@ def test_workers_die_with_the_build_without_pdeathsig(big_inputs: Path, tmp_path
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=60)
         assert proc.returncode == -9
-        deadline = time.monotonic() + 30  # without the lifeline they run on for minutes, then wait forever
-        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not [w for w in workers if _alive(w)], "workers outlived the build"
+        # without the lifeline they run on for minutes, then wait forever
+        assert not _outliving(workers, seconds=30), "workers outlived the build"
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        for w in workers:
-            if _alive(w):
-                os.kill(w, signal.SIGKILL)
+        _kill_all(proc, workers)
 
 
 def test_two_builds_into_one_out_serialize(big_inputs: Path, clean_build: dict[str, bytes], tmp_path: Path) -> None:
