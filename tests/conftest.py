@@ -43,6 +43,11 @@ def clean_env() -> dict[str, str]:
     return env
 
 
+def uv_binary() -> str:
+    """uv as the tests run it: on PATH, else the one installed beside this interpreter."""
+    return shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+
+
 def new_venv(path: Path) -> Path:
     """A fresh virtual environment without pip; returns its interpreter."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)

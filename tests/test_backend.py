@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -24,11 +23,11 @@ from mvpy_vendor.backend.embed import embedded_wheels, write_wheelhouse
 from mvpy_vendor.errors import ConfigError
 from mvpy_vendor.verify import verify_wheelhouse
 
-from .conftest import ROOT, download, make_wheel, new_venv, rewrite_wheel
+from .conftest import ROOT, download, make_wheel, new_venv, rewrite_wheel, uv_binary
 
 pytestmark = pytest.mark.slow
 
-UV = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+UV = uv_binary()
 
 LIB_CODE = """import foo
 import foo.sub.deep

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from .conftest import (
     pick,
     real_wheel_cache,
     rewrite_wheel,
+    uv_binary,
 )
 
 pytestmark = pytest.mark.slow
@@ -79,7 +79,7 @@ def test_myapp_uses_foo2_while_slow_package_uses_foo1(foo_house: Path, tmp_path:
 
 
 def test_uv_installs_the_same_wheelhouse(foo_house: Path, tmp_path: Path) -> None:
-    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    uv = uv_binary()
     if not Path(uv).exists():
         pytest.fail("uv is a test dependency and must be installed")
     python = new_venv(tmp_path / "venv")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import pytest
 
 from mvpy_vendor.cli import main
 
-from .conftest import FOO_SET, clean_env, hostile_module, install_wheelhouse, new_venv, pick
+from .conftest import FOO_SET, clean_env, hostile_module, install_wheelhouse, new_venv, pick, uv_binary
 
 HOSTILE = hostile_module()
 
@@ -85,7 +84,7 @@ def test_accepted_and_installed_by_pip_and_uv(
     python = install_wheelhouse(out, tmp_path / "pip-venv")
     subprocess.run([str(python), "-c", imports], check=True)
     python = new_venv(tmp_path / "uv-venv")
-    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    uv = uv_binary()
     subprocess.run(
         [uv, "pip", "install", "--offline", "--no-index", "--no-cache", "-q", "--python", str(python),
          "--find-links", str(out), "-r", str(out / "requirements.txt")],
