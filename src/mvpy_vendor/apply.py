@@ -568,7 +568,8 @@ def _apply(
                     digest = file_sha256(target)
                     cached.put_file("outputs", key, target, digest)
                     cached.put_json("outcomes", key, result.outcome_json())
-            found_in_input = tuple(out.source.warning_problems())  # validation's: never cached with the output
+            # validation's and planning's: never cached with the output
+            found_in_input = (*out.source.warning_problems(), *out.placement_warnings)
             results.append(replace(result, sha256=file_sha256(target), warnings=(*found_in_input, *result.warnings)))
         reporter.progress(len(plan.outputs), len(plan.outputs), "")
         if problems:

@@ -175,6 +175,9 @@ def _run(args: argparse.Namespace, console: Console, stack: contextlib.ExitStack
     if not plan.target.is_running:
         console.info(f"target: {plan.target.describe()}")
     console.info(table(rows))
+    for planned in plan.outputs:
+        for placed in planned.placed:
+            console.info(f"placed: {planned.display_name}: {placed.reason}")
     for r in result.outputs:
         for f in r.files:
             for d in f.diagnostics:
