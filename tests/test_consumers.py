@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from mvpy_vendor.planning.plan import Plan, make_plan, output_for
 from mvpy_vendor.planning.resolve import Index, resolve_worlds
 from mvpy_vendor.planning.target import Target
 from mvpy_vendor.report import Report
+from mvpy_vendor.verify.environment import find_installer
+from mvpy_vendor.verify.judge import OriginalWorlds
 from mvpy_vendor.wheel.validate import WheelInfo
 
 from .conftest import clean_env, install_wheelhouse, pick
@@ -172,6 +175,15 @@ def test_the_consumer_gets_base_1_beside_the_app_on_base_2(
     user = next(o for o in report.outputs if o.distribution == "undeclared-user")
     assert report.origins[user.origin] == {"undeclared-user": "1.0.0", "mid": "1.0.0", "base": "1.0.0"}
     assert report.describe_origin(user.origin) == "undeclared-user 1.0.0 alone"
+    # ... and judge builds it from the original wheels: there undeclared-user runs as released
+    with ThreadPoolExecutor(1) as pool:
+        originals = OriginalWorlds(report, find_installer("pip"), tmp_path / "judge", pool)
+        built = originals.prepare(user.origin)
+        assert built is not None
+        original = json.loads(
+            _python(built.result(), "import json, undeclared_user as u; print(json.dumps(u.report()))")
+        )
+    assert original == seen["user"]
 
 
 @pytest.mark.slow
