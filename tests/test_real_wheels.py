@@ -609,7 +609,8 @@ def test_yarl_renamed_runs_its_pure_python_fallback(
     assert f"note: mv-yarl-1-23-0: 1 compiled module replaced by its Python source (slower): yarl/_quoting_c{ext}" in (
         printed
     )
-    assert printed[-1].startswith("verify: OK: 7 distributions")
+    assert printed[-2].startswith("verify: OK: 7 distributions")  # verified, then published:
+    assert printed[-1].startswith(f"wrote 7 wheels to {out}")
     report = json.loads((out / "mvpy-vendor-report.json").read_text())
     roles = {(p["distribution"], p["version"], p["role"]) for p in report["plan"]["placements"]}
     assert {("yarl", "1.25.1", "primary"), ("yarl", "1.23.0", "renamed copy")} <= roles

@@ -30,12 +30,12 @@ from typing import Any, NoReturn, Optional
 
 from ._version import __version__
 from .cache import Cache, cache_key
-from .errors import Code, NativeError, Problem, Severity, WheelProblems
+from .errors import BuildError, Code, NativeError, Problem, Severity, WheelProblems
 from .native import file_names, patch_native
 from .native.check import LoadTarget, can_load_here, load_check
 from .options import ApplyOptions
 from .outcome import MemberOutcome, Status
-from .outdir import locked_out_dir, move_into, os_error
+from .outdir import keep_unverified, locked_out_dir, move_into, os_error, unverified_dir
 from .planning.members import name_map
 from .planning.plan import Action, MemberPlan, Output, Plan, requirements_txt
 from .progress import SILENT, Reporter
@@ -56,7 +56,7 @@ from .wheel.reader import MemberReader
 from .wheel.records import file_sha256, hash_chunks, sha256_hashes
 from .wheel.writer import Compressed, SourceMember, WheelWriter
 
-__all__ = ["apply_plan"]
+__all__ = ["Gate", "UnverifiedError", "apply_plan"]
 
 # Below this much source to rewrite, starting workers and shipping files to them costs more than
 # the fast path takes on its own.
@@ -382,6 +382,18 @@ def _from_cache(cache: Cache | None, key: str, out: Output, target: Path) -> Out
         return None
 
 
+#: checks a staged wheelhouse (the result, and where it is) before it is published: True to publish
+Gate = Callable[[BuildResult, Path], bool]
+
+
+class UnverifiedError(BuildError):
+    """The staged wheelhouse failed its check: nothing was published; it is kept in ``kept``."""
+
+    def __init__(self, out_dir: Path, kept: Path) -> None:
+        self.out_dir, self.kept = out_dir, kept
+        super().__init__(f"verify failed: nothing was published to {out_dir}; the unverified wheelhouse is in {kept}")
+
+
 def apply_plan(
     plan: Plan,
     out_dir: Path,
@@ -389,19 +401,37 @@ def apply_plan(
     *,
     reporter: Reporter = SILENT,
     cache: Cache | None = None,
+    gate: Gate | None = None,
 ) -> BuildResult:
     """Write every output wheel, ``requirements.txt`` and the report into ``out_dir``.
 
     Only ``options.jobs`` is read here: everything else was decided when the plan was made.
     Everything is written into a staging directory first; ``out_dir`` is touched only once every
     wheel has been written, so a failed run leaves it as it was.
+
+    ``gate`` (verification) is given the result and the complete staged wheelhouse before
+    anything is published. If it returns False, or raises (an error, Ctrl-C, SIGTERM),
+    ``out_dir`` is left as it was and the staged wheelhouse is kept in
+    :func:`~mvpy_vendor.outdir.unverified_dir` (False raises :class:`UnverifiedError`).
     """
     workers = (options or ApplyOptions()).workers
     with locked_out_dir(out_dir) as staging:
         try:
-            return _apply(plan, out_dir, staging, workers, reporter, cache)
+            built = _apply(plan, out_dir, staging, workers, reporter, cache)
         except OSError as exc:  # a file system that refuses (read-only, full): one line
             raise os_error(exc, str(out_dir)) from None
+        if gate is not None:
+            try:
+                passed = gate(built, staging)
+            except BaseException:
+                keep_unverified(staging, out_dir)
+                raise
+            if not passed:
+                raise UnverifiedError(out_dir, keep_unverified(staging, out_dir))
+        move_into(staging, out_dir)
+        if gate is not None:  # what a failed run kept is older than what was just published
+            shutil.rmtree(unverified_dir(out_dir), ignore_errors=True)
+        return built
 
 
 def _worker_start(parent: int, lifeline: Connection, slots: Any, pdeathsig: bool) -> None:
@@ -568,7 +598,8 @@ def _apply(
                     digest = file_sha256(target)
                     cached.put_file("outputs", key, target, digest)
                     cached.put_json("outcomes", key, result.outcome_json())
-            found_in_input = tuple(out.source.warning_problems())  # validation's: never cached with the output
+            # validation's and planning's: never cached with the output
+            found_in_input = (*out.source.warning_problems(), *out.placement_warnings)
             results.append(replace(result, sha256=file_sha256(target), warnings=(*found_in_input, *result.warnings)))
         reporter.progress(len(plan.outputs), len(plan.outputs), "")
         if problems:
@@ -578,7 +609,6 @@ def _apply(
         listed = [(r.output.display_name, r.output.version, staging / r.output.filename, r.sha256) for r in results]
         (staging / WHEELHOUSE_LOCK).write_text(wheelhouse_lock(listed), encoding="utf-8")
         (staging / REPORT_NAME).write_text(json.dumps(built.to_json(), indent=2) + "\n", encoding="utf-8")
-        move_into(staging, out_dir)
         failed = False
         return built
     finally:

@@ -99,6 +99,8 @@ class Code(str, enum.Enum):
     #: a renamed copy's compiled module shares process state with another version (thread-state dict keys)
     SHARED_STATE = "shared-state"
     SHARED_STATE_ACCEPTED = "shared-state-accepted"
+    #: a name imported without being declared that the requirements pin to different copies: left as written
+    AMBIGUOUS_IMPORT = "ambiguous-import"
     # Diagnostics of the source rewriter (in the build's report, and from ``mvpy-vendor check``):
     #: ``import_module(name)``, ``__import__``, ``find_spec``, ``resolve_name``, ... with a target not known statically
     DYNAMIC_IMPORT = "dynamic-import"

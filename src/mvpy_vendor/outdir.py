@@ -7,6 +7,13 @@ files in is a rename), and removes the staging directory on every exit path Pyth
 staging directory left by a process that was killed outright (SIGKILL, power loss) is removed
 by the next build into the same directory, under the lock.
 
+A build that is verified before it is published (``build --verify``) verifies the staging
+directory itself; only if verification passes are its files moved in. When it fails, or is
+interrupted (Ctrl-C, SIGTERM), ``--out`` is left as it was and the staging directory is kept,
+renamed ``<name>.unverified`` beside ``--out`` (:func:`unverified_dir`; a previous one is
+replaced), for the user to look at or to ``mvpy-vendor verify`` again. A successful publish
+removes a stale one.
+
 On Windows a directory cannot be opened to lock it: the lock is ``msvcrt.locking`` on a lock
 file *beside* ``--out`` (``.<name>.mvpy-lock``, in the directory the staging goes to), so that
 ``--out`` holds nothing but the build's files. That file stays (removing a lock file races with
@@ -26,7 +33,7 @@ from pathlib import Path
 
 from .errors import BuildError
 
-__all__ = ["locked_out_dir", "move_into", "os_error"]
+__all__ = ["keep_unverified", "locked_out_dir", "move_into", "os_error", "publish_file", "unverified_dir"]
 
 
 def os_error(exc: OSError, what: str = "") -> BuildError:
@@ -151,3 +158,39 @@ def move_into(staging: Path, out_dir: Path) -> None:
             except OSError as exc2:
                 part.unlink(missing_ok=True)
                 raise os_error(exc2, str(target)) from None
+
+
+def unverified_dir(out_dir: Path) -> Path:
+    """Where a wheelhouse that was not verified is kept: ``<name>.unverified`` beside ``out_dir``."""
+    return out_dir.parent / f"{out_dir.name}.unverified"
+
+
+def keep_unverified(staging: Path, out_dir: Path) -> Path:
+    """Keep the staged wheelhouse as :func:`unverified_dir` (replacing a previous one); its path.
+
+    A rename on the same file system: whatever interrupted the build, the staged files are
+    either all there or still in the staging directory, never half moved.
+    """
+    target = unverified_dir(out_dir)
+    try:
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+        staging.rename(target)
+    except OSError as exc:
+        raise os_error(exc, str(target)) from None
+    return target
+
+
+def publish_file(src: Path, dest: Path) -> None:
+    """Put the finished file ``src`` at ``dest`` whole or not at all: copied beside ``dest`` under a
+    hidden name, then renamed over it (the build backend's wheel, made in a temporary directory
+    that may be on another file system). An interrupted copy leaves no partial ``dest``."""
+    part = dest.parent / f".{dest.name}.mvpy-part"
+    try:
+        shutil.copyfile(src, part)
+        part.replace(dest)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise

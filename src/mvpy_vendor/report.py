@@ -130,6 +130,9 @@ class ReportOutput:
     top_level: tuple[str, ...]
     #: old top-level import name -> new, for every name this wheel's code may import
     import_map: Mapping[str, str]
+    #: which of :attr:`Report.origins` holds its original environment: its world's members, or
+    #: (when it requires something another world provides) what an installer gives it alone
+    origin: int = 0
 
     @property
     def renamed(self) -> bool:
@@ -147,6 +150,9 @@ class Report:
     outputs: tuple[ReportOutput, ...]
     #: each world's members: canonical name -> version
     worlds: tuple[Mapping[str, str], ...]
+    #: the original environments outputs are judged against: every world's members, then each
+    #: distinct set an installer gives an output that requires something of another world
+    origins: tuple[Mapping[str, str], ...] = ()
 
     @classmethod
     def load(cls, wheelhouse: Path) -> Report:
@@ -170,6 +176,16 @@ class Report:
         schema = int(data.get("schema", 1))
         if schema > SCHEMA_VERSION:
             raise ValueError(f"schema {schema} is newer than {SCHEMA_VERSION}; upgrade mvpy-vendor")
+        raw = list(data["outputs"])
+        inputs = {Path(i["wheel"]): str(i["sha256"]) for i in data["inputs"]}
+        worlds = tuple({str(k): str(v) for k, v in w["members"].items()} for w in data["plan"]["worlds"])
+        origins = list(worlds)
+        origin: list[int] = []
+        for o in raw:
+            own = {str(k): str(v) for k, v in o.get("original", {}).items()}
+            if own and own not in origins:
+                origins.append(own)
+            origin.append(origins.index(own) if own else int(o["worlds"][0]))
         outputs = tuple(
             ReportOutput(
                 distribution=str(o["distribution"]),
@@ -181,9 +197,15 @@ class Report:
                 worlds=tuple(int(w) for w in o["worlds"]),
                 top_level=tuple(str(t) for t in o["top_level"]),
                 import_map={str(k): str(v) for k, v in o["import_map"].items()},
+                origin=i,
             )
-            for o in data["outputs"]
+            for o, i in zip(raw, origin)
         )
-        inputs = {Path(i["wheel"]): str(i["sha256"]) for i in data["inputs"]}
-        worlds = tuple({str(k): str(v) for k, v in w["members"].items()} for w in data["plan"]["worlds"])
-        return cls(path, schema, inputs, outputs, worlds)
+        return cls(path, schema, inputs, outputs, worlds, tuple(origins))
+
+    def describe_origin(self, origin: int) -> str:
+        """``world 1``, or ``s3fs 2023.9.2 alone`` for an output's own original environment."""
+        if origin < len(self.worlds):
+            return f"world {origin}"
+        owners = sorted(f"{o.distribution} {o.version}" for o in self.outputs if o.origin == origin)
+        return f"{', '.join(owners)} alone"

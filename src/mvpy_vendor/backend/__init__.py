@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from mvpy_vendor.errors import ConfigError
+from mvpy_vendor.outdir import publish_file
 
 from .config import LOCK_NAME, SETTINGS_PREFIX, EmbedConfig, load_config
 from .embed import embed_into, embedded_wheels
@@ -129,7 +130,7 @@ def _build(config_settings: Mapping[str, Any] | None, into: Path) -> Path:
         (work / "out").mkdir()
         built = embed_into(work / "inner" / name, config, wheels, work / "out")
         target = into / built.name
-        shutil.move(str(built), target)
+        publish_file(built, target)  # whole or not at all, like a wheelhouse
     return target
 
 

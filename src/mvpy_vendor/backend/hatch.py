@@ -17,7 +17,6 @@ the reason the backend gives.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 from hatchling.plugin import hookimpl
 
 from mvpy_vendor.errors import ConfigError
+from mvpy_vendor.outdir import publish_file
 from mvpy_vendor.wheel.validate import read_wheels
 
 from .config import EmbedConfig, load_config
@@ -78,7 +78,7 @@ class MvpyVendorBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             out = embed_into(built, config, wheels, work / "out")
             if out.name != built.name:
                 raise ConfigError(f"{built.name}: the embedding wheel would be {out.name}", setting="embed")
-            shutil.move(str(out), built)
+            publish_file(out, built)  # replaces hatchling's wheel whole or not at all
 
 
 @hookimpl

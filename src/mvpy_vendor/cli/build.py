@@ -17,7 +17,7 @@ from .console import Console, flag, table, write_atomic
 if TYPE_CHECKING:
     from mvpy_vendor.cache import Cache
     from mvpy_vendor.options import ApplyOptions, BuildRequest, NativePolicy
-    from mvpy_vendor.report import OutputResult
+    from mvpy_vendor.report import BuildResult, OutputResult
 
 __all__ = ["POLICIES", "run"]
 
@@ -84,11 +84,14 @@ def _cache(get: Callable[[str], Any]) -> Cache | None:
     return Cache(Path(get("cache-dir")) if get("cache-dir") else default_cache_dir())
 
 
-def _project(args: argparse.Namespace, console: Console, stack: contextlib.ExitStack) -> tuple[BuildRequest, Any]:
-    """Project mode: the request from pyproject.toml (and the lock), and the merged settings."""
+def _project(
+    args: argparse.Namespace, console: Console, stack: contextlib.ExitStack
+) -> tuple[BuildRequest, Any, Callable[[], None]]:
+    """Project mode: the request from pyproject.toml (and the lock), the merged settings, and
+    what to do once the wheelhouse is published (write a lock that waited for verification)."""
     from mvpy_vendor.cache import default_cache_dir
     from mvpy_vendor.project.fetch import Store
-    from mvpy_vendor.project.gather import LockMode, project_request
+    from mvpy_vendor.project.gather import LockMode, project_request, write_lock
 
     from .lock import load_config
 
@@ -104,11 +107,21 @@ def _project(args: argparse.Namespace, console: Console, stack: contextlib.ExitS
         store = Store(
             Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mvpy-files-"))), offline=args.offline
         )
-    project = project_request(config, mode, store, _options(get), console, cache, offline=args.offline)
+    # A verified build writes the lock only with a wheelhouse that passed: a failed verification
+    # leaves pylock.mvpy-vendor.toml as it was, like the wheelhouse.
+    verified = bool(get("verify")) and not args.plan_only
+    project = project_request(
+        config, mode, store, _options(get), console, cache, offline=args.offline, defer_lock=verified
+    )
     console.end_steps()
     if project.lock_written:
         console.info(f"wrote {config.lock_path}")
-    return project.request, get
+
+    def published() -> None:
+        if project.deferred is not None and write_lock(config, project.deferred):
+            console.info(f"wrote {config.lock_path}")
+
+    return project.request, get, published
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -119,13 +132,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
 def _run(args: argparse.Namespace, console: Console, stack: contextlib.ExitStack) -> int:
     from mvpy_vendor.apply import apply_plan
     from mvpy_vendor.options import BuildRequest
+    from mvpy_vendor.outdir import unverified_dir
     from mvpy_vendor.planning.planner import plan_build
     from mvpy_vendor.planning.target import Target
 
+    from .guard import Terminated
     from .lock import reject_project_options
 
+    published: Callable[[], None] | None = None  # project mode: writes a lock that waited for verification
     if args.wheels is None:
-        request, get = _project(args, console, stack)
+        request, get, published = _project(args, console, stack)
     else:
         reject_project_options(args)
 
@@ -150,9 +166,59 @@ def _run(args: argparse.Namespace, console: Console, stack: contextlib.ExitStack
             write_atomic(Path(report), text)
         console.out.write(text)
         return 0
-    result = apply_plan(plan, out, request.options, reporter=console, cache=request.cache)
+    verifying: list[Path] = []
+
+    def gate(result: BuildResult, staged: Path) -> bool:
+        """Verify the staged wheelhouse; only a wheelhouse that passes is published."""
+        from mvpy_vendor.cache import default_cache_dir
+        from mvpy_vendor.errors import MvpyError
+        from mvpy_vendor.verify import VerifyOptions
+
+        from .verify import report_verify
+
+        _summary(result, console)
+        verifying.append(staged)
+        cache_dir = None if get("no-cache") else Path(get("cache-dir")) if get("cache-dir") else default_cache_dir()
+        try:
+            return report_verify(staged, console, VerifyOptions(cache_dir=cache_dir)) == 0
+        except MvpyError as exc:  # verification could not run: not verified either
+            console.end_steps()
+            console.error(exc.render(flag))
+            return False
+
+    try:
+        result = apply_plan(
+            plan, out, request.options, reporter=console, cache=request.cache, gate=gate if get("verify") else None
+        )
+    except (KeyboardInterrupt, Terminated):
+        if verifying:
+            console.end_steps()
+            kept = unverified_dir(out)
+            console.error(f"verify interrupted: nothing was published to {out}; the unverified wheelhouse is in {kept}")
+        raise
+    if not verifying:
+        _summary(result, console)
     if report:
         write_atomic(Path(report), json.dumps(result.to_json(), indent=2) + "\n")
+    total = sum(r.diagnostics for r in result.outputs)
+    cached = sum(r.cached for r in result.outputs)
+    console.info(
+        f"wrote {len(result.outputs)} wheels to {out}"
+        + (f" ({cached} from the cache)" if cached else "")
+        + (f"; {total} diagnostics (see -v or the report)" if total else "")
+    )
+    if published is not None:
+        published()
+    return 0
+
+
+def _summary(result: BuildResult, console: Console) -> None:
+    """What the build made of every member of every world, its warnings and notes."""
+    from packaging.utils import parse_wheel_filename
+
+    from mvpy_vendor.planning.plan import UNNEEDED  # here: the plan's modules are not needed by other commands
+
+    plan = result.plan
     by_key = {r.output.key: r for r in result.outputs}
     rows = [["distribution", "version", "world", "role", "installed as", "rewritten", "strings", "diagnostics"]]
     counted: set[str] = set()
@@ -175,6 +241,9 @@ def _run(args: argparse.Namespace, console: Console, stack: contextlib.ExitStack
     if not plan.target.is_running:
         console.info(f"target: {plan.target.describe()}")
     console.info(table(rows))
+    for planned in plan.outputs:
+        for placed in planned.placed:
+            console.info(f"placed: {planned.display_name}: {placed.reason}")
     for r in result.outputs:
         for f in r.files:
             for d in f.diagnostics:
@@ -195,10 +264,6 @@ def _run(args: argparse.Namespace, console: Console, stack: contextlib.ExitStack
             console.info(f"note: {r.output.display_name}: {slower}")
     for note in plan.notes:
         console.info(f"note: {note}")
-    from packaging.utils import parse_wheel_filename
-
-    from mvpy_vendor.planning.plan import UNNEEDED  # here: the plan's modules are not needed by other commands
-
     other = 0
     for wheel, why in plan.ignored:
         if why == UNNEEDED:
@@ -209,19 +274,3 @@ def _run(args: argparse.Namespace, console: Console, stack: contextlib.ExitStack
             console.detail(f"not used: {wheel}: {why}")
     if other:
         console.info(f"not used: {other} other wheels (for another target, or a better fitting one was given; see -v)")
-    total = sum(r.diagnostics for r in result.outputs)
-    cached = sum(r.cached for r in result.outputs)
-    console.info(
-        f"wrote {len(result.outputs)} wheels to {out}"
-        + (f" ({cached} from the cache)" if cached else "")
-        + (f"; {total} diagnostics (see -v or the report)" if total else "")
-    )
-    if get("verify"):
-        from mvpy_vendor.cache import default_cache_dir
-        from mvpy_vendor.verify import VerifyOptions
-
-        from .verify import report_verify
-
-        cache_dir = None if get("no-cache") else Path(get("cache-dir")) if get("cache-dir") else default_cache_dir()
-        return report_verify(out, console, VerifyOptions(cache_dir=cache_dir))
-    return 0

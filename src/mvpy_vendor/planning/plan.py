@@ -30,6 +30,8 @@ from mvpy_vendor.native.model import NativeModule
 from mvpy_vendor.wheel.layout import EXTENSION_SUFFIXES, installed_path, module_name_of
 from mvpy_vendor.wheel.validate import WheelInfo
 
+from .consumers import ImportPlacement, ImportScan, place_imports
+from .graph import Binding, Graph
 from .hooks import Alias
 from .resolve import ROOT, World
 from .target import Target
@@ -162,6 +164,13 @@ class Output:
     module_paths: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: plain names its import hooks serve as its own modules (``distutils``): renamed with it
     aliases: tuple[Alias, ...] = ()
+    #: names its code imports without declaring them, given the copy a requirement pins
+    placed: tuple[ImportPlacement, ...] = ()
+    #: names its code imports without declaring them that its requirements pin ambiguously (warnings)
+    placement_warnings: tuple[Problem, ...] = ()
+    #: what an installer gives it alone, where that is not its world's members: it requires
+    #: something another world provides (verify's original environment for it)
+    original: tuple[tuple[NormalizedName, Version], ...] = ()
 
     @property
     def version(self) -> Version:
@@ -233,6 +242,9 @@ class Output:
             "note": self.note,
             "why": self.why,
             "aliases": [a.to_json() for a in self.aliases],
+            "placed_imports": [p.to_json() for p in self.placed],
+            "placement_warnings": [w.to_json() for w in self.placement_warnings],
+            "original": {n: str(v) for n, v in self.original},
             "allow_unparsable": self.allow_unparsable,
             "keep_strings": self.keep_strings,
             "namespaces": dict(self.namespaces),
@@ -299,65 +311,8 @@ class Plan:
         }
 
 
-Binding = tuple[int, NormalizedName]
-
 #: why a valid wheel that fits the target is left out
 UNNEEDED = "not needed by any world"
-
-
-class _Graph:
-    """Bindings between worlds: which (world, member) a requirement inside a world lands on."""
-
-    def __init__(self, worlds: Sequence[World]) -> None:
-        self.worlds = worlds
-        self._closures: dict[tuple[Binding, bool], frozenset[Binding]] = {}
-
-    def bind(self, world: int, name: NormalizedName) -> Binding | None:
-        w = self.worlds[world]
-        if name in w.members:
-            return (world, name)
-        if name in w.links:
-            return (w.links[name], name)
-        return None
-
-    def deps(self, binding: Binding) -> list[tuple[str, Binding]]:
-        world, name = binding
-        found = []
-        for edge in self.worlds[world].member_requirements(name):
-            target = self.bind(world, edge.name)
-            if target is not None:
-                found.append((str(edge.requirement), target))
-        return found
-
-    def closure(self, start: Binding, *, local: bool = False) -> frozenset[Binding]:
-        """Every binding reachable from ``start``, not including it.
-
-        ``local``: do not follow links out of ``start``'s world (the linked root is included,
-        what it needs in its own world is not): the names a member's code can see.
-        """
-        key = (start, local)
-        cached = self._closures.get(key)
-        if cached is not None:
-            return cached
-        seen: set[Binding] = set()
-        stack = [start]
-        while stack:
-            for _, target in self.deps(stack.pop()):
-                if target not in seen:
-                    seen.add(target)
-                    if not local or target[0] == start[0]:
-                        stack.append(target)
-        seen.discard(start)
-        result = frozenset(seen)
-        self._closures[key] = result
-        return result
-
-    def wheel(self, binding: Binding) -> WheelInfo:
-        return self.worlds[binding[0]].members[binding[1]]
-
-    def versions(self, bindings: frozenset[Binding]) -> frozenset[tuple[NormalizedName, Version]]:
-        return frozenset((n, self.wheel((w, n)).version) for w, n in bindings)
-
 
 Identity = tuple[NormalizedName, Version, frozenset[tuple[NormalizedName, Version]]]
 
@@ -370,7 +325,7 @@ class _Collisions:
     nothing else provides, keeps its name and is installed once.
     """
 
-    def __init__(self, graph: _Graph, worlds: Sequence[World], rename: Collection[NormalizedName]) -> None:
+    def __init__(self, graph: Graph, worlds: Sequence[World], rename: Collection[NormalizedName]) -> None:
         self.rename = rename
         self.main = worlds[0]
         self.identities: dict[NormalizedName, set[Identity]] = {}
@@ -405,14 +360,18 @@ def make_plan(
     ignored: Sequence[tuple[WheelInfo, str]] = (),
     rename: Collection[NormalizedName] = (),
     aliases: Callable[[WheelInfo], Sequence[Alias]] | None = None,
+    imports: ImportScan | None = None,
 ) -> Plan:
     """Decide every output wheel and every name mapping for resolved ``worlds``.
 
     ``rename``: distributions to rename wherever they are not the main world's, even where
     nothing collides with them (setting ``rename``). ``aliases``: the plain names a wheel's
-    import hooks serve (read from its files, only for a wheel that is renamed).
+    import hooks serve (read from its files, only for a wheel that is renamed). ``imports``:
+    which of some top-level names a wheel's code imports (read from its files, only for a wheel
+    whose requirements reach another world; see :mod:`.consumers`); without it, nothing is
+    placed by its imports.
     """
-    graph = _Graph(worlds)
+    graph = Graph(worlds)
     main = worlds[0]
     notes: list[str] = []
     taken_dists = {w.name for w in all_wheels}
@@ -478,6 +437,11 @@ def make_plan(
 
     shared = _shared_namespaces(worlds, outputs, provider, taken_imports)
     outputs = {k: replace(o, namespaces=shared[k]) if k in shared else o for k, o in outputs.items()}
+    if imports is not None:
+        renames = {key: _renames_of(out) for key, out in outputs.items()}
+        for key, placed in place_imports(graph, outputs, provider, renames, imports).items():
+            outputs[key] = replace(outputs[key], placed=placed.imports, placement_warnings=placed.warnings)
+    outputs = {k: replace(o, original=_original(graph, o)) for k, o in outputs.items()}
     outputs = _with_name_maps(graph, outputs, provider)
 
     placements = []
@@ -497,7 +461,7 @@ def make_plan(
     )
 
 
-def _with_name_maps(graph: _Graph, outputs: dict[str, Output], provider: Mapping[Binding, str]) -> dict[str, Output]:
+def _with_name_maps(graph: Graph, outputs: dict[str, Output], provider: Mapping[Binding, str]) -> dict[str, Output]:
     """Fill in every output's import, distribution and requirement maps.
 
     An output sees the names bound in its own world: its own, and those of everything it
@@ -526,6 +490,14 @@ def _with_name_maps(graph: _Graph, outputs: dict[str, Output], provider: Mapping
                     modules.setdefault(old, set()).update(_module_paths(target.source, old))
             if target.renamed:
                 dist_map[target.source.name] = target.display_name
+        for placed in out.placed:  # a name imported, not declared: the copy a requirement pins
+            target = outputs[placed.output]
+            if placed.target != placed.name:
+                import_map[placed.name] = placed.target
+            if target.renamed:
+                dist_map[target.source.name] = target.display_name
+            if placed.name in dict(target.namespaces) or _is_namespace(target.source, placed.name):
+                modules.setdefault(placed.name, set()).update(_module_paths(target.source, placed.name))
         requires_map: dict[str, str] = {}
         for written, dep in graph.deps(start):
             target = outputs[provider[dep]]
@@ -539,6 +511,22 @@ def _with_name_maps(graph: _Graph, outputs: dict[str, Output], provider: Mapping
             module_paths=tuple((n, tuple(sorted(paths))) for n, paths in sorted(modules.items())),
         )
     return result
+
+
+def _original(graph: Graph, out: Output) -> tuple[tuple[NormalizedName, Version], ...]:
+    """What an installer gives ``out`` alone, if it requires something of another world (else empty).
+
+    Its closure through the links; where a name is reached in two versions (an installer would
+    refuse that set), its own world's, else the first world's, is taken.
+    """
+    start = (out.worlds[0], out.source.name)
+    reached = graph.closure(start)
+    if all(world == start[0] for world, _ in reached):
+        return ()
+    chosen: dict[NormalizedName, Binding] = {start[1]: start}
+    for binding in sorted(reached, key=lambda b: (b[0] != start[0], b)):
+        chosen.setdefault(binding[1], binding)
+    return tuple(sorted((name, graph.wheel(b).version) for name, b in chosen.items()))
 
 
 def _renames_of(out: Output) -> dict[str, str]:

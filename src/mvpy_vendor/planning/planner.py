@@ -15,6 +15,7 @@ from mvpy_vendor.options import BuildRequest
 from mvpy_vendor.wheel.validate import collect_wheel_paths, read_wheels
 
 from .hooks import wheel_aliases
+from .imports import wheel_imports
 from .members import plan_members
 from .plan import Plan, make_plan
 from .resolve import Index, default_roots, resolve_worlds
@@ -55,7 +56,14 @@ def plan_build(request: BuildRequest) -> Plan:
     prefer = _parse_primaries(request.prefer, setting="prefer")
     worlds = resolve_worlds(index, roots, _parse_primaries(request.primaries), env, prefer)
     rename = {canonicalize_name(n) for n in request.rename}
-    plan = make_plan(worlds, wheels, index.ignored, rename, lambda wheel: wheel_aliases(wheel, request.cache))
+    plan = make_plan(
+        worlds,
+        wheels,
+        index.ignored,
+        rename,
+        lambda wheel: wheel_aliases(wheel, request.cache),
+        lambda wheel, names: wheel_imports(wheel, names, request.cache),
+    )
     plan = replace(plan, target=request.target)
     options = request.options
     shared = shared_state(plan.outputs, request.cache)

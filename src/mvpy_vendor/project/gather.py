@@ -18,7 +18,7 @@ from .fetch import Store
 from .lock import EMBED_WORLD, LockedWorld, ProjectLock
 from .resolvers import find_resolver, resolve_world
 
-__all__ = ["LockMode", "Project", "lock_project", "project_request"]
+__all__ = ["LockMode", "Project", "lock_project", "project_request", "write_lock"]
 
 
 class LockMode(str, enum.Enum):
@@ -37,6 +37,9 @@ class Project:
     lock: ProjectLock
     lock_written: bool
     request: BuildRequest
+    #: the lock resolved anew, to be written only once the wheelhouse built from it is published
+    #: (``defer_lock``: a build that is verified first); None when there is nothing to write
+    deferred: ProjectLock | None = None
 
 
 def lock_project(config: ProjectConfig, reporter: Reporter = SILENT) -> ProjectLock:
@@ -94,8 +97,13 @@ def project_request(
     reporter: Reporter = SILENT,
     cache: Cache | None = None,
     offline: bool = False,
+    defer_lock: bool = False,
 ) -> Project:
-    """The lock (refreshed, checked or taken as it is), every file fetched, and the request to plan."""
+    """The lock (refreshed, checked or taken as it is), every file fetched, and the request to plan.
+
+    ``defer_lock``: a refreshed lock is not written here but returned as ``deferred``, for the
+    caller to write once the wheelhouse built from it has passed verification and is published.
+    """
     if not any(w.requirements for w in config.worlds):
         raise ConfigError(f"{config.pyproject}: nothing to build: [project].dependencies and isolate are empty")
     if mode is LockMode.REFRESH and offline:
@@ -104,7 +112,7 @@ def project_request(
         written = False
     elif mode is LockMode.REFRESH:
         lock = lock_project(config, reporter)
-        written = write_lock(config, lock)
+        written = False if defer_lock else write_lock(config, lock)
     else:
         lock = _locked(config, mode, "run 'mvpy-vendor lock', or build without --locked to refresh it")
         written = False
@@ -133,4 +141,5 @@ def project_request(
         prefer=[f"{a.name}=={a.version}" for a in main.artifacts],
         cache=cache,
     )
-    return Project(lock, written, request)
+    deferred = lock if defer_lock and mode is LockMode.REFRESH and not offline else None
+    return Project(lock, written, request, deferred)

@@ -79,7 +79,7 @@ class Verdicts:
     def _world(self, world: int) -> str | None:
         with self._lock:
             if world not in self._keys:
-                wheels = _original_wheels(self.report.worlds[world], self.report)
+                wheels = _original_wheels(self.report.origins[world], self.report)
                 self._keys[world] = None
                 if self.cache is not None and wheels is not None:
                     interpreter = [os.path.realpath(sys.executable), sys.version, sysconfig.get_platform()]
@@ -135,7 +135,7 @@ class OriginalWorlds:
         original wheels are not all available."""
         with self._lock:
             if world not in self._built:
-                wheels = _original_wheels(self.report.worlds[world], self.report)
+                wheels = _original_wheels(self.report.origins[world], self.report)
                 self._built[world] = None if wheels is None else self.pool.submit(self._build, world, wheels)
             return self._built[world]
 
@@ -143,7 +143,7 @@ class OriginalWorlds:
         """Start building the world of ``output`` (a failure of ``module`` was seen), unless what
         its original does with that module is known."""
         if output is not None:
-            world = output.worlds[0]
+            world = output.origin
             if self.verdicts.get(world, ("import", original_name(output, module))) is None:
                 self.prepare(world)
 
@@ -166,7 +166,7 @@ def judge(suspects: Sequence[Suspect], worlds: OriginalWorlds, timeout: float, r
         if s.output is None:
             findings.append(_fatal(s))  # nothing to compare
         else:
-            by_world.setdefault(s.output.worlds[0], []).append(s)
+            by_world.setdefault(s.output.origin, []).append(s)
     known: dict[int, dict[str, Any]] = {}  # id of a suspect -> what its original did
     unavailable: set[int] = set()
     checks = []
@@ -184,7 +184,8 @@ def judge(suspects: Sequence[Suspect], worlds: OriginalWorlds, timeout: float, r
             if built is None:
                 unavailable.add(world)
             else:
-                reporter.step(f"checking {len(unknown)} finding(s) against the original wheels of world {world}")
+                where = worlds.report.describe_origin(world)
+                reporter.step(f"checking {len(unknown)} finding(s) against the original wheels of {where}")
                 job = (world, unknown, built, worlds.work, timeout, worlds.bytecode)
                 checks.append((world, unknown, own.submit(_original_world, *job)))
         for world, unknown, probed in checks:

@@ -1,0 +1,3 @@
+import fragile
+
+VERSION = fragile.__version__
