@@ -54,6 +54,7 @@ DICT: Value = frozenset({("dict",)})
 _HELD = frozenset({("dict",), ("inner",)})  # tokens that are the dict, or point into it
 _WIDEST = 12  # more tokens than this in one place: only whether it may hold the dict is kept
 _BUDGET = 400_000  # instructions interpreted per function, at most
+_STACK_ARGUMENTS = 0x40  # bytes above the stack pointer a call may take arguments from
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,16 @@ class State:
         return state
 
     def reg(self, name: str) -> Value:
+        if name == "rsp":
+            return frozenset({("stack", self.sp)}) if self.sp is not None else UNKNOWN
         return self.regs.get(name, UNKNOWN)
+
+    def outgoing(self) -> dict[int, Value]:
+        """The words a call finds above its return address (its stack arguments), as the
+        callee's entry slots (8, 16, ...)."""
+        if self.sp is None:
+            return {}
+        return {8 + o - self.sp: v for o, v in self.slots.items() if self.sp <= o < self.sp + _STACK_ARGUMENTS}
 
     def holds_dict(self) -> bool:
         return any(v & _HELD for v in self.regs.values()) or any(v & _HELD for v in self.slots.values())
@@ -158,11 +168,12 @@ def _widen(value: Value) -> Value:
     return (value & _HELD) | UNKNOWN
 
 
-def entry_state(args: dict[str, Value] | None = None) -> State:
-    """At a function's entry: the arguments (given, or the caller's), everything else unknown."""
+def entry_state(args: dict[str, Value] | None = None, stack: dict[int, Value] | None = None) -> State:
+    """At a function's entry: the arguments (given, or the caller's), the stack arguments
+    (given, by offset from the stack pointer at entry), everything else unknown."""
     regs = {r: frozenset({("arg", r)}) for r in ARGS}
     regs.update(args or {})
-    return State(regs, {}, 0)
+    return State(regs, dict(stack or {}), 0)
 
 
 def is_held(value: Value) -> bool:
@@ -213,6 +224,7 @@ class Analyzer:
                 continue
             out = states[address].copy()
             successors = self._step(insn, out, result, depth, allowed)
+            following = insn.address + insn.size
             for target in successors:
                 state = out
                 if isinstance(target, tuple):  # the branch where the tested register was zero
@@ -220,6 +232,8 @@ class Analyzer:
                     for name in out.zero:
                         state.regs[name] = frozenset({("imm", 0)})
                 if not any(lo <= target < hi for lo, hi in allowed):
+                    if target == following:
+                        continue  # past the function's end: after a call that does not return
                     part = self.program.extent(target)
                     if part is None:
                         result.incomplete.append((address, f"a jump to {target:#x}, outside any known function"))
@@ -229,7 +243,10 @@ class Analyzer:
                 if known is None:
                     states[target] = state.copy()
                     work.append(target)
-                elif known.join(state):
+                    continue
+                if known.sp != state.sp and (known.slots_hold_dict() or state.slots_hold_dict()):
+                    result.incomplete.append((target, "paths meet with different stack depths, the dict on the stack"))
+                if known.join(state):
                     work.append(target)
         return result
 
@@ -240,7 +257,7 @@ class Analyzer:
     ) -> list[int | tuple[int]]:
         """Apply ``insn`` to ``st``; the addresses that may run next (in a 1-tuple: the branch
         where the registers in ``st.zero`` are zero)."""
-        mnemonic: str = insn.mnemonic
+        mnemonic: str = insn.mnemonic.split()[-1]  # without prefixes (notrack jmp, bnd ret, repz ret)
         following = insn.address + insn.size
         ops = insn.operands
         x86 = self._x86
@@ -300,8 +317,6 @@ class Analyzer:
             target = st.reg(_FAMILY.get(insn.reg_name(op.reg), "?"))
         else:
             target = self._load(insn, op, st)
-        if st.sp is not None and st.slots_hold_dict(st.sp, st.sp + 0x40):
-            result.escapes.append((insn.address, "passes the dict on the stack"))
         call = self.program.call(target, st, insn.address, depth)
         result.accesses.extend(call.accesses)
         result.escapes.extend(call.escapes)

@@ -95,7 +95,7 @@ class ElfProgram:
         self._scan()
         self.summaries: dict[int, Summary] = {}
         self.analyzer = Analyzer(self)
-        self._followed: dict[tuple[int, tuple[tuple[str, Value], ...]], Call] = {}
+        self._followed: dict[tuple[int, tuple[tuple[str, Value], ...], tuple[tuple[int, Value], ...]], Call] = {}
 
     # -- the program ------------------------------------------------------------------------
 
@@ -140,9 +140,13 @@ class ElfProgram:
     # -- calls ------------------------------------------------------------------------------
 
     def _passed(self, state: State, site: int, callee: str) -> tuple[tuple[int, str], ...]:
+        """The dict given to ``callee``, whose effect is unknown: in an argument register, among
+        the stack arguments, or on the stack a pointer argument reaches."""
         held = [r for r in ARGS if is_held(state.reg(r))]
         if held:
             return ((site, f"passes the dict to {callee}"),)
+        if any(is_held(v) for v in state.outgoing().values()):
+            return ((site, f"passes the dict to {callee} on the stack"),)
         pointers = any(t[0] == "stack" for r in ARGS for t in state.reg(r))
         if pointers and state.slots_hold_dict():
             return ((site, f"passes {callee} a pointer to the stack, which holds the dict"),)
@@ -177,23 +181,25 @@ class ElfProgram:
                 key = substitute(access.key, state.reg)
                 accesses.append(Access(site, access.api, key, access.by_string))
         held = {r: state.reg(r) for r in ARGS if is_held(state.reg(r))}
-        if not held:
+        stack = {o: _keep(v) for o, v in state.outgoing().items()}
+        if not held and not any(is_held(v) for v in stack.values()):
             escapes = self._passed(state, site, self.name(target))
             return Call(returns, tuple(accesses), escapes)
         if depth >= _DEPTH:
             return Call(returns, tuple(accesses), incomplete=((site, "calls nested too deep to follow"),))
         # the callee gets the dict: follow it, with what this call passes
         args = tuple(sorted((r, _keep(state.reg(r))) for r in ARGS))
-        known = self._followed.get((target, args))
+        words = tuple(sorted(stack.items()))
+        known = self._followed.get((target, args, words))
         if known is None:
-            result = self.analyzer.follow(target, entry_state(dict(args)), depth + 1)
+            result = self.analyzer.follow(target, entry_state(dict(args), stack), depth + 1)
             known = Call(
                 result.returns if result.returns else UNKNOWN,
                 tuple(result.accesses),
                 tuple(result.escapes),
                 tuple(result.incomplete),
             )
-            self._followed[(target, args)] = known
+            self._followed[(target, args, words)] = known
         return Call(
             known.returns | returns,
             tuple(accesses) + known.accesses,
