@@ -366,3 +366,32 @@ def test_f2py_callbacks_in_the_thread_state_dict_are_refused_though_they_would_m
     ]
     assert _build(inputs, tmp_path / "out", "--accept-shared-state", "fcb") == 0
     _interleaved(inputs, tmp_path)
+
+
+def test_other_formats_and_undecodable_code_are_not_read(tmp_path: Path) -> None:
+    """Keys are read from ELF x86-64 code only, and only from code that decodes: anything else
+    that imports the function is "not read", with the reason, never an exception."""
+    import capstone
+    import lief
+
+    body = """static PyObject *run(PyObject *m, PyObject *value) {
+    PyObject *d = PyThreadState_GetDict();
+    if (d == NULL || PyDict_SetItemString(d, "tsd_key", value) < 0) return NULL;
+    Py_RETURN_NONE;
+}"""
+    data = _compiled(tmp_path, "tsd", body)
+    assert [k.text for k in read_keys(data).keys] == ["tsd_key"]
+    machine = bytearray(data)
+    machine[18:20] = (183).to_bytes(2, "little")  # e_machine: EM_AARCH64
+    use = read_keys(bytes(machine))
+    assert use.calls and use.unread == ("keys are read from ELF x86-64 code only, not AARCH64",)
+    # the instructions after the call of PyThreadState_GetDict replaced by bytes that are none
+    binary = lief.ELF.parse(str(tmp_path / "tsd" / f"tsd{EXT_SUFFIX}"))
+    run = next(s for s in binary.symbols if s.name == "run")
+    start = binary.virtual_address_to_offset(run.value)
+    disassembler = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    call = next(i for i in disassembler.disasm(data[start : start + run.size], 0) if i.mnemonic == "call")
+    at = start + call.address + call.size
+    use = read_keys(data[:at] + b"\x06" * 8 + data[at + 8 :])  # 0x06: push es, invalid in 64-bit mode
+    assert use.calls and not use.readable
+    assert any("bytes that do not decode as an instruction" in why for why in use.unread), use.unread

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ._binary import load_lief
+from ._binary import format_of, load_lief
 from ._capi import HARMLESS, NO_ARGUMENTS, NORETURN, OBJECT_KEYED, STR_FROM, STRING_KEYED
 from ._flow import ARGS, DICT, UNKNOWN, Access, Analyzer, Call, State, Value, entry_state, is_held, substitute
 
@@ -46,13 +46,16 @@ class ElfProgram:
 
     def __init__(self, data: bytes, source: str) -> None:
         self.source = source
+        fmt = format_of(data)
+        if fmt != "ELF":
+            raise Unread(f"keys are read from ELF x86-64 code only, not {fmt}")
         lief = load_lief()
         binary = lief.ELF.parse(io.BytesIO(data))
         if binary is None or not binary.sections:
             raise Unread("not a readable ELF file")
         machine = str(binary.header.machine_type).rsplit(".", 1)[-1]
         if machine != "X86_64":
-            raise Unread(f"code is read on x86-64 only, not {machine}")
+            raise Unread(f"keys are read from ELF x86-64 code only, not {machine}")
         self.binary = binary
         flags = lief.ELF.Section.FLAGS
         self.code_sections = [

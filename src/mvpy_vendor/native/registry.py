@@ -107,9 +107,11 @@ def read_keys(data: bytes) -> RegistryUse:
         return RegistryUse(False)
     try:
         program = ElfProgram(data, THREAD_DICT)
+        return _keys(program, Constants(program))
     except Unread as exc:
         return RegistryUse(True, unread=(str(exc),))
-    return _keys(program, Constants(program))
+    except Exception as exc:  # noqa: BLE001 - a binary LIEF or capstone chokes on: its keys are not read
+        return RegistryUse(True, unread=(f"the code cannot be read ({type(exc).__name__}: {exc})",))
 
 
 def _keys(program: ElfProgram, constants: Constants) -> RegistryUse:
