@@ -115,7 +115,8 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="DIST",
         help="build DIST's renamed copies even where a compiled module shares process state with another "
-        "version of DIST (per-thread state under fixed keys): they will meet at run time; warn",
+        "version of DIST (the same thread-state dict key, or keys that cannot be read): they may meet at run "
+        "time; warn",
     )
     b.add_argument(
         "--keep-strings",

@@ -13,8 +13,9 @@ from mvpy_vendor.wheel.validate import read_wheels
 
 from . import file_names, inspect_native
 from .model import NativeModule
+from .registry import THREAD_DICT, RegistryUse, imports_symbol, read_keys
 
-__all__ = ["Verdict", "inspect_wheel", "verdicts"]
+__all__ = ["Verdict", "inspect_wheel", "thread_state", "verdicts"]
 
 
 @dataclass(frozen=True)
@@ -67,4 +68,18 @@ def verdicts(path: Path, modules: Sequence[NativeModule]) -> list[Verdict]:
             found.append(
                 Verdict(m.member, "refused", "; ".join(reasons) + f"; not an optional accelerator ({check.why_not})")
             )
+    return found
+
+
+def thread_state(path: Path) -> dict[str, RegistryUse]:
+    """Member -> the thread-state dict keys it keeps, for every compiled module of the wheel that
+    imports ``PyThreadState_GetDict`` (what decides whether two versions share process state)."""
+    (wheel,) = read_wheels([path])
+    found = {}
+    with MemberReader(path) as reader:
+        for member in wheel.members:
+            if member.endswith(EXTENSION_SUFFIXES):
+                data = reader.read(member)
+                if imports_symbol(data, THREAD_DICT):
+                    found[member] = read_keys(data)
     return found
