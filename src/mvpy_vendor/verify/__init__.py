@@ -11,7 +11,7 @@ Checks, in fresh interpreters:
    distribution's world imports;
 4. importing a renamed copy or a rewritten consumer never pulls in an unrenamed name that its
    world maps elsewhere (a plain import made by a distribution whose world maps that name to
-   the primary is correct, and not reported).
+   the primary is correct, and not reported);
 5. every public class of a renamed copy's compiled modules is made with no arguments and pickled,
    each in a child process: a class whose making crashes is named with how, and the rest still
    made; an instance that ``pickle.dumps`` cannot write by name is a leak.
