@@ -351,6 +351,27 @@ def test_classes_are_made_in_children_and_a_crash_or_hang_ends_only_its_own(tmp_
     assert "Local" in made["made.Local"]["error"]
 
 
+class _Fine:
+    """Found by its name: pickles."""
+
+
+def test_without_fork_classes_are_made_in_the_probe_and_still_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mvpy_vendor.verify._probe import _construct
+
+    class Local:
+        def __init__(self) -> None:
+            class Local:
+                pass
+
+            self.__class__ = Local
+
+    monkeypatch.delattr(os, "fork")  # as on Windows: no child, and a crash would end the probe
+    seen: list[str] = []
+    made = _construct([("m.Fine", _Fine), ("m.Local", Local)], 2.0, lambda key, outcome: seen.append(key))
+    assert {k: v["outcome"] for k, v in made.items()} == {"m.Fine": "ok", "m.Local": "pickling fails"}
+    assert seen == ["m.Fine", "m.Local"]
+
+
 def test_a_probe_that_kills_the_server_is_a_one_line_error(tmp_path: Path) -> None:
     site = _site(tmp_path, {"regicide": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"})
     spec = {"modules": ["regicide"], "site_dirs": [str(site)]}

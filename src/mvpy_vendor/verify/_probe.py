@@ -236,16 +236,20 @@ def _batch(items: list[tuple[str, type]], timeout: float) -> tuple[dict[str, dic
     it finished, the one it had started when it ended (None: it finished them all), and how it ended."""
     read, write = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: never returns
-        os.close(read)
-        signal.signal(signal.SIGALRM, signal.SIG_DFL)  # its default action ends the child, in C code too
-        for key, cls in items:
-            os.write(write, (json.dumps({"start": key}) + "\n").encode("utf-8"))
-            signal.alarm(max(1, math.ceil(timeout)))
-            outcome = _outcome(cls)
-            signal.alarm(0)
-            os.write(write, (json.dumps({"done": key, **outcome}) + "\n").encode("utf-8"))
-        os._exit(0)
+    if pid == 0:  # the child: never returns into the probe's code
+        code = 0
+        try:
+            os.close(read)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)  # its default action ends the child, in C code too
+            for key, cls in items:
+                os.write(write, (json.dumps({"start": key}) + "\n").encode("utf-8"))
+                signal.alarm(max(1, math.ceil(timeout)))
+                outcome = _outcome(cls)
+                signal.alarm(0)
+                os.write(write, (json.dumps({"done": key, **outcome}) + "\n").encode("utf-8"))
+        except BaseException:  # noqa: BLE001 - the probe is gone (a broken pipe): so is this child
+            code = 1
+        os._exit(code)
     os.close(write)
     data = b""
     said = time.monotonic()
@@ -293,9 +297,13 @@ def _construct(
     ``os.fork`` they are made here, and a crash ends the probe. ``seen`` is told each outcome as
     soon as it is known.
     """
-    if not hasattr(os, "fork"):
-        return {key: _outcome(cls) for key, cls in classes}  # (``seen``: the probe reports them all)
     outcomes: dict[str, dict[str, str]] = {}
+    if not hasattr(os, "fork"):
+        for key, cls in classes:
+            outcomes[key] = _outcome(cls)
+            if seen is not None:
+                seen(key, outcomes[key])
+        return outcomes
     todo = list(classes)
     while todo:
         done, started, how = _batch(todo, timeout)
