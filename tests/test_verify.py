@@ -242,10 +242,11 @@ def test_crashes_hangs_and_exits_are_named_and_the_rest_still_probed(
     )
     result, _ = _verify(house, installer, timeout=3)
     crashed = {f.module: f.detail for f in result.findings if f.kind == "crashed"}
+    # added to the wheelhouse after the build: the original wheels have no such modules
     assert crashed == {
-        "foo._crash": "killed by SIGSEGV",
-        "foo.hangs": "hung: no progress for 3 s",
-        "foo.quits": "exited with code 3",
+        "foo._crash": "killed by SIGSEGV (the original: has no such module)",
+        "foo.hangs": "hung: no progress for 3 s (the original: has no such module)",
+        "foo.quits": "exited with code 3 (the original: has no such module)",
     }
     assert all(f.fatal for f in result.findings if f.kind == "crashed") and not result.ok
     # Everything else was still imported: the 14 modules of the clean wheelhouse.
@@ -292,6 +293,83 @@ def test_a_probe_forked_by_the_server_is_a_process_of_its_own(tmp_path: Path, fo
         "segv": "killed by SIGSEGV",
     }
     assert result.report["imported"] == ["noisy", "ok"]
+
+
+MADE = """
+import os, signal, time
+PRIMED = False
+class Crashes:
+    def __init__(self):
+        os.kill(os.getpid(), signal.SIGSEGV)
+class Exits:
+    def __init__(self):
+        os._exit(5)
+class Fine:
+    pass
+class Hangs:
+    def __init__(self):
+        time.sleep(3600)
+class Local:
+    def __init__(self):
+        class Local:  # not found by its name: pickling fails
+            pass
+        self.__class__ = Local
+class Primer:
+    def __init__(self):
+        global PRIMED
+        PRIMED = True
+class Primed:  # crashes only where a Primer was made before it
+    def __init__(self):
+        if PRIMED:
+            os.kill(os.getpid(), signal.SIGSEGV)
+"""
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_classes_are_made_in_children_and_a_crash_or_hang_ends_only_its_own(tmp_path: Path, fork: bool) -> None:
+    # Each class is made with no arguments (and pickled) in a child of the probe: a crash, an exit
+    # or a hang is named with the class and how, and the others are still made; a class is judged
+    # as if made alone (Primed crashes only after Primer, made before it in the same child).
+    site = _site(tmp_path, {"made": MADE})
+    names = ["Crashes", "Exits", "Fine", "Hangs", "Local", "Missing", "Primer", "Primed"]
+    spec = {"modules": ["made"], "walk": False, "objects": {"made": names}, "timeout": 2, "site_dirs": [str(site)]}
+    python = Path(sys.executable)
+    with ProbeServer(python, tmp_path / "server") if fork else contextlib.nullcontext() as server:
+        result = run_probe(python, spec, tmp_path / "probe", 2.0, bare=True, server=server)
+    assert result.crashes == []
+    made = result.report["constructed"]
+    assert {k: v["outcome"] for k, v in made.items()} == {
+        "made.Crashes": "killed by SIGSEGV",
+        "made.Exits": "exited with code 5",
+        "made.Fine": "ok",
+        "made.Hangs": "hung: no progress for 2 s",
+        "made.Local": "pickling fails",
+        "made.Missing": "missing",
+        "made.Primer": "ok",
+        "made.Primed": "ok",
+    }
+    assert "Local" in made["made.Local"]["error"]
+
+
+class _Fine:
+    """Found by its name: pickles."""
+
+
+def test_without_fork_classes_are_made_in_the_probe_and_still_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mvpy_vendor.verify._probe import _construct
+
+    class Local:
+        def __init__(self) -> None:
+            class Local:
+                pass
+
+            self.__class__ = Local
+
+    monkeypatch.delattr(os, "fork")  # as on Windows: no child, and a crash would end the probe
+    seen: list[str] = []
+    made = _construct([("m.Fine", _Fine), ("m.Local", Local)], 2.0, lambda key, outcome: seen.append(key))
+    assert {k: v["outcome"] for k, v in made.items()} == {"m.Fine": "ok", "m.Local": "pickling fails"}
+    assert seen == ["m.Fine", "m.Local"]
 
 
 def test_a_probe_that_kills_the_server_is_a_one_line_error(tmp_path: Path) -> None:
@@ -438,7 +516,7 @@ def test_a_pickling_failure_the_original_shares_is_not_fatal(wheels: Path, tmp_p
     build(BuildRequest(wheels=sorted(inputs.iterdir())), out)
     result, _ = _verify(out, installer)
     shared = [f for f in result.findings if f.module == "_mv_cfoo_extra_1_0.Visible"]
-    assert [(f.kind, f.fatal) for f in shared] == [("fails in original too", False)]
+    assert [(f.kind, f.fatal) for f in shared] == [("same in original", False)]
     assert result.ok
 
 
@@ -471,7 +549,7 @@ def test_what_the_original_wheels_did_is_kept_by_their_content(wheels: Path, tmp
 
     cache = tmp_path / "cache"
     house = house_of("a", b"import winreg\n")
-    also = "fails in original too"
+    also = "same in original"
     expected = [(also, "foo.winonly", False), (also, "_mv_foo_1_0_0.winonly", False)]  # world 0, then 1
     assert run(house, cache) == (expected, 2)
     assert len(list((cache / "verify").glob("*/verdicts/??/*.json"))) == 2  # under verify's own cache

@@ -11,11 +11,14 @@ Checks, in fresh interpreters:
    distribution's world imports;
 4. importing a renamed copy or a rewritten consumer never pulls in an unrenamed name that its
    world maps elsewhere (a plain import made by a distribution whose world maps that name to
-   the primary is correct, and not reported).
-A module (top-level or submodule) that fails to import, or a compiled class that fails to
-pickle, is fatal unless it fails the same way with the original wheels (:mod:`.judge`, in a
-second environment built only when needed). This package does not import the rewriter: it
-reads the build report.
+   the primary is correct, and not reported);
+5. every public class of a renamed copy's compiled modules is made with no arguments and pickled,
+   each in a child process: a class whose making crashes is named with how, and the rest still
+   made; an instance that ``pickle.dumps`` cannot write by name is a leak.
+Every finding is fatal unless the original wheels of its world show it the same way, renamed
+(:mod:`.compare`; :mod:`.judge` asks them, in a second environment built only when needed):
+then it is "same in original". This package does not import the rewriter: it reads the build
+report.
 
 What runs at once: the probe server (:class:`.probe.ProbeServer`, where ``os.fork`` exists)
 starts while uv fills the environment, and every probe of it is forked from it; with uv, the
@@ -24,7 +27,7 @@ sources the probes will import are compiled ahead by a process of their own
 "alone" probe starts as soon as the renamed copies have been walked (they sort first, and are
 what an alone probe imports the most of: their bytecode is written by then, once; copies with
 little Python to compile do not wait), and each original world's environment is built as soon as
-the first failure that needs it is seen, unless what its original does is known from before
+the first finding that needs it is seen, unless what its original does is known from before
 (:class:`.judge.Verdicts`).
 """
 
@@ -48,10 +51,12 @@ from mvpy_vendor.cache import default_cache_dir
 from mvpy_vendor.progress import SILENT, Reporter
 from mvpy_vendor.report import Report, ReportOutput
 
+from . import compare
 from .bytecode import BytecodeStore, compile_ahead
+from .compare import Names, Suspect
 from .environment import Installer, find_installer, site_dirs
-from .findings import CRASHED, FAILED, LEAK, PROVENANCE, PULLS, Finding, Group, error_cause, group
-from .judge import OriginalWorlds, Suspect, Verdicts, judge
+from .findings import Finding, Group, group
+from .judge import OriginalWorlds, Verdicts, judge
 from .probe import ProbeResult, ProbeServer, can_fork, run_probe
 
 __all__ = ["Finding", "Group", "VerifyOptions", "VerifyResult", "verify_wheelhouse"]
@@ -113,10 +118,22 @@ class _House:
         self.maps = {t: dict(o.import_map) for t, o in self.owner.items()}
         # importer top-level name -> the plain names it must not import
         self.forbidden = {t: _forbidden(o) for o in self.outputs for t in o.top_level if _forbidden(o)}
+        self.names = {w: Names.of_world(self.outputs, w) for o in self.outputs for w in o.worlds}
 
-    def dist_of(self, module: str) -> str:
-        out = self.owner.get(module.partition(".")[0])
-        return out.distribution if out is not None else "?"
+    def output_of(self, module: str) -> ReportOutput | None:
+        return self.owner.get(module.partition(".")[0])
+
+    def names_of(self, output: ReportOutput | None) -> Names:
+        """How the world ``output`` is judged in renames its names (none: no renaming)."""
+        return self.names[output.worlds[0]] if output is not None else Names({})
+
+    def crashed(self, module: str, how: str) -> Suspect:
+        out = self.output_of(module)
+        return compare.crashed(out, self.names_of(out), module, how)
+
+    def failed(self, module: str, error: str) -> Suspect:
+        out = self.output_of(module)
+        return compare.failed(out, self.names_of(out), module, error)
 
     def legit(self, name: str, importers: Sequence[str]) -> bool:
         """Every import of ``name`` came from Python code of a distribution whose world maps it to the primary."""
@@ -150,8 +167,6 @@ def _verify(
 ) -> tuple[VerifyResult, list[str]]:
     """The result, and the installed files shared with uv's cache that were written meanwhile."""
     house = _House(Report.load(wheelhouse))
-    findings: list[Finding] = []
-    suspects: list[Suspect] = []
     with contextlib.ExitStack() as stack:
         # the pool's tasks are processes to wait for (never each other): the cores decide the rest
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mvpy-verify-")))
@@ -177,6 +192,8 @@ def _verify(
             "owners": house.owners,
             "maps": house.maps,
             "site_dirs": sites,
+            "construct": True,
+            "timeout": options.timeout,
         }
         alone = [o for o in house.outputs if _forbidden(o)]
         for o in alone:
@@ -197,12 +214,18 @@ def _verify(
                         separate[i] = pool.submit(_alone, *job)
 
         def on_event(event: dict[str, Any]) -> None:
-            if event.get("event") == "walked":
+            # a suspect is seen: its original world will be needed (unless its answer is known)
+            kind = event.get("event")
+            if kind == "walked":
                 walked.add(str(event["module"]))
                 start_alone(final=False)
-            elif event.get("event") == "failed":  # a suspect: its original world will be needed
-                module = str(event["module"])
-                worlds.prepare_for(house.owner.get(module.partition(".")[0]), module)
+            elif kind == "failed":
+                worlds.prepare_for(house.failed(str(event["module"]), str(event.get("error", ""))))
+            elif kind == "crashed":
+                worlds.prepare_for(house.crashed(str(event["module"]), str(event["how"])))
+            elif kind in ("scanned", "made"):
+                for s in _scanned(house, event):
+                    worlds.prepare_for(s)
 
         if not copies:
             start_alone(final=False)  # nothing worth waiting for
@@ -212,23 +235,16 @@ def _verify(
         start_alone(final=True)
         alone_results = [(o, separate[i].result()) for i, o in enumerate(alone)]
         found = everything.report
-        findings += [
-            Finding(CRASHED, house.dist_of(c.module), c.module, c.how, cause=c.how) for c in everything.crashes
-        ]
-        findings += _leaks(house, found)
-        for item in found["objects"]:
-            if item["kind"] == "pickling":
-                suspects.append(Suspect(item["key"], house.owner[item["owner"]], item["what"]))
+        suspects = [house.crashed(c.module, c.how) for c in everything.crashes]
+        suspects += _scanned(house, found)
         failures: dict[str, str] = found["failures"]
-        for module, error in sorted(failures.items()):
-            suspects.append(Suspect(module, house.owner.get(module.partition(".")[0]), error, failed=True))
+        suspects += [house.failed(module, error) for module, error in sorted(failures.items())]
         for o, result in alone_results:
-            findings += _alone_findings(house, o, result, failures)
+            suspects += _alone_suspects(house, o, result, failures)
         if bytecode is not None and installer.linked is not None:
             # its probes are over: what they compiled serves the original worlds' probes too
             bytecode.harvest(sites, installer.linked.unchanged)
-        if suspects:
-            findings += judge(suspects, worlds, options.timeout, reporter)
+        findings = judge(suspects, worlds, options.timeout, reporter)
         pool.shutdown()  # every environment is still there: were any of their cached files written?
         written = installer.linked.changed() if installer.linked is not None else []
         if bytecode is not None and installer.linked is not None and not written:
@@ -256,23 +272,23 @@ def _python_bytes(sites: Sequence[str], tops: Iterable[str]) -> int:
     return total
 
 
-def _leaks(house: _House, found: Mapping[str, Any]) -> list[Finding]:
-    findings = []
-    for leak in found["leaks"]:
-        owner = house.owner[leak["owner"]]
-        key, name = str(leak["key"]), str(leak.get("name", "?"))
-        plain = key if key.partition(".")[0] != leak["owner"] else name
-        cause = f"renamed module {'registered' if plain == key else 'named'} under {plain.partition('.')[0]!r}"
-        findings.append(Finding(LEAK, owner.distribution, key, leak["what"], cause=cause))
-    for item in found["objects"]:
+def _scanned(house: _House, found: Mapping[str, Any]) -> list[Suspect]:
+    """The suspects of what the probe's scan of ``sys.modules`` and its classes found (``found``:
+    its report, or an event holding some of it)."""
+    suspects = []
+    for leak in found.get("leaks", ()):
+        out = house.owner[leak["owner"]]
+        suspects.append(compare.leaked(out, house.names_of(out), leak))
+    for item in found.get("objects", ()):
+        out = house.owner[item["owner"]]
         if item["kind"] == "module":
-            owner = house.owner[item["owner"]]
-            findings.append(Finding(LEAK, owner.distribution, item["key"], item["what"], cause=item["what"]))
-    for item in found["provenance"]:
-        detail = f"loaded from {item['file']}, which belongs to {item['owner']}"
-        cause = f"files of {item['owner']}"
-        findings.append(Finding(PROVENANCE, house.dist_of(item["key"]), item["key"], detail, cause=cause))
-    return findings
+            suspects.append(compare.claimed(out, item))
+        else:
+            suspects.append(compare.made(out, house.names_of(out), item))
+    for item in found.get("provenance", ()):
+        owner = house.output_of(item["key"])
+        suspects.append(compare.misplaced(owner, house.names_of(owner), item))
+    return suspects
 
 
 def _alone(
@@ -296,23 +312,18 @@ def _alone(
     return run_probe(python, spec, work, timeout, bare=True, server=server)
 
 
-def _alone_findings(house: _House, out: ReportOutput, alone: ProbeResult, failures: Mapping[str, str]) -> list[Finding]:
-    """What importing ``out`` alone pulled in that its world maps elsewhere."""
-    findings = [
-        Finding(CRASHED, out.distribution, c.module, c.how, cause=c.how)
-        for c in alone.crashes
-        if c.module in out.top_level
-    ]
+def _alone_suspects(house: _House, out: ReportOutput, alone: ProbeResult, failures: Mapping[str, str]) -> list[Suspect]:
+    """What importing ``out`` alone did that importing everything did not: crashes, failures, and
+    the unrenamed names its world maps elsewhere that it pulled in."""
+    suspects = [house.crashed(c.module, c.how) for c in alone.crashes if c.module in out.top_level]
     report = alone.report
     for module in out.top_level:
         if module in report["failures"] and module not in failures:
-            error = report["failures"][module]
-            findings.append(Finding(FAILED, out.distribution, module, error, cause=error_cause(module, error)))
+            suspects.append(house.failed(module, report["failures"][module]))
     registered = {leak["key"] for leak in report["leaks"]}  # found, and reported, as leaks already
     for key in report["loaded"]:
         top = key.partition(".")[0]
         if key in registered or house.legit(top, report["pulled"].get(top, ())):
             continue
-        detail = f"importing {out.distribution} loaded {key}"
-        findings.append(Finding(PULLS, out.distribution, key, detail, cause=f"{top} pulled in"))
-    return findings
+        suspects.append(compare.pulled(out, key))
+    return suspects

@@ -11,7 +11,12 @@ Usage: ``python -I [-S] _probe.py SPEC.json EVENTS`` where SPEC is a JSON object
 ``owners``       top-level name -> canonical names of the distributions that may provide it
 ``site_dirs``    where the environment's packages are (given when run with ``-S``)
 ``run_site``     run ``site.main()`` first (a child of the server, which starts with ``-S``)
-``objects``      module -> attribute names whose pickling is checked (the original world's probe)
+``walk``         false: import each of ``modules`` alone, not its submodules (an original world's probe)
+``construct``    make every public class of the renamed copies' compiled modules with no arguments and
+                 pickle it, each in a forked child (:func:`_construct`): crashes and pickling failures
+``timeout``      seconds a class may take to be made before its child is ended (it is called hung)
+``objects``      module -> class names to make and pickle the same way (an original world's probe)
+``entries``      ``sys.modules`` keys whose module's ``__name__`` and file are reported (the same)
 
 Results never travel over stdout or stderr, which the imported code may write to, close or
 garble: every event is one JSON line appended with ``os.write`` to the EVENTS file (so lines
@@ -27,8 +32,10 @@ import contextlib
 import csv
 import faulthandler
 import importlib
+import importlib.machinery
 import importlib.util
 import json
+import math
 import os
 import pickle
 import pkgutil
@@ -36,8 +43,10 @@ import select
 import signal
 import sys
 import sysconfig
+import time
 import traceback
 import types
+from collections.abc import Callable
 
 _EVENTS = -1
 
@@ -118,33 +127,58 @@ def _record_owners(site_dirs: list[str]) -> dict[str, str]:
     return owners
 
 
-def _site_top(filename: object, sites: list[str]) -> str | None:
-    """The first path component under site-packages of ``filename`` (without a suffix), if any."""
+def _site_rel(filename: object, sites: list[str]) -> str | None:
+    """``filename`` relative to the site directory holding it, with ``/`` separators; None if outside."""
     if not isinstance(filename, str):
         return None
     real = _real(filename)
     for site in sites:
         if real.startswith(site + os.sep):
-            return real[len(site) + 1 :].split(os.sep, 1)[0].split(".", 1)[0]
+            return real[len(site) + 1 :].replace(os.sep, "/")
     return None
 
 
-def _object_leaks(key: str, module: object, original: str) -> list[dict[str, str]]:
-    """Public classes and functions of a renamed module must not claim the original name;
-    instances of classes defined in a renamed compiled module must pickle round trip."""
+def _site_top(rel: str | None) -> str | None:
+    """The top-level name of a site-relative path (its first component without a suffix)."""
+    return rel.split("/", 1)[0].split(".", 1)[0] if rel is not None else None
+
+
+def _path_module(rel: str) -> str:
+    """The module a site-relative file is imported as, by its path (``a/b/__init__.py``: ``a.b``)."""
+    parts = rel.split("/")
+    last = parts[-1]
+    for suffix in sorted(importlib.machinery.all_suffixes(), key=len, reverse=True):
+        if last.endswith(suffix):
+            last = last[: -len(suffix)]
+            break
+    parts[-1] = last
+    if last == "__init__" and len(parts) > 1:
+        parts.pop()
+    return ".".join(parts)
+
+
+def _claims(key: str, module: object, original: str) -> list[dict[str, str]]:
+    """Public classes and functions of a renamed module that claim the original name (``__module__``)."""
     found = []
-    compiled = str(getattr(module, "__file__", "")).endswith((".so", ".pyd"))
     for attr, value in sorted(vars(module).items()):
         if attr.startswith("_") or not isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)):
             continue
         defined_in = getattr(value, "__module__", None)
         if isinstance(defined_in, str) and defined_in.partition(".")[0] == original:
             found.append({"key": f"{key}.{attr}", "kind": "module", "what": f"__module__ is {defined_in!r}"})
+    return found
+
+
+def _classes(key: str, module: object) -> list[tuple[str, type]]:
+    """The public classes a compiled module defines: each is made with no arguments and pickled."""
+    if not str(getattr(module, "__file__", "")).endswith((".so", ".pyd")):
+        return []
+    found = []
+    for attr, value in sorted(vars(module).items()):
+        if attr.startswith("_") or not isinstance(value, type):
             continue
-        if compiled and isinstance(value, type) and defined_in == getattr(module, "__name__", None):
-            error = _pickling_error(value)
-            if error is not None:
-                found.append({"key": f"{key}.{attr}", "kind": "pickling", "what": f"pickling fails ({error})"})
+        if getattr(value, "__module__", None) == getattr(module, "__name__", None):
+            found.append((f"{key}.{attr}", value))
     return found
 
 
@@ -169,6 +203,122 @@ def _pickling_error(cls: type) -> str | None:
     except Exception:  # noqa: BLE001 - not restorable by design
         return None
     return None if same else "unpickled as another class"
+
+
+#: what making a class with no arguments and pickling the instance did, when nothing failed
+_OK = "ok"
+
+
+def _outcome(cls: type) -> dict[str, str]:
+    """What making ``cls`` with no arguments and pickling the instance by name does."""
+    try:
+        error = _pickling_error(cls)
+    except BaseException:  # noqa: BLE001 - SystemExit and the like from a constructor: not made
+        error = None
+    return {"outcome": "pickling fails", "error": error} if error is not None else {"outcome": _OK}
+
+
+def _ended(status: int, timeout: float) -> str:
+    """How a child that made classes ended, as :func:`probe._how` says it of a probe."""
+    code = os.waitstatus_to_exitcode(status)
+    if code == -signal.SIGALRM:  # its alarm: no progress for ``timeout`` seconds
+        return f"hung: no progress for {math.ceil(timeout):g} s"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def _batch(items: list[tuple[str, type]], timeout: float) -> tuple[dict[str, dict[str, str]], str | None, str]:
+    """Make ``items`` one after another in a child forked from this process: the outcome of each
+    it finished, the one it had started when it ended (None: it finished them all), and how it ended."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the probe's code
+        code = 0
+        try:
+            os.close(read)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)  # its default action ends the child, in C code too
+            for key, cls in items:
+                os.write(write, (json.dumps({"start": key}) + "\n").encode("utf-8"))
+                signal.alarm(max(1, math.ceil(timeout)))
+                outcome = _outcome(cls)
+                signal.alarm(0)
+                os.write(write, (json.dumps({"done": key, **outcome}) + "\n").encode("utf-8"))
+        except BaseException:  # noqa: BLE001 - the probe is gone (a broken pipe): so is this child
+            code = 1
+        os._exit(code)
+    os.close(write)
+    data = b""
+    said = time.monotonic()
+    while True:
+        ready, _, _ = select.select([read], [], [], 1.0)
+        if time.monotonic() - said >= 1.0:
+            # the caller calls a probe hung when its events stop: this one is waiting, and the
+            # child's alarm bounds the wait for each class
+            _emit({"event": "alive"})
+            said = time.monotonic()
+        if not ready:
+            continue
+        chunk = os.read(read, 65536)
+        if not chunk:
+            break
+        data += chunk
+    os.close(read)
+    _, status = os.waitpid(pid, 0)
+    done: dict[str, dict[str, str]] = {}
+    started = None
+    for line in data.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # cut short by the end of the child
+        if "start" in event:
+            started = str(event["start"])
+        elif "done" in event:
+            done[str(event.pop("done"))] = event
+            started = None
+    return done, started, _ended(status, timeout)
+
+
+def _construct(
+    classes: list[tuple[str, type]], timeout: float, seen: Callable[[str, dict[str, str]], None] | None = None
+) -> dict[str, dict[str, str]]:
+    """What making each class with no arguments and pickling the instance does, in ``classes``'
+    order: ``outcome`` is "pickling fails" (with the ``error``), "ok", or how the process making
+    it ended (a signal, an exit, a hang).
+
+    Each is made in a process forked from this one, so that a crash ends neither the probe nor
+    the check of the others: one child makes them one after another; when one ends it, the rest
+    go on in a new child, and the one that ended it is made again alone if others were made
+    before it in that child (what is reported of it does not depend on them). Without
+    ``os.fork`` they are made here, and a crash ends the probe. ``seen`` is told each outcome as
+    soon as it is known.
+    """
+    outcomes: dict[str, dict[str, str]] = {}
+    if not hasattr(os, "fork"):
+        for key, cls in classes:
+            outcomes[key] = _outcome(cls)
+            if seen is not None:
+                seen(key, outcomes[key])
+        return outcomes
+    todo = list(classes)
+    while todo:
+        done, started, how = _batch(todo, timeout)
+        outcomes.update(done)
+        culprit = started if started is not None else next((k for k, _ in todo if k not in outcomes), None)
+        if culprit is not None:
+            if culprit != todo[0][0]:
+                alone, started, how = _batch([c for c in todo if c[0] == culprit], timeout)
+                outcomes.update(alone)
+            outcomes.setdefault(culprit, {"outcome": how})
+        for key, _ in todo:
+            if seen is not None and key in outcomes:
+                seen(key, outcomes[key])
+        todo = [c for c in todo if c[0] not in outcomes]
+    return {key: outcomes[key] for key, _ in classes}
 
 
 def _alias(
@@ -248,39 +398,79 @@ def probe(spec_file: str, events_file: str) -> None:
     imported: list[str] = []
     skip = set(spec.get("skip", ()))
     for top in spec["modules"]:
-        _walk(top, skip, failures, imported)
+        if spec.get("walk", True):
+            _walk(top, skip, failures, imported)
+        elif top not in skip and _import(top, failures) is not None:
+            imported.append(top)
         _emit({"event": "walked", "module": top})  # it and all its submodules: their bytecode is written
     sites = [_real(d) for d in site_dirs]
     renamed = dict(spec.get("renamed", {}))  # renamed top-level name -> original
     owners_of_top = {k: set(v) for k, v in spec.get("owners", {}).items()}
     record = _record_owners(site_dirs) if owners_of_top else {}
     maps = {k: dict(v) for k, v in spec.get("maps", {}).items()}  # top-level name -> its world's import map
+    timeout = float(spec.get("timeout", 120.0))
     leaks, objects, provenance = [], [], []
+    # id of a compiled module of a renamed copy -> its key (the one it is not leaked under), owner, classes
+    compiled: dict[int, tuple[str, str, list[tuple[str, type]]]] = {}
     for key, module in sorted(list(sys.modules.items())):
         filename = getattr(module, "__file__", None)
-        top = _site_top(filename, sites)
-        if top is None:
+        rel = _site_rel(filename, sites)
+        top = _site_top(rel)
+        if rel is None or top is None:
             continue
         name = getattr(module, "__name__", key)
         if _alias(key, name, module, top, maps, renamed):
             continue  # checked under its own name
+        leaked = False
         if top in renamed:
             if key.partition(".")[0] != top or not isinstance(name, str) or name.partition(".")[0] != top:
                 what = f"registered (module __name__ {name!r})"
-                leaks.append({"key": key, "owner": top, "what": what, "name": name if isinstance(name, str) else "?"})
-            for found in _object_leaks(key, module, renamed[top]):
-                objects.append({**found, "owner": top})
+                as_str = name if isinstance(name, str) else "?"
+                leak = {"key": key, "owner": top, "what": what, "name": as_str, "file": rel, "via": _path_module(rel)}
+                leaks.append(leak)
+                leaked = True
+            objects += [{**found, "owner": top} for found in _claims(key, module, renamed[top])]
+            if spec.get("construct") and (id(module) not in compiled or not leaked):
+                compiled[id(module)] = (key, top, _classes(key, module))
         expected = owners_of_top.get(key.partition(".")[0])
         owner = record.get(_real(filename)) if isinstance(filename, str) else None
-        registered = bool(leaks) and leaks[-1]["key"] == key  # already a leak: one finding for one cause
-        if expected and owner is not None and owner not in expected and not registered:
-            provenance.append({"key": key, "file": str(filename), "owner": owner})
-    pickling = {}
+        if expected and owner is not None and owner not in expected and not leaked:  # one finding for one cause
+            provenance.append({"key": key, "file": str(filename), "rel": rel, "owner": owner})
+    # what the caller may compare with an original world while the classes are made
+    _emit({"event": "scanned", "leaks": leaks, "objects": objects, "provenance": provenance})
+    owner_of = {cls_key: top for _, top, found in compiled.values() for cls_key, _ in found}
+    classes = sorted((c for _, _, found in compiled.values() for c in found), key=lambda c: c[0])
+
+    def made(cls_key: str, outcome: dict[str, str]) -> None:
+        attr, owner = cls_key.rpartition(".")[2], owner_of[cls_key]
+        if outcome["outcome"] == "pickling fails":
+            item = {"key": cls_key, "kind": "pickling", "what": f"pickling fails ({outcome['error']})", "owner": owner}
+        elif outcome["outcome"] != _OK:
+            what = f"{attr}() {outcome['outcome']}"
+            item = {"key": cls_key, "kind": "construct", "what": what, "how": outcome["outcome"], "owner": owner}
+        else:
+            return
+        objects.append(item)
+        _emit({"event": "made", "objects": [item]})
+
+    _construct(classes, timeout, made)
+    # the original world's probe: what its classes and sys.modules entries are
+    wanted, constructed = [], {}
     for module_name, attrs in spec.get("objects", {}).items():
         holder = sys.modules.get(module_name)
         for attr in attrs:
             value = getattr(holder, attr, None) if holder is not None else None
-            pickling[f"{module_name}.{attr}"] = _pickling_error(value) if isinstance(value, type) else "missing"
+            if isinstance(value, type):
+                wanted.append((f"{module_name}.{attr}", value))
+            else:
+                constructed[f"{module_name}.{attr}"] = {"outcome": "missing"}
+    constructed.update(_construct(wanted, timeout))
+    entries = []
+    for key in spec.get("entries", ()):
+        entry = sys.modules.get(key)
+        name = getattr(entry, "__name__", None)
+        rel = _site_rel(getattr(entry, "__file__", None), sites)
+        entries.append(None if entry is None else {"name": name if isinstance(name, str) else "?", "file": rel})
     exists = {m: importlib.util.find_spec(m) is not None for m in failures if "." not in m}
     for module_name in failures:
         if "." in module_name:
@@ -300,7 +490,8 @@ def probe(spec_file: str, events_file: str) -> None:
         "leaks": leaks,
         "objects": objects,
         "provenance": provenance,
-        "pickling": pickling,
+        "constructed": constructed,
+        "entries": entries,
     }
     _emit(report)
     os._exit(0)

@@ -1,12 +1,15 @@
-"""Judging against the original wheels: a failure is only excused if the original fails the same way.
+"""Judging against the original wheels: a finding is only excused if the original shows it the same way.
 
-A module that fails to import (top-level or submodule: ``blackd`` without ``black[d]``'s aiohttp
-fails either way), or a compiled class that fails to pickle, is probed again in an environment
-holding that world's original wheels (built only when something needs it: as soon as the
-first failure of that world is seen, while the rest is still being probed). It is "fails in
-original too", and not fatal, only if the original module exists there and fails too; a module
-that the original does not have at all is a real failure (a renamed namespace that serves
-another distribution's files looks like that).
+Every suspect (:mod:`.compare`) that can be the same in the original asks its world's original
+wheels a question, in an environment holding only them (built when first needed: as soon as the
+first suspect of that world is seen, while the rest is still being probed): how importing a
+module ends, what making a class with no arguments and pickling it does (each in a child of its
+own), what a ``sys.modules`` entry is named and loaded from. It is "same in original", and not
+fatal, only if the answer, renamed, is what was found: ``blackd`` without ``black[d]``'s aiohttp
+fails either way, websockets 10.4's C module names itself ``websocket.speedups`` either way; a
+module that the original does not have at all is a real failure (a renamed namespace that serves
+another distribution's files looks like that). The answers are kept by the original wheels'
+content (:class:`Verdicts`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import sysconfig
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,45 +28,19 @@ from packaging.utils import canonicalize_name
 
 from mvpy_vendor.cache import Cache, cache_key
 from mvpy_vendor.progress import Reporter
-from mvpy_vendor.report import Report, ReportOutput
+from mvpy_vendor.report import Report
 
 from .bytecode import BytecodeStore
+from .compare import ABSENT, FAILS, IMPORTS, MISSING, PRESENT, Question, Suspect, answer_note, is_same, same_finding
 from .environment import Installer, sha256_of, site_dirs
-from .findings import ALSO_ORIGINAL, FAILED, LEAK, Finding, error_cause
-from .probe import run_probe
+from .findings import Finding
+from .probe import ProbeResult, run_probe
 
-__all__ = ["OriginalWorlds", "Suspect", "Verdicts", "judge"]
-
-
-@dataclass(frozen=True)
-class Suspect:
-    """A failed import (``failed``) or a pickling failure of ``name`` (a module, or module.Class)."""
-
-    name: str
-    output: ReportOutput | None
-    detail: str
-    failed: bool = False
-
-    def original(self) -> str:
-        """The same name in the original distribution."""
-        assert self.output is not None
-        return original_name(self.output, self.name)
-
-    @property
-    def item(self) -> tuple[str, str]:
-        """What is asked of the original world: ("import", module) or ("pickle", module.Class)."""
-        return ("import" if self.failed else "pickle", self.original())
-
-
-def original_name(output: ReportOutput, name: str) -> str:
-    """``name`` (a module or module.attribute of ``output``) as the original distribution names it."""
-    reverse = {new: old for old, new in output.import_map.items()}
-    top, dot, rest = name.partition(".")
-    return reverse.get(top, top) + dot + rest
+__all__ = ["OriginalWorlds", "Verdicts", "judge"]
 
 
 class Verdicts:
-    """What each world's original wheels did with a module or class, kept by content (None: not kept)."""
+    """What each world's original wheels answered to a question, kept by their content (None: not kept)."""
 
     def __init__(self, report: Report, cache_dir: Path | None, installer: str) -> None:
         self.report, self.cache_dir, self.installer = report, cache_dir, installer
@@ -86,29 +62,17 @@ class Verdicts:
                     self._keys[world] = cache_key(interpreter, self.installer, sorted(map(sha256_of, wheels)))
             return self._keys[world]
 
-    def get(self, world: int, item: tuple[str, str]) -> dict[str, Any] | None:
+    def get(self, world: int, item: tuple[str, ...]) -> dict[str, Any] | None:
         key = self._world(world)
         if key is None or self.cache is None:
             return None
         found = self.cache.get_json("verdicts", cache_key(key, item))
         return found if isinstance(found, dict) else None
 
-    def put(self, world: int, item: tuple[str, str], verdict: dict[str, Any]) -> None:
+    def put(self, world: int, item: tuple[str, ...], verdict: Mapping[str, Any]) -> None:
         key = self._world(world)
         if key is not None and self.cache is not None:
-            self.cache.put_json("verdicts", cache_key(key, item), verdict)
-
-
-def _fatal(s: Suspect, note: str = "") -> Finding:
-    dist = s.output.distribution if s.output is not None else "?"
-    if s.failed:
-        return Finding(FAILED, dist, s.name, s.detail + note, cause=error_cause(s.name, s.detail))
-    return Finding(LEAK, dist, s.name, s.detail + note, cause="pickling fails")
-
-
-def _also_original(s: Suspect) -> Finding:
-    dist = s.output.distribution if s.output is not None else "?"
-    return Finding(ALSO_ORIGINAL, dist, s.name, s.detail, fatal=False, cause=error_cause(s.name, s.detail))
+            self.cache.put_json("verdicts", cache_key(key, item), dict(verdict))
 
 
 class OriginalWorlds:
@@ -139,13 +103,12 @@ class OriginalWorlds:
                 self._built[world] = None if wheels is None else self.pool.submit(self._build, world, wheels)
             return self._built[world]
 
-    def prepare_for(self, output: ReportOutput | None, module: str) -> None:
-        """Start building the world of ``output`` (a failure of ``module`` was seen), unless what
-        its original does with that module is known."""
-        if output is not None:
-            world = output.origin
-            if self.verdicts.get(world, ("import", original_name(output, module))) is None:
-                self.prepare(world)
+    def prepare_for(self, suspect: Suspect) -> None:
+        """Start building the world of ``suspect`` (just seen), unless it asks nothing or its
+        answer is known."""
+        q, world = suspect.question, suspect.world
+        if q is not None and world is not None and self.verdicts.get(world, q.item) is None:
+            self.prepare(world)
 
     def _build(self, world: int, wheels: Sequence[Path]) -> Path:
         python = self.installer.make_venv(self.work / f"original-{world}")
@@ -158,26 +121,25 @@ class OriginalWorlds:
 
 
 def judge(suspects: Sequence[Suspect], worlds: OriginalWorlds, timeout: float, reporter: Reporter) -> list[Finding]:
-    """One finding per suspect: fatal, or "fails in original too"; in the same order whatever was
-    known before (by world, then as ``suspects`` lists them)."""
-    findings: list[Finding] = []
+    """One finding per suspect: fatal, or "same in original"; in the same order whatever was known
+    before (suspects that ask nothing first, then by world, each as ``suspects`` lists them)."""
+    findings = [s.finding for s in suspects if s.question is None or s.world is None]
     by_world: dict[int, list[Suspect]] = {}
     for s in suspects:
-        if s.output is None:
-            findings.append(_fatal(s))  # nothing to compare
-        else:
-            by_world.setdefault(s.output.origin, []).append(s)
-    known: dict[int, dict[str, Any]] = {}  # id of a suspect -> what its original did
+        if s.question is not None and s.world is not None:
+            by_world.setdefault(s.world, []).append(s)
+    known: dict[tuple[int, Question], Mapping[str, Any]] = {}  # what each world's original answered
     unavailable: set[int] = set()
     checks = []
     reused = 0
     with ThreadPoolExecutor(max(1, len(by_world))) as own:  # these wait on the builds in worlds.pool
         for world, items in sorted(by_world.items()):
-            for s in items:
-                if (verdict := worlds.verdicts.get(world, s.item)) is not None:
-                    known[id(s)] = verdict
+            questions = sorted({s.question for s in items if s.question is not None}, key=lambda q: q.item)
+            for q in questions:
+                if (verdict := worlds.verdicts.get(world, q.item)) is not None:
+                    known[world, q] = verdict
                     reused += 1
-            unknown = [s for s in items if id(s) not in known]
+            unknown = [q for q in questions if (world, q) not in known]
             if not unknown:
                 continue
             built = worlds.prepare(world)
@@ -187,52 +149,76 @@ def judge(suspects: Sequence[Suspect], worlds: OriginalWorlds, timeout: float, r
                 where = worlds.report.describe_origin(world)
                 reporter.step(f"checking {len(unknown)} finding(s) against the original wheels of {where}")
                 job = (world, unknown, built, worlds.work, timeout, worlds.bytecode)
-                checks.append((world, unknown, own.submit(_original_world, *job)))
-        for world, unknown, probed in checks:
-            result = probed.result()
-            for s in unknown:
-                known[id(s)] = _verdict(s, result)
-                worlds.verdicts.put(world, s.item, known[id(s)])
+                checks.append((world, own.submit(_original_world, *job)))
+        for world, probed in checks:
+            for q, answer in probed.result().items():
+                known[world, q] = answer
+                worlds.verdicts.put(world, q.item, answer)
     if reused:
         reporter.step(f"{reused} finding(s) judged by what the same original wheels did before")
     for world, items in sorted(by_world.items()):
         for s in items:
-            if id(s) not in known:
+            assert s.question is not None
+            seen = known.get((world, s.question))
+            if seen is None:
                 assert world in unavailable
-                findings.append(_fatal(s, " (original wheels not available to compare)"))
+                f = s.finding
+                note = " (original wheels not available to compare)"
+                findings.append(Finding(f.kind, f.distribution, f.module, f.detail + note, cause=f.cause))
+            elif is_same(s, seen):
+                findings.append(same_finding(s))
             else:
-                findings.append(_also_original(s) if known[id(s)].get("same") is True else _fatal(s))
+                f = s.finding
+                detail = f.detail + answer_note(s, seen)
+                findings.append(Finding(f.kind, f.distribution, f.module, detail, cause=f.cause))
     return findings
-
-
-def _verdict(s: Suspect, result: Mapping[str, Any]) -> dict[str, Any]:
-    """Whether the original did the same (failed to import, failed to pickle) as ``s``."""
-    original = s.original()
-    if s.failed:
-        return {"same": original in result["failures"] and result["exists"].get(original, False)}
-    return {"same": result["pickling"].get(original) not in (None, "missing")}
 
 
 def _original_world(
     world: int,
-    items: Sequence[Suspect],
+    questions: Sequence[Question],
     built: Future[Path],
     work: Path,
     timeout: float,
     bytecode: BytecodeStore | None,
-) -> dict[str, Any]:
-    """Probe the original names of ``items`` in the environment of world ``world``'s original wheels."""
+) -> dict[Question, dict[str, Any]]:
+    """Ask ``questions`` of the environment of world ``world``'s original wheels, in one probe."""
     python = built.result()
     if bytecode is not None:  # what the main environment's probes compiled since it was built
         bytecode.place(site_dirs(python))
-    modules = sorted({s.original() if s.failed else s.original().rpartition(".")[0] for s in items})
+    modules: set[str] = set()
     objects: dict[str, list[str]] = {}
-    for s in items:
-        if not s.failed:
-            module, _, attr = s.original().rpartition(".")
+    entries: list[str] = []
+    for q in questions:
+        if q.kind == "import":
+            modules.add(q.name)
+        elif q.kind == "construct":
+            module, _, attr = q.name.rpartition(".")
+            modules.add(module)
             objects.setdefault(module, []).append(attr)
-    spec = {"modules": modules, "objects": objects}
-    return run_probe(python, spec, work / f"original-{world}-probe", timeout).report
+        else:
+            modules.add(q.via)
+            entries.append(q.name)
+    spec = {"modules": sorted(modules), "walk": False, "objects": objects, "entries": entries, "timeout": timeout}
+    result = run_probe(python, spec, work / f"original-{world}-probe", timeout)
+    return {q: _answer(q, result, entries) for q in questions}
+
+
+def _answer(q: Question, result: ProbeResult, entries: Sequence[str]) -> dict[str, Any]:
+    """The original's answer to ``q``, from its probe's report."""
+    report = result.report
+    if q.kind == "import":
+        crash = next((c.how for c in result.crashes if c.module == q.name), None)
+        if crash is not None:
+            return {"outcome": crash}
+        if q.name in report["failures"]:
+            exists = report["exists"].get(q.name, False)
+            return {"outcome": FAILS if exists else MISSING, "error": report["failures"][q.name]}
+        return {"outcome": IMPORTS}
+    if q.kind == "construct":
+        return dict(report["constructed"].get(q.name, {"outcome": MISSING}))
+    entry = report["entries"][entries.index(q.name)]
+    return {"outcome": ABSENT} if entry is None else {"outcome": PRESENT, **entry}
 
 
 def _original_wheels(members: Mapping[str, str], report: Report) -> list[Path] | None:

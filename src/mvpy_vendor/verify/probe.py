@@ -303,7 +303,8 @@ def run_probe(
     ``server``: a :class:`ProbeServer` of ``python``'s environment forks the probe (``spec`` then
     names the site dirs either way: a probe with ``site`` runs it first).
     ``work`` is this probe's own directory (probes may run at the same time). ``on_event`` sees
-    every event while the probe runs (those of a run that crashed too).
+    every event while the probe runs (those of a run that crashed too), and a ``crashed`` event
+    (``module``, ``how``) for each module that ended a run.
     """
     crashes: list[Crash] = []
     skip = list(spec.get("skip", ()))
@@ -323,3 +324,5 @@ def run_probe(
             raise VerifyError(f"the probe {how} before it reported, outside any module import{detail}")
         crashes.append(Crash(culprit, how))
         skip.append(culprit)
+        if on_event is not None:
+            on_event({"event": "crashed", "module": culprit, "how": how})
