@@ -33,6 +33,8 @@ from .cache import Cache, cache_key
 from .errors import Code, NativeError, Problem, Severity, WheelProblems
 from .native import file_names, patch_native
 from .native.check import LoadTarget, can_load_here, load_check
+from .native.compare import ModuleComparison, Verdict
+from .native.differential import compare_output, importable_here, job_for, subject_of
 from .options import ApplyOptions
 from .outcome import MemberOutcome, Status
 from .outdir import locked_out_dir, move_into, os_error
@@ -543,6 +545,49 @@ class _Workers:
         self._pool, self._ends = None, None
 
 
+def _compared(
+    plan: Plan,
+    staging: Path,
+    results: list[OutputResult],
+    problems: list[Problem],
+    reporter: Reporter,
+    cache: Cache | None,
+) -> list[OutputResult]:
+    """Every output with patched compiled modules, with the differential check of them: each
+    imported beside its original, what they expose compared. Its errors join ``problems``; its
+    warnings, the output's."""
+    staged = {r.output.key: (staging / r.output.filename, r.sha256) for r in results}
+    failed = {(p.wheel, p.member) for p in problems if p.member is not None}
+    checked = []
+    for r in results:
+        out = r.output
+        patched = {f.member for f in r.files if f.status is Status.PATCHED}
+        plans = [m for m in out.members if m.action is Action.PATCH and m.member in patched and m.target]
+        if not plans:
+            checked.append(r)
+            continue
+        data_dir = out.dist_info[: -len(".dist-info")] + ".data"
+        subjects, skipped = [], []
+        for m in plans:
+            assert m.target is not None
+            subject = subject_of(m.member, m.target, out.source.data_dir, data_dir)
+            if (out.source.filename, m.member) in failed:
+                why = "its patch failed (see the errors)"
+            elif not importable_here(m.target):
+                why = "built for another platform or interpreter: it cannot be imported here"
+            else:
+                subjects.append(subject)
+                continue
+            skipped.append(ModuleComparison(m.member, subject.module, Verdict.SKIPPED, reason=why))
+        reporter.step(f"comparing the patched modules of {out.filename} with the original")
+        comparison = compare_output(job_for(plan, out, staged, subjects), skipped, cache)
+        found = comparison.problems(out.source.filename)
+        problems += [p for p in found if p.severity is Severity.ERROR]
+        warnings = tuple(p for p in found if p.severity is Severity.WARNING)
+        checked.append(replace(r, comparison=comparison, warnings=(*r.warnings, *warnings)))
+    return checked
+
+
 def _apply(
     plan: Plan, out_dir: Path, staging: Path, workers: int, reporter: Reporter, cache: Cache | None
 ) -> BuildResult:
@@ -571,6 +616,7 @@ def _apply(
             found_in_input = tuple(out.source.warning_problems())  # validation's: never cached with the output
             results.append(replace(result, sha256=file_sha256(target), warnings=(*found_in_input, *result.warnings)))
         reporter.progress(len(plan.outputs), len(plan.outputs), "")
+        results = _compared(plan, staging, results, problems, reporter, cache)
         if problems:
             raise WheelProblems(problems)
         built = BuildResult(plan, tuple(results), out_dir)
