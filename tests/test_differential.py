@@ -93,6 +93,37 @@ def test_every_field_that_differs_is_named() -> None:
     assert "type m.Extra: reachable from the renamed copy only" not in map(str, compare_shapes("m", _shape(), cut)[0])
 
 
+def test_the_probe_describes_what_a_module_exposes_in_the_original_names() -> None:
+    """The child's probe, run here on a module made in memory: a renamed copy's names mapped back,
+    temporary paths replaced, types reached through containers, bases, subclasses and a
+    submodule the module made itself; the interpreter's own types named, not described."""
+    import types
+
+    from mvpy_vendor.native._shape_probe import _Probe
+
+    module = types.ModuleType("_mv_pkg_1_0._c")
+    base = type("Base", (), {"__module__": "_mv_pkg_1_0._c", "__slots__": ("x",)})
+    hidden = type("Hidden", (), {"__module__": "_mv_pkg_1_0._c"})
+    sub = type("Sub", (base,), {"__module__": "_mv_pkg_1_0._c", "get": lambda self: 1})
+    inner = types.ModuleType("_c.inner")  # made by the module, no file: PyO3's submodules
+    inner.Thing = type("Thing", (), {"__module__": "_mv_pkg_1_0._c.inner"})  # type: ignore[attr-defined]
+    module.__dict__.update(
+        Sub=sub, table={"k": [(hidden, 1)]}, inner=inner, where="/tmp/xyz/0/_mv_pkg_1_0/_c.so", os=types
+    )
+    shape = _Probe({"_mv_pkg_1_0": "pkg"}, {"/tmp/xyz/0": "<site0>"}).shape(module)
+    described = dict(shape["types"])
+    assert sorted(described) == ["pkg._c.Base", "pkg._c.Hidden", "pkg._c.Sub", "pkg._c.inner.Thing"]
+    assert described["pkg._c.Sub"]["__mro__"] == ["pkg._c.Sub", "pkg._c.Base", "builtins.object"]
+    assert described["pkg._c.Sub"]["__dict__"]["get"] == "builtins.function"
+    assert described["pkg._c.Base"]["__dict__"]["x"] == "builtins.member_descriptor"
+    assert described["pkg._c.Base"]["__basicsize__"] == base.__basicsize__
+    attributes = shape["attributes"]
+    assert attributes["where"] == {"kind": "builtins.str", "value": "<site0>/pkg/_c.so"}
+    assert attributes["inner.Thing"] == {"kind": "builtins.type"}
+    assert attributes["os"] == {"kind": "builtins.module", "value": "types"}  # a module from a file: not entered
+    assert not any(name.startswith("os.") for name in attributes)
+
+
 def test_the_verdict_follows_what_each_side_could_import() -> None:
     shape = _shape(**{"m.T": {}})
     ok, failed = Attempt(True, shape), Attempt(False, error="ImportError: nope")
@@ -106,6 +137,10 @@ def test_the_verdict_follows_what_each_side_could_import() -> None:
     assert (alone.verdict, alone.how, alone.reason) == (
         Verdict.SAME, "alone", "its package does not import here (ImportError: nope)",
     )  # fmt: skip
+    # unless its strings were kept naming the original's modules (setting keep-strings), which its path lacks
+    kept = judge("m.so", "m", {"import": ok}, {"import": failed}, kept_strings=True)
+    assert (kept.verdict, kept.setting) == (Verdict.NOT_COMPARED, "keep-strings")
+    assert kept.reason.startswith("the renamed copy does not import (ImportError: nope); its strings keep naming")
     never = judge("m.so", "m", {"import": failed, "alone": failed}, {"import": failed, "alone": failed})
     assert never.verdict is Verdict.NOT_COMPARED
     assert (
@@ -123,6 +158,9 @@ def test_each_difference_is_one_error_and_each_gap_one_warning() -> None:
             ModuleComparison("c.so", "c", Verdict.NOT_COMPARED, reason="the original does not import here (E)"),
             ModuleComparison("d.so", "d", Verdict.SAME, "alone", "its package does not import here (E)"),
             ModuleComparison("e.so", "e", Verdict.SKIPPED, reason="built for another platform or interpreter"),
+            ModuleComparison(
+                "f.so", "f", Verdict.NOT_COMPARED, reason="the renamed copy does not import", setting="keep-strings"
+            ),
         )
     )
     assert [(p.severity, p.code, p.render()) for p in comparison.problems("w.whl")] == [
@@ -132,6 +170,8 @@ def test_each_difference_is_one_error_and_each_gap_one_warning() -> None:
          "w.whl: c.so: patched module not compared with the original: the original does not import here (E)"),
         (Severity.WARNING, Code.NATIVE_UNCOMPARED,
          "w.whl: d.so: patched module compared with the original loaded alone: its package does not import here (E)"),
+        (Severity.WARNING, Code.NATIVE_UNCOMPARED,
+         "w.whl: f.so: patched module not compared with the original: the renamed copy does not import (keep-strings)"),
     ]  # fmt: skip
     assert Comparison.from_json(comparison.to_json()) == comparison
 

@@ -72,6 +72,8 @@ class ModuleComparison:
     #: some containers were too large to follow to the end (on either side)
     partial: bool = False
     differences: tuple[str, ...] = field(default=())
+    #: the setting that made it "not compared" rather than "differs" (``keep-strings``)
+    setting: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"member": self.member, "module": self.module, "verdict": self.verdict.value}
@@ -85,6 +87,8 @@ class ModuleComparison:
             data["partial"] = True
         if self.differences:
             data["differences"] = list(self.differences)
+        if self.setting:
+            data["setting"] = self.setting
         return data
 
     @classmethod
@@ -100,6 +104,7 @@ class ModuleComparison:
             int(data.get("type_members", 0)),
             bool(data.get("partial", False)),
             tuple(str(d) for d in data.get("differences", ())),
+            str(data.get("setting", "")),
         )
 
 
@@ -210,12 +215,15 @@ def judge(
     module: str,
     original: Mapping[str, Attempt],
     patched: Mapping[str, Attempt],
+    kept_strings: bool = False,
 ) -> ModuleComparison:
     """The verdict on one module from each side's attempts (``import``: with its package;
     ``alone``: from its file, after the import failed).
 
     The renamed copy must import wherever the original does, in the same way; a module whose
-    original does not import here at all is not compared, and says why.
+    original does not import here at all is not compared, and says why. ``kept_strings``: its
+    wheel's strings keep naming the original's modules (setting ``keep-strings``), which its
+    path does not hold: a copy that does not import is then not compared, rather than wrong.
     """
     imported = original.get("import")
     if imported is not None and imported.ok:
@@ -236,6 +244,12 @@ def judge(
     if after is None or not after.ok or after.shape is None:
         error = after.error if after is not None else "not attempted"
         verb = "import" if mode == "import" else "load alone"
+        if kept_strings:
+            why = (
+                f"the renamed copy does not {verb} ({error}); its strings keep naming the original's "
+                "modules, which only the original's distribution provides"
+            )
+            return ModuleComparison(member, module, Verdict.NOT_COMPARED, reason=why, setting="keep-strings")
         difference = f"module {module}: does not {verb} where the original does: {error}"
         return ModuleComparison(member, module, Verdict.DIFFERS, how, reason, differences=(difference,))
     found, counts = compare_shapes(module, before.shape, after.shape)

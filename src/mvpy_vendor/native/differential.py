@@ -84,6 +84,8 @@ class Job:
     patched: tuple[Placed, ...]  # the output wheel first, then the outputs that provide them
     back: tuple[tuple[str, str], ...]  # renamed top-level name -> the original's
     subjects: tuple[Subject, ...]
+    #: its strings keep naming the original's modules (setting ``keep-strings``)
+    kept_strings: bool = False
 
     def key(self) -> str:
         interpreter = [sys.version, sys.executable, sys.platform, platform.machine()]
@@ -94,6 +96,7 @@ class Job:
             [p.to_json() for p in self.patched],
             self.back,
             [[s.member, s.module, s.target, s.renamed_module] for s in self.subjects],
+            self.kept_strings,
         )
 
 
@@ -145,7 +148,8 @@ class Comparison:
             elif m.how == "alone":
                 warning = f"patched module compared with the original loaded alone: {m.reason}"
             if warning:
-                found.append(Problem(wheel, warning, m.member, code=Code.NATIVE_UNCOMPARED, severity=Severity.WARNING))
+                code, severity = Code.NATIVE_UNCOMPARED, Severity.WARNING
+                found.append(Problem(wheel, warning, m.member, code=code, severity=severity, setting=m.setting or None))
         return found
 
 
@@ -195,7 +199,7 @@ def job_for(
             path, sha = staged[key]
             patched.append(Placed(path, made.dist_info[: -len(".dist-info")] + ".data", sha))
     back = tuple(sorted((new, old) for old, new in out.import_map if new != old))
-    return Job(out.source.filename, tuple(original), tuple(patched), back, tuple(subjects))
+    return Job(out.source.filename, tuple(original), tuple(patched), back, tuple(subjects), out.keep_strings)
 
 
 def subject_of(member: str, target: str, source_data_dir: str, output_data_dir: str) -> Subject:
@@ -319,7 +323,7 @@ def run(job: Job) -> tuple[tuple[ModuleComparison, ...], bool]:
         before = pool.submit(_probe, Path(tmp, "original"), job.original, originals, {})
         after = pool.submit(_probe, Path(tmp, "renamed"), job.patched, renamed, dict(job.back))
         (old, old_transient), (new, new_transient) = before.result(), after.result()
-    modules = tuple(judge(s.member, s.module, o, n) for s, o, n in zip(job.subjects, old, new))
+    modules = tuple(judge(s.member, s.module, o, n, job.kept_strings) for s, o, n in zip(job.subjects, old, new))
     return modules, old_transient or new_transient
 
 
