@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from mvpy_vendor.errors import Code, Severity
 from mvpy_vendor.native.compare import Attempt, ModuleComparison, Verdict, compare_shapes, judge
 from mvpy_vendor.native.differential import Comparison
 
-from .conftest import C_SET, CY_SET, compile_extension, make_wheel, pick, set_basicsize
+from .conftest import C_SET, CY_SET, compile_extension, make_wheel, pick, rewrite_wheel, set_basicsize
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="builds and corrupts ELF extension modules")
 
@@ -373,3 +374,32 @@ def test_what_cannot_be_imported_here_is_said_and_a_dependency_is_on_the_path(
     assert needy["differential_check"]["renamed_path"] == [
         f"mv_needy_1_0-1.0-{PLATFORM_TAG}.whl", "helperdep-1.0-py3-none-any.whl",
     ]  # fmt: skip
+
+
+def test_a_module_for_another_interpreter_is_not_compared_and_the_build_says_so(
+    wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """cfoo 1.0's module renamed as if built for another Python (``cpython-399``): patched, but
+    this interpreter cannot import it, so it is counted in a note and marked in the report."""
+    inputs = tmp_path / "in"
+    for wheel in pick(wheels, *C_SET):
+        rewrite_wheel(wheel, {}, inputs)
+    (cfoo,) = inputs.glob("cfoo-1.0-*.whl")
+    foreign = f"cfoo{EXT.replace('311', '399')}"
+    with zipfile.ZipFile(cfoo) as zf:
+        data = zf.read(f"cfoo{EXT}")
+    rewrite_wheel(cfoo, {f"cfoo{EXT}": None, foreign: data})
+    out = tmp_path / "out"
+    assert main(["build", "--no-cache", "--wheels", str(inputs), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert (
+        "note: mv-cfoo-1-0: 1 patched compiled module not compared with the original: built for another "
+        "platform or interpreter (see the report)"
+    ) in printed
+    (module,) = _checked(out)[f"mv_cfoo_1_0-1.0-{PLATFORM_TAG}.whl"]
+    assert module == {
+        "member": foreign,
+        "module": "cfoo",
+        "verdict": "skipped",
+        "reason": "built for another platform or interpreter: it cannot be imported here",
+    }

@@ -33,8 +33,7 @@ from .cache import Cache, cache_key
 from .errors import Code, NativeError, Problem, Severity, WheelProblems
 from .native import file_names, patch_native
 from .native.check import LoadTarget, can_load_here, load_check
-from .native.compare import ModuleComparison, Verdict
-from .native.differential import compare_output, importable_here, job_for, subject_of
+from .native.differential import compare_output, job_for, subjects_of
 from .options import ApplyOptions
 from .outcome import MemberOutcome, Status
 from .outdir import locked_out_dir, move_into, os_error
@@ -557,28 +556,15 @@ def _compared(
     imported beside its original, what they expose compared. Its errors join ``problems``; its
     warnings, the output's."""
     staged = {r.output.key: (staging / r.output.filename, r.sha256) for r in results}
-    failed = {(p.wheel, p.member) for p in problems if p.member is not None}
     checked = []
     for r in results:
         out = r.output
         patched = {f.member for f in r.files if f.status is Status.PATCHED}
-        plans = [m for m in out.members if m.action is Action.PATCH and m.member in patched and m.target]
-        if not plans:
+        failed = {p.member for p in problems if p.wheel == out.source.filename and p.member is not None}
+        subjects, skipped = subjects_of(out, patched, failed)
+        if not subjects and not skipped:
             checked.append(r)
             continue
-        data_dir = out.dist_info[: -len(".dist-info")] + ".data"
-        subjects, skipped = [], []
-        for m in plans:
-            assert m.target is not None
-            subject = subject_of(m.member, m.target, out.source.data_dir, data_dir)
-            if (out.source.filename, m.member) in failed:
-                why = "its patch failed (see the errors)"
-            elif not importable_here(m.target):
-                why = "built for another platform or interpreter: it cannot be imported here"
-            else:
-                subjects.append(subject)
-                continue
-            skipped.append(ModuleComparison(m.member, subject.module, Verdict.SKIPPED, reason=why))
         reporter.step(f"comparing the patched modules of {out.filename} with the original")
         comparison = compare_output(job_for(plan, out, staged, subjects), skipped, cache)
         found = comparison.problems(out.source.filename)

@@ -82,11 +82,11 @@ def _compared(result: OutputResult) -> list[str]:
 
 def _not_importable(result: OutputResult) -> str:
     """``2 patched compiled modules not compared with their originals ...``, or ''."""
-    from mvpy_vendor.native.compare import Verdict
+    from mvpy_vendor.native.differential import NOT_IMPORTABLE
 
     if result.comparison is None:
         return ""
-    n = sum(1 for m in result.comparison.modules if m.verdict is Verdict.SKIPPED and "platform" in m.reason)
+    n = sum(1 for m in result.comparison.modules if m.reason == NOT_IMPORTABLE)
     if not n:
         return ""
     what = "1 patched compiled module" if n == 1 else f"{n} patched compiled modules"

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.machinery import EXTENSION_SUFFIXES
@@ -42,7 +42,16 @@ from .compare import Attempt, ModuleComparison, Verdict, judge
 if TYPE_CHECKING:
     from mvpy_vendor.planning.plan import Output, Plan
 
-__all__ = ["Comparison", "Placed", "Subject", "compare_output", "importable_here", "job_for"]
+__all__ = [
+    "NOT_IMPORTABLE",
+    "Comparison",
+    "Placed",
+    "Subject",
+    "compare_output",
+    "importable_here",
+    "job_for",
+    "subjects_of",
+]
 
 _TIMEOUT = 600  # seconds for one side's child process
 _SHOWN = 50  # differences turned into error lines per module
@@ -202,13 +211,33 @@ def job_for(
     return Job(out.source.filename, tuple(original), tuple(patched), back, tuple(subjects), out.keep_strings)
 
 
-def subject_of(member: str, target: str, source_data_dir: str, output_data_dir: str) -> Subject:
-    return Subject(
-        member,
-        module_name_of(installed_path(member, source_data_dir)),
-        target,
-        module_name_of(installed_path(target, output_data_dir)),
-    )
+#: why a module is not compared on this machine
+NOT_IMPORTABLE = "built for another platform or interpreter: it cannot be imported here"
+
+
+def subjects_of(
+    out: Output, patched: Collection[str], failed: Collection[str]
+) -> tuple[list[Subject], list[ModuleComparison]]:
+    """``out``'s patched modules (``patched``: members whose patch was written) to compare, and
+    those not to (with why): built for another platform, or whose patch already failed a check
+    (``failed``: members with an error)."""
+    from mvpy_vendor.planning.plan import Action
+
+    data_dir = out.dist_info[: -len(".dist-info")] + ".data"
+    subjects: list[Subject] = []
+    skipped: list[ModuleComparison] = []
+    for m in out.members:
+        if m.action is not Action.PATCH or m.member not in patched or m.target is None:
+            continue
+        module = module_name_of(installed_path(m.member, out.source.data_dir))
+        if m.member in failed:
+            skipped.append(ModuleComparison(m.member, module, Verdict.SKIPPED, reason="its patch failed a check"))
+        elif not importable_here(m.target):
+            skipped.append(ModuleComparison(m.member, module, Verdict.SKIPPED, reason=NOT_IMPORTABLE))
+        else:
+            renamed = module_name_of(installed_path(m.target, data_dir))
+            subjects.append(Subject(m.member, module, m.target, renamed))
+    return subjects, skipped
 
 
 # -- running it ------------------------------------------------------------------------------
