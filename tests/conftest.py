@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import sysconfig
@@ -175,3 +176,26 @@ def hostile_module() -> Any:
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def set_basicsize(data: bytes, tp_name: bytes, value: int) -> bytes:
+    """``data`` with the ``tp_basicsize`` of the static type named ``tp_name`` set to ``value``: the
+    word after the ``tp_name`` pointer, found by the relocation that points it at the string (an
+    x86-64 ELF file: a wrong patch made on purpose, for the differential check to find)."""
+    from mvpy_vendor.native.check import ElfImage
+
+    image = ElfImage(data)
+    at = data.index(tp_name + b"\0")
+    (segment,) = [s for s in image.loads if s.offset <= at < s.offset + s.filesz]
+    string = segment.vaddr + at - segment.offset
+    rela, size = image.tag(7), image.tag(8)  # DT_RELA, DT_RELASZ
+    assert rela is not None and size is not None
+    start = image.offset_of(rela, size, "DT_RELA")
+    (field,) = [
+        offset
+        for offset, info, addend in struct.iter_unpack("<QQq", data[start : start + size])
+        if info & 0xFFFFFFFF == 8 and addend == string  # R_X86_64_RELATIVE
+    ]
+    patched = bytearray(data)
+    struct.pack_into("<q", patched, image.offset_of(field + 8, 8, "tp_basicsize"), value)
+    return bytes(patched)

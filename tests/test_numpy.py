@@ -2,7 +2,9 @@
 
 auditwheel runs patchelf on every repaired wheel, which appends segments after the section
 header table; LIEF then wrote that table over ``.gnu.hash`` of ``_multiarray_umath`` and the
-renamed copy crashed on import. These tests build the real wheels.
+renamed copy crashed on import. The patcher also took the word after ``numpy.character``'s
+``tp_name`` for a string length, which only the differential check (each patched module imported
+beside its original) sees. These tests build the real wheels.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from mvpy_vendor import apply
 from mvpy_vendor.cli import main
 from mvpy_vendor.native import elf
 
-from .conftest import clean_env, download, gather, install_wheelhouse, pick, real_wheel_cache
+from .conftest import clean_env, download, gather, install_wheelhouse, pick, real_wheel_cache, set_basicsize
 
 pytestmark = pytest.mark.slow
 
@@ -36,6 +39,22 @@ def _inputs(numpy_wheels: Path, wheels: Path, tmp_path: Path) -> Path:
     return gather(tmp_path / "in", [*numpy_wheels.glob("numpy-*.whl"), *pick(wheels, "numpy_v1_user", "numpy_v2_app")])
 
 
+EXT = ".cpython-311-x86_64-linux-gnu.so"
+NUMPY_1_WHEEL = "numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+
+
+#: Until the patcher's fix (branch native-use) is merged: numpy.character's tp_basicsize is
+#: written 27 (it took the word for a string length), and the differential check stops the build.
+#: Strict: once fixed, these pass, and the mark must go.
+NUMPY_CHARACTER_BUG = pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="the patcher writes numpy.character's tp_basicsize as 27 (fixed on branch native-use): "
+    "the differential check stops the build",
+)
+
+
+@NUMPY_CHARACTER_BUG
 def test_numpy_1_is_patched_checked_and_loaded(numpy_wheels: Path, wheels: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert (
@@ -48,7 +67,61 @@ def test_numpy_1_is_patched_checked_and_loaded(numpy_wheels: Path, wheels: Path,
     # Every binary passed the structural check and loaded (with numpy.libs/ placed beside it)
     # in a child process; a module the load check could not run on would be a warning.
     assert len(compiled) == 19 and set(compiled.values()) == {"patched"}
-    assert copy["warnings"] == []
+    # Each was imported beside its original and compared: all the same, but for a test module
+    # numpy itself refuses to load without an environment variable (said, as a warning).
+    checked = {m["module"]: m for m in copy["differential_check"]["modules"]}
+    assert len(checked) == 19
+    assert {n for n, m in checked.items() if m["verdict"] != "same"} == {"numpy.core._umath_tests"}
+    assert {n: m["types"] for n, m in checked.items() if m.get("types", 0) > 10} == {
+        "numpy.core._multiarray_umath": 81,
+        "numpy.core._rational_tests": 67,
+        "numpy.random.bit_generator": 12,
+    }
+    reason = (
+        "the original does not import here (RuntimeError: cannot load _umath_tests module.), "
+        "nor alone from its file (RuntimeError: cannot load _umath_tests module.)"
+    )
+    assert checked["numpy.core._umath_tests"]["reason"] == reason
+    assert [(w["code"], w["member"], w["reason"]) for w in copy["warnings"]] == [
+        (
+            "native-uncompared",
+            f"numpy/core/_umath_tests{EXT}",
+            f"patched module not compared with the original: {reason}",
+        )
+    ]
+
+
+def test_the_differential_check_stops_a_wrong_size_of_numpy_character(
+    numpy_wheels: Path,
+    wheels: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """numpy.character's tp_basicsize written wrong (99) in the renamed ``_multiarray_umath``, as
+    the patcher wrote it (27): structurally sound, it loads; imported beside the original, the
+    type's size and the warning numpy's Cython modules give about it stop the build."""
+    real = apply.patch_native
+
+    def wrong(data: bytes, member: str, *args: object) -> bytes:
+        patched = real(data, member, *args)  # type: ignore[arg-type]
+        if member != f"numpy/core/_multiarray_umath{EXT}":
+            return patched
+        return set_basicsize(patched, b"_mv_numpy_1_26_4.character", 99)
+
+    monkeypatch.setattr(apply, "patch_native", wrong)
+    out = tmp_path / "out"
+    inputs = str(_inputs(numpy_wheels, wheels, tmp_path))
+    assert main(["build", "-q", "--no-cache", "--wheels", inputs, "--out", str(out)]) == 1
+    head = f"mvpy-vendor: error: {NUMPY_1_WHEEL}: numpy/core/"
+    assert capsys.readouterr().err.splitlines() == [
+        f"{head}_multiarray_tests{EXT}: patched module differs from the original: module "
+        "numpy.core._multiarray_tests: importing it warns 'RuntimeWarning: numpy.character size changed, may "
+        "indicate binary incompatibility. Expected 16 from C header, got 99 from PyObject', the original does not",
+        f"{head}_multiarray_umath{EXT}: patched module differs from the original: type numpy.character: "
+        "__basicsize__ is 99 in the renamed copy, 16 in the original",
+    ]
+    assert not out.exists()
 
 
 def test_without_the_fix_the_check_stops_the_build(
@@ -75,6 +148,7 @@ def test_without_the_fix_the_check_stops_the_build(
     assert not out.exists()
 
 
+@NUMPY_CHARACTER_BUG
 def test_numpy_1_and_2_in_one_process(numpy_wheels: Path, wheels: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     inputs = _inputs(numpy_wheels, wheels, tmp_path)

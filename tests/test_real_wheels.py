@@ -14,6 +14,7 @@ import sys
 import sysconfig
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import lief
 import pytest
@@ -68,6 +69,15 @@ def pydantic1_compiled() -> Path:
     return cache
 
 
+def compared(report: dict[str, Any]) -> dict[str, dict[str, tuple[str, int]]]:
+    """The differential check in a build report: output -> module -> (verdict, types compared)."""
+    return {
+        o["distribution"]: {m["module"]: (m["verdict"], m.get("types", 0)) for m in o["differential_check"]["modules"]}
+        for o in report["outputs"]
+        if "differential_check" in o
+    }
+
+
 def test_two_versions_of_compiled_libraries(
     compiled_wheels: Path, pydantic_wheels: Path, pydantic1_compiled: Path, wheels: Path, tmp_path: Path
 ) -> None:
@@ -98,6 +108,14 @@ def test_two_versions_of_compiled_libraries(
     embedded = [x for x in cmsgpack["occurrences"] if x["kind"] == "embedded"]
     assert embedded and not any(x["blocks"] or x["patchable"] for x in embedded)
     assert any("not valid msgpack." in x["text"] for x in embedded)
+    # Every patched module imported beside its original and compared: the same (pydantic 1's
+    # compiled modules are de-accelerated, none is patched).
+    assert compared(report) == {
+        "mv-markupsafe-2-1-5": {"markupsafe._speedups": ("same", 0)},
+        "mv-msgpack-1-0-8": {"msgpack._cmsgpack": ("same", 9)},
+        "mv-orjson-3-10-18": {"orjson.orjson": ("same", 2)},
+        "mv-ujson-5-10-0": {"ujson": ("same", 1)},
+    }
     pydantic_modules = {m: s for m, s in statuses.items() if m.startswith("pydantic/") and m.endswith(".so")}
     assert len(pydantic_modules) == 25 and set(pydantic_modules.values()) == {"de-accelerated"}
     assert {m: s for m, s in statuses.items() if m.endswith(".so") and not m.startswith("pydantic/")} == {
@@ -312,6 +330,14 @@ def test_charset_normalizer_3_4_beside_3_5(mypyc_wheels: Path, wheels: Path, tmp
     }
     (copy,) = out.glob("mv_charset_normalizer_3_4_9-*.whl")
     assert f"_mv_ada92cb5d92a588d1b93__mypyc_3_4_9{ext}" in zipfile.ZipFile(copy).namelist()
+    report = json.loads((out / "mvpy-vendor-report.json").read_text())
+    assert compared(report) == {
+        "mv-charset-normalizer-3-4-9": {
+            "ada92cb5d92a588d1b93__mypyc": ("same", 0),
+            "charset_normalizer.cd": ("same", 1),
+            "charset_normalizer.md": ("same", 11),
+        }
+    }
     seen = subprocess.run(
         [str(python), "-c", "import charset_new_app; charset_new_app.main()"],
         check=True, capture_output=True, text=True, env=clean_env(),
@@ -349,6 +375,19 @@ def test_black_24_beside_black_25(mypyc_wheels: Path, wheels: Path, tmp_path: Pa
     # Both versions' libraries have one name: the copy's must get its own, or pip overwrites one.
     (copy,) = out.glob("mv_black_24_10_0-*.whl")
     assert f"_mv_30fcd23745efe32ce681__mypyc_24_10_0{ext}" in zipfile.ZipFile(copy).namelist()
+    # Each compared with its original, with black's dependencies (click, pathspec ...) on both
+    # sides' paths; but blib2to3/pgen2/conv, which imports a "pgen2" that exists nowhere.
+    report = json.loads((out / "mvpy-vendor-report.json").read_text())
+    checked = compared(report)["mv-black-24-10-0"]
+    assert len(checked) == 30 and {m for m, (v, _) in checked.items() if v != "same"} == {"blib2to3.pgen2.conv"}
+    assert (checked["black"], checked["black.linegen"], checked["blib2to3.pytree"]) == (
+        ("same", 38), ("same", 26), ("same", 10),
+    )  # fmt: skip
+    (black_copy,) = [o for o in report["outputs"] if o["distribution"] == "mv-black-24-10-0"]
+    assert [w["reason"] for w in black_copy["warnings"] if w["code"] == "native-uncompared"] == [
+        "patched module not compared with the original: the original does not import here (ModuleNotFoundError: "
+        "No module named 'pgen2'), nor alone from its file (ModuleNotFoundError: No module named 'pgen2')"
+    ]
     (primary,) = out.glob("black-25.12.0-*.whl")
     assert f"30fcd23745efe32ce681__mypyc{ext}" in zipfile.ZipFile(primary).namelist()
     code = "import json, sys, black_new_app; seen = black_new_app.check(); seen['mypyc'] = sorted(k for k in sys.modules if k.endswith('__mypyc') or '__mypyc_' in k); print(json.dumps(seen))"  # noqa: E501
@@ -563,6 +602,8 @@ def test_cryptography_rust_lengths(wheels: Path, tmp_path: Path) -> None:
     assert not [x for x in rust["occurrences"] if x["blocks"]]
     error = next(x for x in patched if x["text"] == "cryptography.hazmat.bindings._rust.x509.VerificationError")
     assert error["lengths"] == 1
+    # The Rust module and the submodules it makes (openssl, x509 ...) compared with the original's.
+    assert compared(report) == {"mv-cryptography-49-0-0": {"cryptography.hazmat.bindings._rust": ("same", 149)}}
     python, env = install_wheelhouse(out, tmp_path / "venv"), clean_env()
     both = subprocess.run(
         [str(python), "-c", "import crypto_app; crypto_app.main()"], capture_output=True, text=True, check=True, env=env
@@ -628,6 +669,7 @@ def test_yarl_renamed_runs_its_pure_python_fallback(
     }
     (quoting_c,) = copy["compiled_modules"]
     assert [o["kind"] for o in quoting_c["occurrences"] if o["blocks"]] == ["packed"]
+    assert compared(report) == {}  # no compiled module is patched: none to compare
 
     python, env = install_wheelhouse(out, tmp_path / "venv"), clean_env()
     code = """
@@ -733,6 +775,11 @@ def test_sqlalchemy_1_4_and_2_in_one_process(sqlalchemy_wheels: Path, wheels: Pa
     copy = next(
         o for o in report["outputs"] if o["action"] == "rename" and o["distribution"].startswith("mv-sqlalchemy")
     )
+    assert compared(report)["mv-sqlalchemy-1-4-54"] == {
+        "sqlalchemy.cimmutabledict": ("same", 1),
+        "sqlalchemy.cprocessors": ("same", 2),
+        "sqlalchemy.cresultproxy": ("same", 6),
+    }
     strings = [(f["member"], s) for f in copy["files"] for s in f.get("strings", ())]
     relocated = {s["from"] for _, s in strings}
     assert {"sqlalchemy.sql.util", "sqlalchemy.sql", "sqlalchemy.orm"} <= relocated
@@ -758,6 +805,18 @@ def test_sqlalchemy_1_4_and_2_in_one_process(sqlalchemy_wheels: Path, wheels: Pa
     )
     assert copy["keep_strings"] is True
     assert not [s for f in copy["files"] for s in f.get("strings", ())]
+    # The differential check imports the copy without the primary: where it needs the primary's
+    # modules it does not import, which keep-strings asked for: not compared, a warning.
+    ext = sysconfig.get_config_var("EXT_SUFFIX")
+    cause = "ImportError: public_factory location sqlalchemy.sql.util is not in sys.modules"
+    reason = (
+        f"patched module not compared with the original: the renamed copy does not import ({cause}); its strings "
+        "keep naming the original's modules, which only the original's distribution provides"
+    )
+    assert [(w["member"], w["reason"], w["setting"]) for w in copy["warnings"]] == [
+        (f"sqlalchemy/cimmutabledict{ext}", reason, "keep-strings"),
+        (f"sqlalchemy/cresultproxy{ext}", reason, "keep-strings"),
+    ]
     python = install_wheelhouse(kept, tmp_path / "venv-kept")
     proc = subprocess.run(
         [str(python), "-c", "import sqlalchemy_v2_app; sqlalchemy_v2_app.main()"],

@@ -33,6 +33,7 @@ from .cache import Cache, cache_key
 from .errors import BuildError, Code, NativeError, Problem, Severity, WheelProblems
 from .native import file_names, patch_native
 from .native.check import LoadTarget, can_load_here, load_check
+from .native.differential import compare_output, job_for, subjects_of
 from .options import ApplyOptions
 from .outcome import MemberOutcome, Status
 from .outdir import keep_unverified, locked_out_dir, move_into, os_error, unverified_dir
@@ -573,6 +574,36 @@ class _Workers:
         self._pool, self._ends = None, None
 
 
+def _compared(
+    plan: Plan,
+    staging: Path,
+    results: list[OutputResult],
+    problems: list[Problem],
+    reporter: Reporter,
+    cache: Cache | None,
+) -> list[OutputResult]:
+    """Every output with patched compiled modules, with the differential check of them: each
+    imported beside its original, what they expose compared. Its errors join ``problems``; its
+    warnings, the output's."""
+    staged = {r.output.key: (staging / r.output.filename, r.sha256) for r in results}
+    checked = []
+    for r in results:
+        out = r.output
+        patched = {f.member for f in r.files if f.status is Status.PATCHED}
+        failed = {p.member for p in problems if p.wheel == out.source.filename and p.member is not None}
+        subjects, skipped = subjects_of(out, patched, failed)
+        if not subjects and not skipped:
+            checked.append(r)
+            continue
+        reporter.step(f"comparing the patched modules of {out.filename} with the original")
+        comparison = compare_output(job_for(plan, out, staged, subjects), skipped, cache)
+        found = comparison.problems(out.source.filename)
+        problems += [p for p in found if p.severity is Severity.ERROR]
+        warnings = tuple(p for p in found if p.severity is Severity.WARNING)
+        checked.append(replace(r, comparison=comparison, warnings=(*r.warnings, *warnings)))
+    return checked
+
+
 def _apply(
     plan: Plan, out_dir: Path, staging: Path, workers: int, reporter: Reporter, cache: Cache | None
 ) -> BuildResult:
@@ -602,6 +633,7 @@ def _apply(
             found_in_input = (*out.source.warning_problems(), *out.placement_warnings)
             results.append(replace(result, sha256=file_sha256(target), warnings=(*found_in_input, *result.warnings)))
         reporter.progress(len(plan.outputs), len(plan.outputs), "")
+        results = _compared(plan, staging, results, problems, reporter, cache)
         if problems:
             raise WheelProblems(problems)
         built = BuildResult(plan, tuple(results), out_dir)

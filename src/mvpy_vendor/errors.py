@@ -91,6 +91,10 @@ class Code(str, enum.Enum):
     NATIVE_REFUSED = "native-refused"
     NATIVE_PATCH_FAILED = "native-patch-failed"
     NATIVE_LOAD_UNCHECKED = "native-load-unchecked"
+    #: a patched module exposes something other than its original does (the differential check)
+    NATIVE_DIFFERS = "native-differs"
+    #: a patched module not compared with its original, or only in part (its original does not import here)
+    NATIVE_UNCOMPARED = "native-uncompared"
     NATIVE_LEAK_ACCEPTED = "native-leak-accepted"
     NATIVE_RESIGN = "native-resign"
     NATIVE_NOT_REWRITTEN = "native-not-rewritten"

@@ -18,6 +18,7 @@ from ._version import __version__
 from .errors import BuildError, ConfigError, Problem
 
 if TYPE_CHECKING:  # not at run time: reading a report (as verify does) needs none of the engine
+    from .native.differential import Comparison
     from .native.model import NativeModule
     from .outcome import MemberOutcome
     from .planning.plan import Output, Plan
@@ -51,6 +52,8 @@ class OutputResult:
     native: tuple[NativeModule, ...] = ()
     #: taken from the cache (not part of the report: a cached build's report is the cold one's)
     cached: bool = False
+    #: the differential check of its patched compiled modules (None: it has none)
+    comparison: Comparison | None = None
 
     @property
     def rewritten(self) -> int:
@@ -67,7 +70,10 @@ class OutputResult:
 
     def to_json(self) -> dict[str, Any]:
         summary = {k: v for k, v in self.output.to_json().items() if k != "members"}
-        return {**summary, "sha256": self.sha256, **self.outcome_json()}
+        data = {**summary, "sha256": self.sha256, **self.outcome_json()}
+        if self.comparison is not None:  # cached on its own (it depends on other outputs too)
+            data["differential_check"] = self.comparison.to_json()
+        return data
 
     def outcome_json(self) -> dict[str, Any]:
         """What this output's build found (cached with the wheel)."""

@@ -62,6 +62,37 @@ def _deaccelerated(result: OutputResult, shown: int = 3) -> str:
     return f"{what} Python source (slower): {listed}"
 
 
+def _compared(result: OutputResult) -> list[str]:
+    """What the differential check did with each patched module (for ``-v``)."""
+    from mvpy_vendor.native.compare import Verdict
+
+    if result.comparison is None:
+        return []
+    lines = []
+    cached = " (cached)" if result.comparison.cached else ""
+    for m in result.comparison.modules:
+        if m.verdict in (Verdict.SAME, Verdict.DIFFERS):
+            counts = f"{m.types} types, {m.type_members} type members, {m.attributes} module attributes"
+            found = "the same" if m.verdict is Verdict.SAME else f"{len(m.differences)} differences"
+            lines.append(f"{m.member}: compared with the original, imported {m.how}: {counts}: {found}{cached}")
+        else:
+            lines.append(f"{m.member}: not compared with the original: {m.reason}")
+    return lines
+
+
+def _not_importable(result: OutputResult) -> str:
+    """``2 patched compiled modules not compared with their originals ...``, or ''."""
+    from mvpy_vendor.native.differential import NOT_IMPORTABLE
+
+    if result.comparison is None:
+        return ""
+    n = sum(1 for m in result.comparison.modules if m.reason == NOT_IMPORTABLE)
+    if not n:
+        return ""
+    what = "1 patched compiled module" if n == 1 else f"{n} patched compiled modules"
+    return f"{what} not compared with the original: built for another platform or interpreter (see the report)"
+
+
 def _options(get: Callable[[str], Any]) -> ApplyOptions:
     from mvpy_vendor.options import ApplyOptions, NativePolicy
 
@@ -258,10 +289,15 @@ def _summary(result: BuildResult, console: Console) -> None:
             console.info(f"warning: {r.output.filename}: {w.render(flag, wheel=False)}")
         for dropped in r.dropped:
             console.detail(f"{r.output.filename}: dropped {dropped}")
+        for line in _compared(r):
+            console.detail(f"{r.output.filename}: {line}")
     for r in result.outputs:
         slower = _deaccelerated(r)
         if slower:
             console.info(f"note: {r.output.display_name}: {slower}")
+        foreign = _not_importable(r)
+        if foreign:
+            console.info(f"note: {r.output.display_name}: {foreign}")
     for note in plan.notes:
         console.info(f"note: {note}")
     other = 0
