@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._flow import entry_state
+from ._dictflow import entry_state
 from ._program import MAX_KEY, RIP, ElfProgram, rip_target
 
 __all__ = ["Constants"]

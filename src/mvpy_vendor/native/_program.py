@@ -13,7 +13,7 @@ from typing import Any
 
 from ._binary import format_of, load_lief
 from ._capi import HARMLESS, NO_ARGUMENTS, NORETURN, OBJECT_KEYED, STR_FROM, STRING_KEYED
-from ._flow import ARGS, DICT, UNKNOWN, Access, Analyzer, Call, State, Value, entry_state, is_held, substitute
+from ._dictflow import ARGS, DICT, UNKNOWN, Access, Analyzer, Call, State, Value, entry_state, is_held, substitute
 
 __all__ = ["MAX_KEY", "RIP", "ElfProgram", "Summary", "Unread", "rip_target"]
 

@@ -7,7 +7,7 @@ what decides is the keys. They are read here from the code (ELF x86-64), soundly
 all:
 
 * every call of ``PyThreadState_GetDict`` (through the PLT or the GOT) is found; the function
-  holding it is followed (:mod:`._flow`) from its entry: where the dict goes (registers, stack
+  holding it is followed (:mod:`._dictflow`) from its entry: where the dict goes (registers, stack
   slots, the functions it is passed to, the callers it is returned to) and what key each call
   that reads or writes it by key passes;
 * a key read is a C string (``PyDict_GetItemString(d, "scipy...__global_object")``), a str made
@@ -29,7 +29,7 @@ from typing import Any
 
 from ._binary import load_lief
 from ._constants import Constants
-from ._flow import Access, entry_state, is_held
+from ._dictflow import Access, entry_state, is_held
 from ._program import ElfProgram, Summary, Unread
 
 __all__ = ["THREAD_DICT", "Key", "RegistryUse", "imports_symbol", "read_keys"]
