@@ -26,7 +26,8 @@ from typing import Protocol
 from mvpy_vendor.errors import NativeError
 
 from . import elf, macho, pe
-from ._binary import Inspection, embedded, format_of, init_kind, packed_cython_strings
+from ._binary import embedded, format_of, init_kind, packed_cython_strings
+from ._view import Inspection
 from .model import PACKED_TABLE, NativeModule, Occurrence
 
 __all__ = ["NativeModule", "Occurrence", "file_names", "inspect_native", "patch_native"]
