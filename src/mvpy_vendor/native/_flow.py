@@ -28,9 +28,9 @@ import re
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-__all__ = ["Call", "Code", "Store", "Value", "Walk", "stubs"]
+__all__ = ["Call", "Code", "State", "Store", "Value", "Walk", "stubs"]
 
 Value = tuple[object, ...]
 Abi = Literal["sysv", "win64"]
@@ -109,15 +109,15 @@ class Walk:
     complete: bool  # did the walk end (return, tail call, every watched value dead) within its budget?
 
 
-class _State:
+class State:
     def __init__(self, seed: Mapping[str, Value]) -> None:
         self.regs: dict[str, Value | None] = dict(seed)
         self.xmm: dict[int, tuple[Value | None, Value | None]] = {}
         self.stack: dict[int, Value | None] = {}
         self.sp: int | None = 0
 
-    def copy(self) -> _State:
-        other = _State({})
+    def copy(self) -> State:
+        other = State({})
         other.regs, other.xmm, other.stack, other.sp = dict(self.regs), dict(self.xmm), dict(self.stack), self.sp
         return other
 
@@ -155,10 +155,15 @@ class Code:
         self.redirects = redirects or {}
         self.args = _ARGS[abi]
         self.clobbered = _CALLER_SAVED[abi]
-        self._cs = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
-        self._cs.skipdata = True
+        self._cs = self._disassembler(capstone)
         self._entries: dict[int, Walk] = {}
         self._decoded: dict[int, tuple[int, int, str, str]] = {}
+
+    @staticmethod
+    def _disassembler(capstone: Any) -> Any:
+        disassembler = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+        disassembler.skipdata = True
+        return disassembler
 
     def in_code(self, address: int) -> bool:
         return any(base <= address < base + len(code) for base, code in self.sections)
@@ -191,7 +196,7 @@ class Code:
         stores: list[Store] = []
         watched = set(watched)
         budget = budget or _BUDGET
-        paths: deque[tuple[int, _State, bool]] = deque([(start, _State(seed), after is None)])
+        paths: deque[tuple[int, State, bool]] = deque([(start, State(seed), after is None)])
         seen: set[tuple[int, bool]] = {(start, after is None)}  # blocks walked, apart before and after the reference
         while paths:
             pos, state, live = paths.popleft()
@@ -202,21 +207,18 @@ class Code:
                 if insn is None:
                     break
                 budget -= 1
-                address, size, mnemonic = insn[0], insn[1], insn[2]
+                address, size = insn[0], insn[1]
                 live = live or address == after
                 if not live and after is not None and address > after:
                     break  # this path went past the reference without reaching it
                 outcome = self._step(state, insn, calls, stores, watched)
-                if address == after and mnemonic == "lea":
-                    # the reference itself: its value is told apart from other loads of the address
-                    loaded = state.regs.get(_FAMILY.get(insn[3].partition(",")[0], ""))
-                    if loaded is not None and loaded[0] == "addr":
-                        state.regs[_FAMILY[insn[3].partition(",")[0]]] = ("ref", loaded[1])
+                if address == after:
+                    self._mark(state, insn)
                 if outcome == "end":
                     break
                 if live and watched and not state.holds(watched):
                     break
-                branch = self._branch(insn) if mnemonic.startswith(("j", "loop")) and mnemonic != "jmp" else None
+                branch = self._conditional(insn)
                 # before the reference, only a branch forward to it can lead there
                 toward = live or (after is not None and branch is not None and address < branch <= after)
                 if branch is not None and toward and (branch, live) not in seen and self.in_code(branch):
@@ -250,15 +252,32 @@ class Code:
             insn = self._decoded.get(pos)
         return insn
 
-    @staticmethod
-    def _branch(insn: tuple[int, int, str, str]) -> int | None:
-        return int(insn[3], 0) if _IMMEDIATE.match(insn[3]) else None
+    # -- what differs between architectures -------------------------------------------------
+
+    def loads_address(self, insn: tuple[int, int, str, str]) -> bool:
+        """Does ``insn`` compute an address into a register (the reference a walk follows)?"""
+        return insn[2] == "lea"
+
+    def _conditional(self, insn: tuple[int, int, str, str]) -> int | None:
+        """Where a conditional branch goes (None: not one)."""
+        if insn[2].startswith(("j", "loop")) and insn[2] != "jmp" and _IMMEDIATE.match(insn[3]):
+            return int(insn[3], 0)
+        return None
+
+    def _mark(self, state: State, insn: tuple[int, int, str, str]) -> None:
+        """The reference itself: its value is told apart from other loads of the same address."""
+        if insn[2] != "lea":
+            return
+        family = _FAMILY.get(insn[3].partition(",")[0], "")
+        loaded = state.regs.get(family)
+        if loaded is not None and loaded[0] == "addr":
+            state.regs[family] = ("ref", loaded[1])
 
     # -- one instruction ------------------------------------------------------------------
 
     def _step(
         self,
-        state: _State,
+        state: State,
         insn: tuple[int, int, str, str],
         calls: list[Call],
         stores: list[Store],
@@ -375,7 +394,7 @@ class Code:
             return None
         return base, index, disp, _SIZES.get(match[1] or "", 0)
 
-    def _address(self, state: _State, operand: str, address: int, size: int) -> Value | None:
+    def _address(self, state: State, operand: str, address: int, size: int) -> Value | None:
         """The address a memory operand names, as a value."""
         memory = self._memory(operand)
         if memory is None or memory[1] is not None:
@@ -392,7 +411,7 @@ class Code:
             return ("stack", held[1] + disp)
         return ("field", held, disp)
 
-    def _read(self, state: _State, operand: str, address: int, size: int) -> Value | None:
+    def _read(self, state: State, operand: str, address: int, size: int) -> Value | None:
         if operand in _FAMILY:
             return state.regs.get(_FAMILY[operand]) if _FAMILY[operand] == operand else None
         if _IMMEDIATE.match(operand):
@@ -406,7 +425,7 @@ class Code:
             return ("load", where[1])
         return None
 
-    def _write(self, state: _State, operand: str, value: Value | None) -> None:
+    def _write(self, state: State, operand: str, value: Value | None) -> None:
         family = _FAMILY.get(operand)
         if family is None:
             return
@@ -417,7 +436,7 @@ class Code:
         else:
             state.regs[family] = None
 
-    def _forget(self, state: _State, operand: str, address: int, size: int) -> None:
+    def _forget(self, state: State, operand: str, address: int, size: int) -> None:
         """Something unknown is written to memory: a stack slot it covers no longer holds a value."""
         where = self._address(state, operand, address, size)
         memory = self._memory(operand)
@@ -428,7 +447,7 @@ class Code:
 
     def _move(
         self,
-        state: _State,
+        state: State,
         ops: list[str],
         insn: tuple[int, int, str, str],
         stores: list[Store],
@@ -455,7 +474,7 @@ class Code:
 
     def _store(
         self,
-        state: _State,
+        state: State,
         operand: str,
         value: Value | None,
         insn: tuple[int, int, str, str],
@@ -478,7 +497,7 @@ class Code:
 
     def _vector(
         self,
-        state: _State,
+        state: State,
         mnemonic: str,
         ops: list[str],
         insn: tuple[int, int, str, str],

@@ -243,8 +243,8 @@ class View:
             for ref in self.rip.get(target, ()):
                 self._settle(found, target, text, "rip", ref, self._code_uses(target, ref, text))
             for pair in self.pairs.get(target, ()):
-                why = "code is not followed on this architecture"
-                self._settle(found, target, text, "pair", pair, [Purpose("unknown", why)])
+                # an adrp/add pair: the add is where the address is complete
+                self._settle(found, target, text, "pair", pair, self._code_uses(target, (pair[1], 4, 0), text))
         self._decisions = found
         return found
 
@@ -279,7 +279,7 @@ class View:
         if self._reader is None:
             self._reader = reader(self.code, self, self.constants, self.loads)
         insn = self.code.instruction(ref[0])
-        if insn is None or insn[2] != "lea":
+        if insn is None or not self.code.loads_address(insn):
             shown = f"{insn[2]} {insn[3]}" if insn is not None else "?"
             return [Purpose("unknown", f"its bytes are read by code ({shown}), not its address")]
         walk = self.code.walk(self.heads.get(ref[0], ref[0]), {}, {("ref", target)}, after=ref[0])
@@ -299,7 +299,7 @@ class View:
             else:
                 fate, why = "refuse", f"{purpose.why}, read with a length beside it that is not found"
                 purpose = Purpose("refuse", why)
-        at = self.pointer_slot(ref) if how == "pointer" else ref[0]
+        at = self.pointer_slot(ref) if how == "pointer" else ref[1] if how == "pair" else ref[0]
         if fate == "repoint":
             found.uses.append((Use(target, text, length), how, ref, purpose.why))
         elif fate == "keep":

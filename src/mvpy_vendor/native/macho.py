@@ -8,6 +8,7 @@ from typing import Any
 
 from mvpy_vendor.errors import NativeError
 
+from ._arm64 import Arm64Code, arm64_head, arm64_stubs
 from ._binary import load_lief, written
 from ._code import adrp_add_pairs, rip_references
 from ._flow import Code, stubs
@@ -51,10 +52,13 @@ class MachOView(View):
         imported = {b.address: b.symbol.name.removeprefix("_") for b in binary.bindings if b.has_symbol}
         for address in imported:
             self.slots.setdefault(address, -1)
-        if targets and not arm64 and self.analyzable:
+        if targets and self.analyzable:
             sections = [(c.virtual_address, bytes(c.content)) for c in binary.sections if c.has(code_flag) and c.size]
             stub_sections = [(c.virtual_address, bytes(c.content)) for c in binary.sections if c.name == "__stubs"]
-            self.code = Code(sections, stubs(stub_sections, imported), imported, "sysv")
+            if arm64:
+                self.code = Arm64Code(sections, arm64_stubs(stub_sections, imported), imported)
+            else:
+                self.code = Code(sections, stubs(stub_sections, imported), imported, "sysv")
             self.find_arrays()
             targets = {**targets, **{start: b"" for start in self.arrays}}
         unclear_pages: set[int] = set()
@@ -65,6 +69,8 @@ class MachOView(View):
                 pairs, loaded, unclear = adrp_add_pairs(bytes(section.content), section.virtual_address, targets)
                 for target, found in pairs.items():
                     self.pairs.setdefault(target, []).extend(found)
+                    if self.code is not None:
+                        self.heads.update((add, arm64_head(self.code, adrp)) for adrp, add in found)
                 self.opaque |= loaded
                 unclear_pages |= unclear
             else:

@@ -124,6 +124,9 @@ def _native(
 
     if not module.occurrences and old_last == new_last:
         return plan(Action.COPY, "compiled module names no renamed module", None)
+    if module.occurrences and all(o.kind == "kept" for o in module.occurrences) and old_last == new_last:
+        # every reference to a renamed name is kept: nothing to patch (inspect says why)
+        return plan(Action.COPY, "compiled module uses no renamed name as a module name", None)
     if pure and (policy is NativePolicy.PREFER_SOURCE or (policy is NativePolicy.PATCH and not module.patchable)):
         return plan(Action.DEACCELERATE, f"dropped; {pure} is used instead", None)
     if policy is NativePolicy.ERROR:
