@@ -198,10 +198,12 @@ def _api(name: str) -> str:
     return name.partition("@")[0]
 
 
-def _is_modules(code: Code, walk: Walk, value: Value | None, memory: Memory) -> bool:
-    """Is ``value`` ``sys.modules``: what ``PyImport_GetModuleDict()`` or ``PySys_GetObject("modules")``
-    returned?"""
-    if value is None or value[0] != "ret":
+def _dict_of(walk: Walk, value: Value | None, memory: Memory) -> bool | None:
+    """Is ``value`` ``sys.modules`` (what ``PyImport_GetModuleDict()`` or
+    ``PySys_GetObject("modules")`` returned)? None where the walk cannot tell what it is."""
+    if value is None:
+        return None
+    if value[0] != "ret":
         return False
     call = next((c for c in walk.calls if c.at == value[1]), None)
     name = _api(call.callee) if call is not None and isinstance(call.callee, str) else ""
@@ -222,7 +224,25 @@ class _Reader:
         self.constants = constants
         self.loads = loads
         self._globals: dict[tuple[int, bool], tuple[Purpose, ...]] = {}
+        # every walk's calls by where they are: a block reached by a jump from far away is seen
+        # with what its registers hold by the walk that took the jump
+        self.sites: dict[int, list[tuple[Call, Walk]]] = {}
         self._params: dict[tuple[int, int], tuple[Purpose, ...]] = {}
+
+    def remember(self, walk: Walk) -> None:
+        for call in walk.calls:
+            self.sites.setdefault(call.at, []).append((call, walk))
+
+    def _key(self, walk: Walk, call: Call, name: str, key: str) -> Purpose:
+        """A dict key: a module name where the dict is sys.modules, along this walk or another one
+        through the same call; not one where a walk knows it is another dict."""
+        seen = {_dict_of(walk, call.args[0], self.memory)}
+        seen |= {_dict_of(w, c.args[0], self.memory) for c, w in self.sites.get(call.at, ()) if c.args}
+        if True in seen:
+            return Purpose(_MODULE, f"{key}a key of sys.modules ({name})")
+        if False in seen:
+            return Purpose(_NEVER, f"{key}a dict key ({name})")
+        return Purpose("unknown", f"{key}a key of a dict that cannot be told ({name})")
 
     def uses(self, walk: Walk, root: Value, text: str, depth: int = 0, made_root: bool = False) -> list[Purpose]:
         """Every use of ``root`` along ``walk``: the C string's address, or (``made_root``) a
@@ -304,9 +324,7 @@ class _Reader:
         if use == _STR:
             return []  # what the string made from it is used for is read on
         if use == _MODULES_KEY:
-            if _is_modules(self.code, walk, call.args[0], self.memory):
-                return [Purpose(_MODULE, f"a key of sys.modules ({name})")]
-            return [Purpose(_NEVER, f"a dict key ({name})")]
+            return [self._key(walk, call, name, "")]
         if use == "unknown":
             return [Purpose("unknown", f"it is passed as {why} {name}")]
         return [Purpose(use, f"{why} {name}")]  # type: ignore[arg-type]
@@ -321,9 +339,7 @@ class _Reader:
             return [Purpose("unknown", f"the string made from it is passed as argument {k + 1} of {name}")]
         use, why = meaning
         if use == _MODULES_KEY:
-            if _is_modules(self.code, walk, call.args[0], self.memory):
-                return [Purpose(_MODULE, f"the string made from it is a key of sys.modules ({name})")]
-            return [Purpose(_NEVER, f"the string made from it is a dict key ({name})")]
+            return [self._key(walk, call, name, "the string made from it is ")]
         return [Purpose(use, f"the string made from it is {why} {name}")]  # type: ignore[arg-type]
 
     @staticmethod
@@ -370,7 +386,9 @@ def _stack_string_table(walk: Walk, slot: int, text: str, constants: Constants) 
     the entries are stored with vector instructions, the lengths are stored apart, once, in the
     same function (``constants``: every constant stored to a stack slot, by displacement)."""
     own = [s for s in walk.stores if s.target == ("stack", slot) and s.value is not None and s.value[0] == "ref"]
-    if not [s for s in walk.stores if s.target == ("stack", slot - 8) and s.size == 8] or not own:
+    pointer = [s for s in walk.stores if s.target == ("stack", slot - 8) and s.size == 8]
+    # ``&p`` before it: an address, or unknown (moved through a vector register), never a constant
+    if not own or not pointer or (pointer[-1].value is not None and pointer[-1].value[0] == "imm"):
         return None
     length = [s for s in walk.stores if s.target == ("stack", slot + 8) and s.size == 8]
     if length and length[-1].value == ("imm", len(text) + 1) and length[-1].immediate is not None:

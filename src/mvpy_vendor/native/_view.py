@@ -12,7 +12,7 @@ from mvpy_vendor.errors import NativeError
 
 from ._binary import Table, _words, find_names, find_tables, find_tails, renamed_text
 from ._code import patch_adrp_add
-from ._flow import Code
+from ._flow import Code, Walk
 from ._purpose import Purpose, code_purposes, data_purpose, decide, keyword_list, reader
 from .model import Kind, Occurrence
 
@@ -128,6 +128,7 @@ class View:
         self._decisions: _Decisions | None = None
         self._reader: Any = None
         self._array_uses: dict[int, list[Purpose]] = {}
+        self._walks: dict[int, Walk] = {}
 
     def scan(
         self,
@@ -282,8 +283,24 @@ class View:
         if insn is None or not self.code.loads_address(insn):
             shown = f"{insn[2]} {insn[3]}" if insn is not None else "?"
             return [Purpose("unknown", f"its bytes are read by code ({shown}), not its address")]
-        walk = self.code.walk(self.heads.get(ref[0], ref[0]), {}, {("ref", target)}, after=ref[0])
-        return code_purposes(self.code, self, walk, target, text, self._reader)
+        return code_purposes(self.code, self, self._walk(target, ref[0]), target, text, self._reader)
+
+    def _walk(self, target: int, at: int) -> Walk:
+        """The walk from the code reference at ``at`` to ``target`` (all of them are walked first,
+        so that each is read with what the others saw)."""
+        assert self.code is not None
+        if not self._walks:
+            refs = [(address, ref[0]) for address, found in self.rip.items() for ref in found]
+            refs += [(address, pair[1]) for address, found in self.pairs.items() for pair in found]
+            for address, site in sorted(refs):
+                insn = self.code.instruction(site)
+                if insn is not None and self.code.loads_address(insn):
+                    self._walks[site] = self.code.walk(self.heads.get(site, site), {}, {("ref", address)}, after=site)
+                    self._reader.remember(self._walks[site])
+        found = self._walks.get(at)
+        if found is None:
+            found = self._walks[at] = self.code.walk(self.heads.get(at, at), {}, {("ref", target)}, after=at)
+        return found
 
     def _settle(self, found: _Decisions, target: int, text: str, how: str, ref: Any, uses: list[Purpose]) -> None:
         """Record one reference's fate."""
