@@ -30,6 +30,7 @@ code are (README, *Import rewriting*): numpy 1.26 hands ``"numpy.dtypes.Int8DTyp
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
@@ -218,11 +219,19 @@ def _dict_of(walk: Walk, value: Value | None, memory: Memory) -> bool | None:
 class _Reader:
     """Classifies the uses of one value along walks, following the binary's own functions."""
 
-    def __init__(self, code: Code, memory: Memory, constants: Constants, loads: Mapping[int, Sequence[int]]) -> None:
+    def __init__(
+        self,
+        code: Code,
+        memory: Memory,
+        constants: Constants,
+        loads: Mapping[int, Sequence[int]],
+        entries: Sequence[int] = (),
+    ) -> None:
         self.code = code
         self.memory = memory
         self.constants = constants
         self.loads = loads
+        self.entries = entries
         self._globals: dict[tuple[int, bool], tuple[Purpose, ...]] = {}
         # every walk's calls by where they are: a block reached by a jump from far away is seen
         # with what its registers hold by the walk that took the jump
@@ -287,7 +296,7 @@ class _Reader:
                         if 0 <= slot - arg[1] < 8 * _KEYWORDS_MAX:
                             found += self._holder(name, k, slot - arg[1])
         for slot in stack:
-            entry = _stack_string_table(walk, slot, text, self.constants)
+            entry = _stack_string_table(walk, slot, text, self.constants, self.entries)
             if entry is not None:
                 found.append(entry)
         return found
@@ -379,28 +388,38 @@ class _Reader:
         return self._params[key]
 
 
-def _stack_string_table(walk: Walk, slot: int, text: str, constants: Constants) -> Purpose | None:
+def _stack_string_table(
+    walk: Walk, slot: int, text: str, constants: Constants, entries: Sequence[int]
+) -> Purpose | None:
     """An entry of Cython's string table built on the stack (Cython 3.0:
-    ``{&p, s, sizeof(s), encoding, is_unicode, is_str, intern}``, 40 bytes): something stored 8
-    bytes before the string, and its length counting the NUL 8 bytes after, as an immediate; where
-    the entries are stored with vector instructions, the lengths are stored apart, once, in the
-    same function (``constants``: every constant stored to a stack slot, by displacement)."""
+    ``{&p, s, sizeof(s), encoding, is_unicode, is_str, intern}``, 40 bytes): a pointer stored 8
+    bytes before the string and its length counting the NUL 8 bytes after, as an immediate. Where
+    the entries are stored with vector instructions (``&p`` and ``s`` by one 16-byte store), the
+    lengths are stored apart, once, in the same function: exactly one such constant, at that
+    place of the stack, in the function (``constants``: every constant stored to a stack slot,
+    by displacement; ``entries``: where functions start)."""
     own = [s for s in walk.stores if s.target == ("stack", slot) and s.value is not None and s.value[0] == "ref"]
     pointer = [s for s in walk.stores if s.target == ("stack", slot - 8) and s.size == 8]
     # ``&p`` before it: an address, or unknown (moved through a vector register), never a constant
     if not own or not pointer or (pointer[-1].value is not None and pointer[-1].value[0] == "imm"):
         return None
+    why = "a Cython string constant (string table built on the stack)"
     length = [s for s in walk.stores if s.target == ("stack", slot + 8) and s.size == 8]
-    if length and length[-1].value == ("imm", len(text) + 1) and length[-1].immediate is not None:
-        at, width = length[-1].immediate
-        return Purpose(_MODULE, "a Cython string constant (string table built on the stack)", (at, width, True))
+    if length:
+        if length[-1].value == ("imm", len(text) + 1) and length[-1].immediate is not None:
+            at, width = length[-1].immediate
+            return Purpose(_MODULE, why, (at, width, True))
+        return None
     rsp = own[-1].rsp
-    elsewhere = [c for c in constants.get(rsp + 8, ()) if c[2] == len(text) + 1] if rsp is not None else []
-    if not length and len(elsewhere) == 1:
-        at, width, _value = elsewhere[0]
-        return Purpose(_MODULE, "a Cython string constant (string table built on the stack)", (at, width, True))
-    why = "an entry of a Cython string table built on the stack whose length is not found"
-    return Purpose("refuse", why + (f" ({len(elsewhere)} candidates)" if elsewhere else ""))
+    if rsp is None or pointer[-1].at != own[-1].at:
+        return None
+    start = entries[bisect.bisect_right(entries, own[-1].at) - 1] if entries and entries[0] <= own[-1].at else 0
+    end = entries[bisect.bisect_right(entries, own[-1].at)] if entries and entries[-1] > own[-1].at else 1 << 64
+    found = [c for c in constants.get(rsp + 8, ()) if c[2] == len(text) + 1 and start <= c[0] < end]
+    if len(found) != 1:
+        return None
+    at, width, _value = found[0]
+    return Purpose(_MODULE, why, (at, width, True))
 
 
 def code_purposes(
@@ -415,11 +434,14 @@ def code_purposes(
     return found
 
 
-def reader(code: Code, memory: Memory, constants: Constants, loads: Mapping[int, Sequence[int]]) -> _Reader:
+def reader(
+    code: Code, memory: Memory, constants: Constants, loads: Mapping[int, Sequence[int]], entries: Sequence[int]
+) -> _Reader:
     """One reader per binary: what each of its functions does with its arguments is read once.
     ``constants``: small constants stored to stack slots, by displacement from ``rsp``;
-    ``loads``: the instructions that load a pointer from a variable, by its address."""
-    return _Reader(code, memory, constants, loads)
+    ``loads``: the instructions that load a pointer from a variable, by its address;
+    ``entries``: where the binary's functions start (sorted)."""
+    return _Reader(code, memory, constants, loads, entries)
 
 
 # -- structs in data -----------------------------------------------------------------------

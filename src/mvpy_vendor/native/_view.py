@@ -11,7 +11,7 @@ from typing import Any
 from mvpy_vendor.errors import NativeError
 
 from ._binary import Table, _words, find_names, find_tables, find_tails, renamed_text
-from ._code import patch_adrp_add
+from ._code import Sweep, patch_adrp_add
 from ._flow import Code, Walk
 from ._purpose import Purpose, code_purposes, data_purpose, decide, keyword_list, reader
 from .model import Kind, Occurrence
@@ -93,7 +93,7 @@ class View:
     (module names ending a longer string), ``tables`` (mypyc string-table chunks) and ``starts``
     (every place a renamed name starts, C string or not, with the bytes that follow); then
     ``pointers``, ``slots`` (every pointer location and what it points to: -1 for an imported
-    symbol), ``rip``, ``rip_lengths``, ``heads`` and ``pairs``; ``code`` where the code can be
+    symbol), ``rip``, ``rip_lengths``, ``sweep`` and ``pairs``; ``code`` where the code can be
     followed (:mod:`._flow`), and ``arrays`` (where arrays of pointers holding a name start, for
     keyword lists). :meth:`uses` then decides, reference by reference, whether it is repointed:
 
@@ -115,9 +115,7 @@ class View:
         self.slots: dict[int, int] = {}  # every pointer the loader relocates -> where it points (-1: a symbol)
         self.rip: dict[int, list[tuple[int, int, int]]] = {}  # x86-64 RIP-relative operands
         self.rip_lengths: dict[int, tuple[int, int, int]] = {}  # lea address -> (imm address, width, value)
-        self.heads: dict[int, int] = {}  # reference address -> where the straight-line code to it starts
-        self.constants: dict[int, list[tuple[int, int, int]]] = {}  # constants stored to [rsp + X], by X
-        self.loads: dict[int, list[int]] = {}  # variable -> the instructions that load a pointer from it
+        self.sweep = Sweep()  # what the walks of the code need besides (heads, constants, loads, entries)
         self.pairs: dict[int, list[tuple[int, int]]] = {}  # arm64 adrp/add pairs
         self.opaque: set[int] = set()  # referenced in a way that cannot be repointed or told
         self.arrays: set[int] = set()  # starts of arrays of pointers that hold a name (keyword lists?)
@@ -278,7 +276,8 @@ class View:
         if self.code is None:
             return [Purpose("unknown", "code is not followed in this format")]
         if self._reader is None:
-            self._reader = reader(self.code, self, self.constants, self.loads)
+            sweep = self.sweep
+            self._reader = reader(self.code, self, sweep.constants, sweep.loads, sorted(sweep.entries))
         insn = self.code.instruction(ref[0])
         if insn is None or not self.code.loads_address(insn):
             shown = f"{insn[2]} {insn[3]}" if insn is not None else "?"
@@ -295,11 +294,13 @@ class View:
             for address, site in sorted(refs):
                 insn = self.code.instruction(site)
                 if insn is not None and self.code.loads_address(insn):
-                    self._walks[site] = self.code.walk(self.heads.get(site, site), {}, {("ref", address)}, after=site)
+                    self._walks[site] = self.code.walk(
+                        self.sweep.heads.get(site, site), {}, {("ref", address)}, after=site
+                    )
                     self._reader.remember(self._walks[site])
         found = self._walks.get(at)
         if found is None:
-            found = self._walks[at] = self.code.walk(self.heads.get(at, at), {}, {("ref", target)}, after=at)
+            found = self._walks[at] = self.code.walk(self.sweep.heads.get(at, at), {}, {("ref", target)}, after=at)
         return found
 
     def _settle(self, found: _Decisions, target: int, text: str, how: str, ref: Any, uses: list[Purpose]) -> None:

@@ -61,9 +61,7 @@ class ElfView(View):
         for section in binary.sections:
             if section.has(flags.EXECINSTR) and section.size:
                 content, base = bytes(section.content), section.virtual_address
-                rip_references(
-                    content, base, targets, self.rip, self.rip_lengths, self.heads, self.constants, self.loads
-                )
+                rip_references(content, base, targets, self.rip, self.rip_lengths, self.sweep)
 
     def pointer_slot(self, where: Any) -> int:
         return int(where.address)

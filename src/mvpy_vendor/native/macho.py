@@ -70,14 +70,12 @@ class MachOView(View):
                 for target, found in pairs.items():
                     self.pairs.setdefault(target, []).extend(found)
                     if self.code is not None:
-                        self.heads.update((add, arm64_head(self.code, adrp)) for adrp, add in found)
+                        self.sweep.heads.update((add, arm64_head(self.code, adrp)) for adrp, add in found)
                 self.opaque |= loaded
                 unclear_pages |= unclear
             else:
                 content, base = bytes(section.content), section.virtual_address
-                rip_references(
-                    content, base, targets, self.rip, self.rip_lengths, self.heads, self.constants, self.loads
-                )
+                rip_references(content, base, targets, self.rip, self.rip_lengths, self.sweep)
         # A string on a page some adrp reaches for an unknown purpose, with no reference of its
         # own found, may still be referenced: it cannot be called unreferenced.
         self.opaque |= {

@@ -60,9 +60,7 @@ class PeView(View):
             self.find_arrays()
             targets = {**targets, **{start: b"" for start in self.arrays}}
             for base, content in sections:
-                rip_references(
-                    content, base, targets, self.rip, heads=self.heads, stack=self.constants, loads=self.loads
-                )
+                rip_references(content, base, targets, self.rip, sweep=self.sweep)
 
     def read(self, address: int, size: int) -> bytes:
         return bytes(self.binary.get_content_from_virtual_address(address, size, load_lief().Binary.VA_TYPES.RVA))

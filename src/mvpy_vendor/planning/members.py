@@ -149,6 +149,9 @@ def _native(
         return _refused(out, plan, found)
     patchable = [o for o in module.occurrences if o.patchable]
     reason = f"{len(patchable)} strings repointed" + (f", PyInit_{old_last} renamed" if old_last != new_last else "")
+    kept = sum(o.references for o in module.occurrences if o.kind == "kept")
+    if kept:
+        reason += f"; {kept} references kept (used as no module name: see inspect)"
     warning = None
     if module.format == "Mach-O":
         reason += "; code signature removed: ad-hoc re-sign it on macOS (codesign --force --sign - FILE)"
