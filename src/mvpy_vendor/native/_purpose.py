@@ -307,7 +307,7 @@ class _Reader:
             if isinstance(call.callee, int) and depth < _DEPTH:
                 where = self.code.name(call.callee)
                 inner = self.param(call.callee, k, text, depth + 1)
-                return [Purpose(p.use, f"{p.why}, through argument {k + 1} of {where}", p.length) for p in inner]
+                return [replace(p, why=f"{p.why}, through argument {k + 1} of {where}") for p in inner]
             return [Purpose("unknown", f"it is passed as argument {k + 1} of {self.code.name(call.callee)}")]
         if name in _KEYWORD_LISTS and k == _KEYWORD_LISTS[name]:
             return [Purpose(_NEVER, f"the keyword list of {name}")]
