@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from mvpy_vendor import apply
 from mvpy_vendor.cli import main
 from mvpy_vendor.native import elf
 
-from .conftest import clean_env, download, gather, install_wheelhouse, pick, real_wheel_cache, set_basicsize
+from .conftest import clean_env, download, gather, install_wheelhouse, new_venv, pick, real_wheel_cache, set_basicsize
 
 pytestmark = pytest.mark.slow
 
@@ -43,18 +44,6 @@ EXT = ".cpython-311-x86_64-linux-gnu.so"
 NUMPY_1_WHEEL = "numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
 
 
-#: Until the patcher's fix (branch native-use) is merged: numpy.character's tp_basicsize is
-#: written 27 (it took the word for a string length), and the differential check stops the build.
-#: Strict: once fixed, these pass, and the mark must go.
-NUMPY_CHARACTER_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the patcher writes numpy.character's tp_basicsize as 27 (fixed on branch native-use): "
-    "the differential check stops the build",
-)
-
-
-@NUMPY_CHARACTER_BUG
 def test_numpy_1_is_patched_checked_and_loaded(numpy_wheels: Path, wheels: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert (
@@ -148,14 +137,19 @@ def test_without_the_fix_the_check_stops_the_build(
     assert not out.exists()
 
 
-@NUMPY_CHARACTER_BUG
-def test_numpy_1_and_2_in_one_process(numpy_wheels: Path, wheels: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    inputs = _inputs(numpy_wheels, wheels, tmp_path)
+@pytest.fixture(scope="module")
+def numpy_venv(numpy_wheels: Path, wheels: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """numpy 1.26.4 renamed beside numpy 2, built (and verified) once, installed by pip: its Python."""
+    tmp = tmp_path_factory.mktemp("numpy")
+    out = tmp / "out"
+    inputs = _inputs(numpy_wheels, wheels, tmp)
     assert main(["build", "-q", "--verify", "--wheels", str(inputs), "--out", str(out)]) == 0
-    python = install_wheelhouse(out, tmp_path / "venv")
+    return install_wheelhouse(out, tmp / "venv")
+
+
+def test_numpy_1_and_2_in_one_process(numpy_venv: Path) -> None:
     seen = subprocess.run(
-        [str(python), "-c", "import numpy_v2_app; numpy_v2_app.main()"],
+        [str(numpy_venv), "-c", "import numpy_v2_app; numpy_v2_app.main()"],
         check=True, capture_output=True, text=True, env=clean_env(),
     ).stdout  # fmt: skip
     result = json.loads(seen)
@@ -179,3 +173,45 @@ def test_numpy_1_and_2_in_one_process(numpy_wheels: Path, wheels: Path, tmp_path
         "fft": [0.0, 2.0, 0.0, 2.0],
         "dtype": "float64",
     }
+
+
+def test_renamed_numpy_imports_without_a_warning(numpy_venv: Path) -> None:
+    """A static type whose tp_basicsize changed (the patcher once took numpy.character's, 16, for
+    the length of its tp_name) makes every Cython module that imports it warn "size changed":
+    under -W error the import fails."""
+    proc = subprocess.run(
+        [str(numpy_venv), "-W", "error", "-c", "import _mv_numpy_1_26_4.random, _mv_numpy_1_26_4.linalg"],
+        capture_output=True, text=True, env=clean_env(), check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+# Every type numpy's namespaces hold, by where it is found: its instance and item sizes.
+_LAYOUTS = """
+import importlib, json, sys
+top = sys.argv[1]
+found = {}
+for sub in ("", ".core._multiarray_umath", ".core.multiarray", ".core.numerictypes", ".dtypes"):
+    for name, value in vars(importlib.import_module(top + sub)).items():
+        if isinstance(value, type) and value.__module__.split(".")[0] == top:
+            found[sub + ":" + name] = [value.__basicsize__, value.__itemsize__]
+print(json.dumps(found))
+"""
+
+
+def test_renamed_numpy_types_keep_their_sizes(numpy_venv: Path, numpy_wheels: Path, tmp_path: Path) -> None:
+    """The original is the oracle: numpy 1.26.4 installed alone, in its own environment."""
+    original = new_venv(tmp_path / "original")
+    (wheel,) = numpy_wheels.glob("numpy-1.26.4-*.whl")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(original), "install", "--no-index", "--no-deps", "-q",
+         str(wheel)],
+        check=True, env=clean_env(),
+    )  # fmt: skip
+    sizes = [
+        json.loads(subprocess.run([str(python), "-c", _LAYOUTS, top], check=True, capture_output=True,
+                                  text=True, env=clean_env()).stdout)
+        for python, top in ((original, "numpy"), (numpy_venv, "_mv_numpy_1_26_4"))
+    ]  # fmt: skip
+    assert len(sizes[0]) > 150 and sizes[0][":character"] == [16, 0]
+    assert sizes[1] == sizes[0]

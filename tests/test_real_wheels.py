@@ -241,12 +241,13 @@ def test_foreign_binaries_are_inspected(platform: str, foreign_ujson: dict[str, 
         ("PyInit_ujson",),
         "single-phase",
     )
-    # The module name is a relocated pointer; the exception name is loaded by code (an
-    # adrp/add pair on arm64, a RIP-relative lea on x86-64; on Windows past the data MSVC
-    # leaves inside .text).
-    assert {o.text: o.kind for o in found.occurrences if o.kind != "embedded"} == {
-        "ujson": "relocated",
-        "ujson.JSONDecodeError": "code",
+    # The module name is a relocated pointer in the module definition; the exception name is
+    # loaded by code (an adrp/add pair on arm64, a RIP-relative lea on x86-64; on Windows past
+    # the data MSVC leaves inside .text), followed to the imported function it is passed to
+    # (a stub on macOS, the IAT on Windows).
+    assert {o.text: (o.kind, o.detail) for o in found.occurrences if o.kind != "embedded"} == {
+        "ujson": ("relocated", "m_name of a PyModuleDef"),
+        "ujson.JSONDecodeError": ("code", "the qualified exception name of PyErr_NewException"),
     }
     # The module's own file name is kept in the binary (reported, neither patched nor blocking).
     assert {o.text for o in found.occurrences if o.kind == "embedded"} <= {
@@ -444,7 +445,11 @@ def test_mypyc_shared_library_before_and_after_patching(mypyc_wheels: Path) -> N
     patched = patch_native(library, "lib.so", old, ("ada92cb5d92a588d1b93__mypyc", "_mv_ada_3_4_9"))
     after = inspect_native(patched, "lib.so", old)
     assert after.init_symbols == ("PyInit__mv_ada_3_4_9",)
-    assert {o.kind for o in after.occurrences if o.kind != "embedded"} == {"unreferenced"}
+    assert {o.kind for o in after.occurrences if o.kind not in ("embedded", "kept")} == {"unreferenced"}
+    # Type names in mypyc's "X object expected" messages are kept, as the original says them.
+    assert {o.detail.partition(",")[0] for o in after.occurrences if o.kind == "kept"} == {
+        "a value formatted by PyErr_Format"
+    }
     # The renamed chunks (in a segment of their own, which no section covers) hold each entry
     # renamed, behind its new length.
     for text in table:

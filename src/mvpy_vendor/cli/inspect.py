@@ -46,18 +46,18 @@ def run(args: argparse.Namespace, console: Console) -> int:
     }
     console.info(f"{wheel.name}: {worst}: {summary[worst]}")
     console.info("")
-    rows = [["module", "format", "arch", "init", "string", "reference", "patchable"]]
+    rows = [["module", "format", "arch", "init", "string", "reference", "patchable", "used as"]]
     for m in modules:
         head = [m.member, m.format, m.arch, f"{m.init_kind} ({', '.join(m.init_symbols) or 'no PyInit_'})"]
         for problem in m.problems:
-            rows.append([*head, "-", problem, "no"])
+            rows.append([*head, "-", problem, "no", ""])
             head = ["", "", "", ""]
         for o in m.occurrences:
             verdict = "yes" if o.patchable else "no (not blocking)" if not o.blocks else "no"
-            rows.append([*head, o.text, f"{o.kind} x{o.references}", verdict])
+            rows.append([*head, o.text, f"{o.kind} x{o.references}", verdict, o.detail])
             head = ["", "", "", ""]
         if not m.problems and not m.occurrences:
-            rows.append([*head, "-", "-", "yes"])
+            rows.append([*head, "-", "-", "yes", ""])
     console.info(table(rows))
     if state:
         console.info("")

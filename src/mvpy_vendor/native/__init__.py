@@ -2,16 +2,21 @@
 
 What a renamed copy's compiled module must change:
 * the exported ``PyInit_<name>`` symbol, when the last component of the module's name changes;
-* every NUL-terminated string that names a renamed module (``m_name``, ``tp_name``, exception
-  names, ``PyImport_ImportModule("foo.bar")`` arguments), and every whole entry of a mypyc
-  string table that is such a name (the chunk holding it is re-encoded). Strings cannot grow
-  in place, so the renamed strings go into a segment or section added to the binary, and every
-  reference is repointed: pointers (ELF ``R_X86_64_RELATIVE`` addends, PE base-relocated DIR64
-  pointers, Mach-O rebased pointers) and code (x86-64 RIP-relative operands, arm64
-  ``adrp``/``add`` pairs), found by disassembling executable sections;
-* every length kept apart from such a string (a Rust ``&str``, a PyO3 C string, a C struct of
-  pointer and length: a word after the pointer, or an immediate beside the ``lea``), set to the
-  twin's; a reference whose length cannot be found where one is needed is refused.
+* every reference to a NUL-terminated string naming a renamed module that the binary uses as a
+  module name (``m_name``, ``tp_name``, exception and capsule names, ``PyImport_ImportModule``
+  arguments, keys of ``sys.modules``: told by the struct the pointer sits in or by what the code
+  does with the address, ``_purpose``), and every whole entry of a mypyc string table that is
+  such a name (the chunk holding it is re-encoded). Strings cannot grow in place, so the renamed
+  strings go into a segment or section added to the binary, and those references are
+  repointed: pointers (ELF ``R_X86_64_RELATIVE`` addends, PE base-relocated DIR64 pointers,
+  Mach-O rebased pointers) and code (x86-64 RIP-relative operands, arm64 ``adrp``/``add``
+  pairs). A reference used as something else (a keyword, an attribute name, a dict key, a
+  format, a message) or for something that cannot be told is kept, and reported;
+* every length kept apart from such a string where the layout holds one (a Rust ``&str``, a
+  PyO3 C string, an entry of Cython's string table, a ``PyUnicode_FromStringAndSize``
+  argument), set to the twin's; never a word that merely follows a pointer in C
+  (``tp_basicsize`` follows ``tp_name``). A reference whose length cannot be found where one is
+  needed is refused.
 
 Patched: ELF x86-64, PE x64, thin Mach-O arm64 and x86-64 (without chained fixups). Anything
 else is inspected and reported as not patchable, as is any name referenced in a way that
@@ -26,7 +31,8 @@ from typing import Protocol
 from mvpy_vendor.errors import NativeError
 
 from . import elf, macho, pe
-from ._binary import Inspection, embedded, format_of, init_kind, packed_cython_strings
+from ._binary import embedded, format_of, init_kind, packed_cython_strings
+from ._view import Inspection
 from .model import PACKED_TABLE, NativeModule, Occurrence
 
 __all__ = ["NativeModule", "Occurrence", "file_names", "inspect_native", "patch_native"]

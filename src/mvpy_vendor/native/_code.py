@@ -6,14 +6,33 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["adrp_add_pairs", "length_site", "patch_adrp_add", "rip_references"]
+__all__ = ["Sweep", "adrp_add_pairs", "length_site", "patch_adrp_add", "rip_references"]
 
 # An adrp and the add or load that completes it are emitted close together; past this many
 # bytes a register is not trusted to still hold the page.
 _ADRP_REACH = 64
+_STACK_CONSTANT = re.compile(r"^qword ptr \[rsp \+ (0x[0-9a-f]+|\d+)\], (0x[0-9a-f]+|\d+)$")
 _RIP_OPERAND = re.compile(r"\[rip ([+-]) (0x[0-9a-f]+|\d+)\]")
+
+
+@dataclass
+class Sweep:
+    """What the sweep over the code gathers for :mod:`._flow`: for each reference, where the
+    straight-line code leading to it starts (``heads``: at most a window back; calls and
+    conditional branches do not stop it, an unconditional jump or a return does); every small
+    constant stored to a stack slot (``mov qword ptr [rsp + X], imm``) by ``X`` (``constants``:
+    address of the immediate, width, value), where Cython's string table built on the stack keeps
+    the lengths of the strings it stores with vector instructions; every load of a pointer from
+    a variable (``mov reg, qword ptr [rip + d]``) by the variable's address (``loads``); and the
+    address of every function a direct call reaches (``entries``)."""
+
+    heads: dict[int, int] = field(default_factory=dict)
+    constants: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
+    loads: dict[int, list[int]] = field(default_factory=dict)
+    entries: set[int] = field(default_factory=set)
 
 
 def rip_references(
@@ -22,11 +41,13 @@ def rip_references(
     targets: Mapping[int, object],
     found: dict[int, list[tuple[int, int, int]]],
     lengths: dict[int, tuple[int, int, int]] | None = None,
+    sweep: Sweep | None = None,
 ) -> None:
     """x86-64: every RIP-relative operand in ``code`` (at address ``base``) that lands on one of
     ``targets``, as (instruction address, size, offset of its 32-bit displacement). With
     ``lengths``: for each such ``lea``, the immediate that holds the length kept with the pointer
-    (see :func:`length_site`), by instruction address.
+    (see :func:`length_site`), by instruction address. With ``sweep``: what :mod:`._flow` needs
+    besides, gathered on the way (see :class:`Sweep`).
 
     capstone's "lite" disassembly (no operand details) is several times faster; the displacement
     is read from the operand text and located in the instruction's bytes. SKIPDATA: a linear
@@ -36,7 +57,7 @@ def rip_references(
 
     disassembler = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
     disassembler.skipdata = True
-    window: deque[Insn] = deque(maxlen=_WINDOW)
+    window: deque[Insn] = deque(maxlen=_HEAD_WINDOW if sweep is not None else _WINDOW)
     pending: list[tuple[list[Insn], Insn, list[Insn]]] = []
     for insn in disassembler.disasm_lite(code, base):
         for waiting in pending:
@@ -44,22 +65,52 @@ def rip_references(
         if pending and len(pending[0][2]) >= _WINDOW:
             _settle(pending.pop(0), code, base, lengths)
         window.append(insn)
-        address, size, _mnemonic, operands = insn
+        address, size, mnemonic, operands = insn
+        if sweep is not None and mnemonic == "call" and operands.startswith("0x"):
+            sweep.entries.add(int(operands, 16))
+        if sweep is not None and mnemonic == "mov" and operands.startswith("qword ptr [rsp + "):
+            constant = _STACK_CONSTANT.match(operands)
+            if constant is not None and int(constant[2], 0) < 1 << 16:
+                at = address + size - 4
+                if int.from_bytes(code[at - base : at - base + 4], "little") == int(constant[2], 0):
+                    sweep.constants.setdefault(int(constant[1], 0), []).append((at, 4, int(constant[2], 0)))
         match = _RIP_OPERAND.search(operands)
         if match is None:
             continue
         disp = int(match[2], 0) * (-1 if match[1] == "-" else 1)
         target = address + size + disp
+        if sweep is not None and mnemonic == "mov" and ", qword ptr [rip " in operands:
+            sweep.loads.setdefault(target, []).append(address)
         if target not in targets:
             continue
         start = address - base
         offset = code.find(disp.to_bytes(4, "little", signed=True), start + 1, start + size) - start
         if offset > 0:
             found.setdefault(target, []).append((address, size, offset))
+            if sweep is not None:
+                sweep.heads[address] = _head(window)
             if lengths is not None:
-                pending.append((list(window)[:-1], insn, []))
+                pending.append((list(window)[-_WINDOW:-1], insn, []))
     for waiting in pending:
         _settle(waiting, code, base, lengths)
+
+
+def _head(window: deque[Insn]) -> int:
+    """Where the straight-line code in ``window`` that ends with its last instruction starts.
+    Calls and conditional branches do not end it; an unconditional jump or a return does, unless
+    a jump in the window leads to where it starts (the walk can take that jump)."""
+    insns = list(window)
+    head = insns[-1][0]
+    j = len(insns) - 2
+    while j >= 0:
+        if insns[j][2] == "jmp" or insns[j][2].startswith(("ret", "ud2", "int3", "hlt")):
+            into = [k for k in range(j, -1, -1) if insns[k][2].startswith("j") and insns[k][3] == hex(head)]
+            if not into:
+                break
+            j = into[0]
+        head = insns[j][0]
+        j -= 1
+    return head
 
 
 def _settle(
@@ -153,6 +204,7 @@ _SIZES = {"byte": 1, "word": 2, "dword": 4, "qword": 8, "xmmword": 16, "ymmword"
 _MEMORY = re.compile(r"^(\w+) ptr \[(\w+)(?: ([+-]) (0x[0-9a-f]+|\d+))?\]$")
 _IMMEDIATE = re.compile(r"^(0x[0-9a-f]+|\d+)$")
 _WINDOW = 24  # instructions looked at on each side of a reference
+_HEAD_WINDOW = 96  # instructions looked at before a reference for where the code leading to it starts
 
 Insn = tuple[int, int, str, str]  # address, size, mnemonic, operands (capstone "lite")
 

@@ -1,6 +1,6 @@
 """A compiled module (ELF x86-64) as the thread-state dict analysis sees it: its code, the
 functions the unwind tables and symbols delimit, the imports its PLT and GOT reach, who calls or
-refers to what, and what each call does to the dict (:class:`._flow.Program`)."""
+refers to what, and what each call does to the dict (:class:`._dictflow.Program`)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class Summary:
 
 
 class ElfProgram:
-    """An ELF x86-64 module, as :class:`._flow.Program` sees it; ``source``: the imported function
+    """An ELF x86-64 module, as :class:`._dictflow.Program` sees it; ``source``: the imported function
     that returns the dict followed."""
 
     def __init__(self, data: bytes, source: str) -> None:

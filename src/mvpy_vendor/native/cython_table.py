@@ -242,7 +242,7 @@ def patch_packed(data: bytes, member: str, names: Mapping[str, str], init: tuple
     new zlib stream go into one added segment; the stream's lea is repointed and the compressed
     length immediate rewritten; the lengths are rewritten in place."""
     from . import elf
-    from ._binary import renamed_blob
+    from ._view import renamed_blob
 
     binary = elf.parse(data, member)
     table = find_table(binary, member)

@@ -9,8 +9,10 @@ from typing import Any
 
 from mvpy_vendor.errors import NativeError
 
-from ._binary import Inspection, View, load_lief, renamed_blob
+from ._binary import load_lief
 from ._code import rip_references
+from ._flow import Code, stubs
+from ._view import Inspection, View, renamed_blob
 from .check import check_elf, unshifted_nobits
 
 __all__ = ["inspect", "ElfView", "parse", "patch"]
@@ -46,15 +48,20 @@ class ElfView(View):
         targets = {**self.starts, **self.targets}
         if not targets:
             return
+        relative = lief.ELF.Relocation.TYPE.X86_64_RELATIVE
         for reloc in binary.dynamic_relocations:
-            self.slots.add(reloc.address)
-            if reloc.type == lief.ELF.Relocation.TYPE.X86_64_RELATIVE and reloc.addend in targets:
+            self.slots[reloc.address] = reloc.addend if reloc.type == relative else -1
+            if reloc.type == relative and reloc.addend in targets:
                 self.pointers.setdefault(reloc.addend, []).append(reloc)
-        if self.analyzable:
-            for section in binary.sections:
-                if section.has(flags.EXECINSTR) and section.size:
-                    content, base = bytes(section.content), section.virtual_address
-                    rip_references(content, base, targets, self.rip, self.rip_lengths)
+        if not self.analyzable:
+            return
+        self.code = _code(binary)
+        self.find_arrays()
+        targets.update((start, b"") for start in self.arrays)
+        for section in binary.sections:
+            if section.has(flags.EXECINSTR) and section.size:
+                content, base = bytes(section.content), section.virtual_address
+                rip_references(content, base, targets, self.rip, self.rip_lengths, self.sweep)
 
     def pointer_slot(self, where: Any) -> int:
         return int(where.address)
@@ -64,6 +71,33 @@ class ElfView(View):
 
     def write_pointer(self, where: Any, new: int) -> None:
         where.addend = new
+
+
+def _code(binary: Any) -> Code:
+    """The executable sections of an x86-64 ELF file, with the names of the functions it imports
+    (through PLT stubs or GOT slots) and of its own (where its symbol tables name them)."""
+    lief = load_lief()
+    flags = lief.ELF.Section.FLAGS
+    slots = {r.address: r.symbol.name for r in binary.relocations if r.has_symbol and r.symbol.name}
+    sections = [(s.virtual_address, bytes(s.content)) for s in binary.sections if s.has(flags.EXECINSTR) and s.size]
+    plt = [
+        (a, c)
+        for a, c in sections
+        if any(s.virtual_address == a and s.name.startswith(".plt") for s in binary.sections)
+    ]
+    names = {
+        s.value: s.name
+        for s in binary.symbols
+        if s.value and s.name and s.type == lief.ELF.Symbol.TYPE.FUNC
+    }  # fmt: skip
+    # A function the binary exports is called through its own PLT too (mypyc's CPy_TypeError):
+    # it is read as one of the binary's functions, not as an import.
+    own = {name: address for address, name in names.items()}
+    imports = stubs(plt, slots, 16)
+    redirects = {stub: own[name] for stub, name in imports.items() if name in own}
+    slots = {slot: name for slot, name in slots.items() if name not in own}
+    imports = {stub: name for stub, name in imports.items() if name not in own}
+    return Code(sections, imports, slots, "sysv", names, redirects)
 
 
 def parse(data: bytes, member: str) -> Any:

@@ -8,8 +8,11 @@ from typing import Any
 
 from mvpy_vendor.errors import NativeError
 
-from ._binary import Inspection, View, load_lief, renamed_blob, written
+from ._arm64 import Arm64Code, arm64_head, arm64_stubs
+from ._binary import load_lief, written
 from ._code import adrp_add_pairs, rip_references
+from ._flow import Code, stubs
+from ._view import Inspection, View, renamed_blob
 
 __all__ = ["inspect", "MachOView", "parse", "patch"]
 
@@ -40,11 +43,24 @@ class MachOView(View):
         for reloc in binary.relocations if targets and not self.chained else ():
             if not isinstance(reloc, lief.MachO.RelocationDyld) or reloc.size != 64:
                 continue
-            self.slots.add(reloc.address)
             raw = bytes(binary.get_content_from_virtual_address(reloc.address, 8))
             target = int.from_bytes(raw, "little") if len(raw) == 8 else -1
+            self.slots[reloc.address] = target
             if target in targets:
                 self.pointers.setdefault(target, []).append(reloc.address)
+        # pointers bound to imported symbols (a type's ob_type, a stub's target): by name
+        imported = {b.address: b.symbol.name.removeprefix("_") for b in binary.bindings if b.has_symbol}
+        for address in imported:
+            self.slots.setdefault(address, -1)
+        if targets and self.analyzable:
+            sections = [(c.virtual_address, bytes(c.content)) for c in binary.sections if c.has(code_flag) and c.size]
+            stub_sections = [(c.virtual_address, bytes(c.content)) for c in binary.sections if c.name == "__stubs"]
+            if arm64:
+                self.code = Arm64Code(sections, arm64_stubs(stub_sections, imported), imported)
+            else:
+                self.code = Code(sections, stubs(stub_sections, imported), imported, "sysv")
+            self.find_arrays()
+            targets = {**targets, **{start: b"" for start in self.arrays}}
         unclear_pages: set[int] = set()
         for section in binary.sections if targets else ():
             if not section.has(code_flag) or not section.size:
@@ -53,11 +69,13 @@ class MachOView(View):
                 pairs, loaded, unclear = adrp_add_pairs(bytes(section.content), section.virtual_address, targets)
                 for target, found in pairs.items():
                     self.pairs.setdefault(target, []).extend(found)
+                    if self.code is not None:
+                        self.sweep.heads.update((add, arm64_head(self.code, adrp)) for adrp, add in found)
                 self.opaque |= loaded
                 unclear_pages |= unclear
             else:
                 content, base = bytes(section.content), section.virtual_address
-                rip_references(content, base, targets, self.rip, self.rip_lengths)
+                rip_references(content, base, targets, self.rip, self.rip_lengths, self.sweep)
         # A string on a page some adrp reaches for an unknown purpose, with no reference of its
         # own found, may still be referenced: it cannot be called unreferenced.
         self.opaque |= {

@@ -8,8 +8,10 @@ from typing import Any
 
 from mvpy_vendor.errors import NativeError
 
-from ._binary import Inspection, View, load_lief, renamed_blob, written
+from ._binary import load_lief, written
 from ._code import rip_references
+from ._flow import Code, stubs
+from ._view import Inspection, View, renamed_blob
 
 __all__ = ["inspect", "PeView", "parse", "patch"]
 
@@ -40,15 +42,25 @@ class PeView(View):
                 if entry.type != lief.PE.RelocationEntry.BASE_TYPES.DIR64:
                     continue
                 where = block.virtual_address + entry.position
-                self.slots.add(where)
                 raw = bytes(binary.get_content_from_virtual_address(where, 8, rva))
                 target = int.from_bytes(raw, "little") - self.imagebase if len(raw) == 8 else -1
+                self.slots[where] = target
                 if target in targets:
                     self.pointers.setdefault(target, []).append(where)
         if self.analyzable and targets:
-            for section in binary.sections:
-                if section.has_characteristic(execute) and section.size:
-                    rip_references(bytes(section.content), section.virtual_address, targets, self.rip)
+            sections = [
+                (s.virtual_address, bytes(s.content))
+                for s in binary.sections
+                if s.has_characteristic(execute) and s.size
+            ]
+            # MSVC calls an import through its IAT slot (``call qword ptr [rip + __imp_X]``), or
+            # through a thunk that jumps there
+            slots = {e.iat_address: e.name for lib in binary.imports for e in lib.entries if e.name}
+            self.code = Code(sections, stubs(sections, slots), slots, "win64")
+            self.find_arrays()
+            targets = {**targets, **{start: b"" for start in self.arrays}}
+            for base, content in sections:
+                rip_references(content, base, targets, self.rip, sweep=self.sweep)
 
     def read(self, address: int, size: int) -> bytes:
         return bytes(self.binary.get_content_from_virtual_address(address, size, load_lief().Binary.VA_TYPES.RVA))

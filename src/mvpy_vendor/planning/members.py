@@ -124,6 +124,9 @@ def _native(
 
     if not module.occurrences and old_last == new_last:
         return plan(Action.COPY, "compiled module names no renamed module", None)
+    if module.occurrences and all(o.kind == "kept" for o in module.occurrences) and old_last == new_last:
+        # every reference to a renamed name is kept: nothing to patch (inspect says why)
+        return plan(Action.COPY, "compiled module uses no renamed name as a module name", None)
     if pure and (policy is NativePolicy.PREFER_SOURCE or (policy is NativePolicy.PATCH and not module.patchable)):
         return plan(Action.DEACCELERATE, f"dropped; {pure} is used instead", None)
     if policy is NativePolicy.ERROR:
@@ -146,6 +149,9 @@ def _native(
         return _refused(out, plan, found)
     patchable = [o for o in module.occurrences if o.patchable]
     reason = f"{len(patchable)} strings repointed" + (f", PyInit_{old_last} renamed" if old_last != new_last else "")
+    kept = sum(o.references for o in module.occurrences if o.kind == "kept")
+    if kept:
+        reason += f"; {kept} references kept (used as no module name: see inspect)"
     warning = None
     if module.format == "Mach-O":
         reason += "; code signature removed: ad-hoc re-sign it on macOS (codesign --force --sign - FILE)"
