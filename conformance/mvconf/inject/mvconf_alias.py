@@ -1,0 +1,85 @@
+"""As-written mode: the plain name of each renamed copy is an alias of the copy itself.
+
+Loaded by ``mvconf_alias.pth`` at interpreter start-up, before pytest imports anything, in the
+as-written environments only (the harness's import hook; mvpy-vendor itself never uses one).
+``MVCONF_ALIASES=pandas=_mv_pandas_1_5_3,numpy=_mv_numpy_1_26_4`` makes ``import pandas`` and
+every ``import pandas.x`` return the modules ``_mv_pandas_1_5_3`` and ``_mv_pandas_1_5_3.x``
+themselves (the same objects, under both keys of ``sys.modules``), so every literal of the
+unrewritten tests reaches the copy as data from outside would.
+
+Where the suite ships inside the package (``pandas/tests``), ``MVCONF_AS_WRITTEN`` names the
+parts (``pandas.tests,pandas.conftest``) that are loaded, as written, from the original wheel's
+files under ``MVCONF_AS_WRITTEN_DIR`` instead of from the copy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+
+def _pairs(value: str) -> dict[str, str]:
+    return {p.partition("=")[0]: p.partition("=")[2] for p in value.split(",") if "=" in p}
+
+
+class _AliasLoader(importlib.abc.Loader):
+    """Returns the already named module; puts back its own spec, which the import system replaced."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.spec: importlib.machinery.ModuleSpec | None = None
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        module = importlib.import_module(self.target)
+        self.spec = module.__spec__
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__spec__ = self.spec
+
+
+class AliasFinder(importlib.abc.MetaPathFinder):
+    """``name`` and ``name.x`` are ``target`` and ``target.x`` for each alias."""
+
+    def __init__(self, aliases: dict[str, str], as_written: Sequence[str], as_written_dir: str) -> None:
+        self.aliases = aliases
+        self.as_written = tuple(as_written)
+        self.as_written_dir = as_written_dir
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        head, dot, rest = fullname.partition(".")
+        renamed = self.aliases.get(head)
+        if renamed is None:
+            return None
+        if fullname in self.as_written:
+            # the top of an as-written part: its file, not the copy's
+            where = os.path.join(self.as_written_dir, *fullname.split(".")[:-1])
+            return importlib.machinery.PathFinder.find_spec(fullname, [where])
+        if any(fullname.startswith(p + ".") for p in self.as_written):
+            return None  # found below the as-written part's own __path__
+        target_name = renamed + dot + rest
+        if target_name not in sys.modules and importlib.util.find_spec(target_name) is None:
+            return None  # the copy has no such module: the usual "No module named 'pandas.x'"
+        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(target_name))
+
+
+def install() -> AliasFinder | None:
+    """Put the finder first on ``sys.meta_path`` when ``MVCONF_ALIASES`` asks for it."""
+    aliases = _pairs(os.environ.get("MVCONF_ALIASES", ""))
+    if not aliases:
+        return None
+    as_written = [p for p in os.environ.get("MVCONF_AS_WRITTEN", "").split(",") if p]
+    finder = AliasFinder(aliases, as_written, os.environ.get("MVCONF_AS_WRITTEN_DIR", ""))
+    sys.meta_path.insert(0, finder)
+    return finder
+
+
+install()

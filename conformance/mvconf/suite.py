@@ -1,0 +1,201 @@
+"""One target end to end: downloads, the renamed build, the baseline and the renamed runs, compared."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .build import Wheelhouse, build_wheelhouse
+from .compare import Comparison, compare, counts
+from .config import Expected, Target, load_expected
+from .envs import Venv, make_venv
+from .fetch import Downloads, dist_of, download
+from .pytest_run import Outcome, RunResult, RunSpec, run_pytest
+from .store import Store, digest, file_sha256
+from .testtree import consumer_wheel, test_tree
+from .tool import Tool
+
+__all__ = ["ModeResult", "TargetResult", "run_target"]
+
+
+@dataclass(frozen=True)
+class ModeResult:
+    mode: str
+    run: RunResult
+    comparison: Comparison
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    target: Target
+    downloads: Downloads
+    wheelhouse: Wheelhouse
+    baseline: RunResult
+    #: the baseline came from an earlier run with the same inputs
+    baseline_reused: bool
+    modes: tuple[ModeResult, ...]
+    expected: tuple[Expected, ...]
+    wall: float
+
+
+def _copy_tree(tree: Path, dest: Path) -> None:
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(tree, dest, ignore=shutil.ignore_patterns("__pycache__", ".done"))
+
+
+def _renamed_path(path: str, renames: dict[str, str]) -> str:
+    head, *rest = PurePosixPath(path).parts
+    return str(PurePosixPath(renames.get(head, head), *rest))
+
+
+def _as_written_names(include: Sequence[str]) -> list[str]:
+    """``pandas/tests`` -> ``pandas.tests``, ``pandas/conftest.py`` -> ``pandas.conftest``."""
+    return [str(PurePosixPath(i.rstrip("/")).with_suffix("")).replace("/", ".") for i in include]
+
+
+def _placeholders(src: Path, include: Sequence[str]) -> None:
+    """Empty ``__init__.py`` in each package above the included parts, so pytest names their modules as upstream."""
+    for entry in include:
+        for parent in PurePosixPath(entry.rstrip("/")).parents:
+            if str(parent) != ".":
+                init = src.joinpath(*parent.parts, "__init__.py")
+                if not init.exists():
+                    init.parent.mkdir(parents=True, exist_ok=True)
+                    init.write_text("# placeholder: the alias hook serves this package from the renamed copy\n")
+
+
+def _result_json(result: RunResult) -> dict[str, object]:
+    return {
+        "outcomes": {k: [v.outcome, v.message] for k, v in sorted(result.outcomes.items())},
+        "wall": result.wall,
+        "resumes": result.resumes,
+        "incomplete": result.incomplete,
+        "log": str(result.log),
+        "exit_codes": list(result.exit_codes),
+    }
+
+
+def _result_from_json(data: dict[str, object]) -> RunResult:
+    outcomes = data["outcomes"]
+    codes = data["exit_codes"]
+    assert isinstance(outcomes, dict) and isinstance(codes, list)
+    return RunResult(
+        {k: Outcome(v[0], v[1]) for k, v in outcomes.items()},
+        float(str(data["wall"])),
+        int(str(data["resumes"])),
+        str(data["incomplete"]),
+        Path(str(data["log"])),
+        tuple(int(c) for c in codes),
+    )
+
+
+def run_target(
+    target: Target,
+    tool: Tool,
+    store: Store,
+    modes: Sequence[str],
+    say: Callable[[str], None],
+    *,
+    refresh: bool = False,
+    rerun_baseline: bool = False,
+) -> TargetResult:
+    """Run ``target`` in ``modes``; every step is reused from the cache when its inputs are unchanged."""
+    started = time.monotonic()
+    downloads = download(target, store, refresh, say)
+    tree = test_tree(target, downloads, store)
+    pins = [f"{n}=={v}" for n, v in downloads.versions("old").items()]
+    consumer = consumer_wheel(target, tree, pins, store)
+    wheelhouse = build_wheelhouse(tool, downloads, consumer, store, say)
+    deselect = tuple(d.pattern for d in target.deselect)
+    runs = store.root / "runs" / target.name
+    renames_env = ",".join(f"{new}={old}" for old, new in sorted(wheelhouse.renames.items()))
+    common = {"ini": target.ini, "args": target.args, "deselect": deselect, "test_timeout": target.test_timeout}
+
+    def spec(label: str, venv: Venv, rootdir: Path, paths: Sequence[str], env: dict[str, str]) -> RunSpec:
+        return RunSpec(
+            label=f"{target.name} {label}",
+            python=venv.python,
+            workdir=runs / label,
+            rootdir=rootdir,
+            paths=tuple(rootdir / p for p in paths),
+            env={**target.env, **env},
+            ini=target.ini,
+            args=target.args,
+            deselect=deselect,
+            test_timeout=target.test_timeout,
+        )
+
+    # the original release, in a fresh environment: the oracle
+    base_venv = make_venv(store, "baseline", (*downloads.old, *downloads.deps), (*pins, *target.deps), say)
+    if target.tests_source == "sdist":
+        _copy_tree(tree, runs / "baseline" / "src")
+        base_spec = spec("baseline", base_venv, runs / "baseline" / "src", target.paths, {})
+    else:
+        base_spec = spec("baseline", base_venv, base_venv.site, target.paths, {})
+    base_key = digest("baseline", str(base_venv.path), file_sha256(consumer), common, list(target.paths), target.env)
+    cached = store.dir("baselines", base_key) / "result.json"
+    reused = store.done("baselines", base_key) and not rerun_baseline
+    if reused:
+        baseline = _result_from_json(json.loads(cached.read_text(encoding="utf-8")))
+        say(f"baseline: reusing the earlier run ({len(baseline.outcomes)} tests)")
+    else:
+        say(f"baseline: running {' '.join(target.paths)}")
+        baseline = run_pytest(base_spec, say)
+        store.begin("baselines", base_key)
+        cached.write_text(json.dumps(_result_json(baseline)), encoding="utf-8")
+        store.finish("baselines", base_key, {"target": target.name})
+    say(f"baseline: {counts(baseline.outcomes)} in {baseline.wall:.0f} s")
+
+    expected = load_expected(target)
+    results = []
+    for mode in modes:
+        if mode == "isolated":
+            requirements = (wheelhouse.path / "requirements.txt").read_text(encoding="utf-8").split()
+            venv = make_venv(
+                store,
+                "isolated",
+                (*sorted(wheelhouse.path.glob("*.whl")), *downloads.deps),
+                (*requirements, *target.deps),
+                say,
+            )
+            paths = [_renamed_path(p, wheelhouse.renames) for p in target.paths]
+            env = {"MVCONF_RENAMES": renames_env, "MVCONF_PREIMPORT": ",".join(target.preimport)}
+            run_spec = spec("isolated", venv, venv.site, paths, env)
+        else:
+            world = [f"{n}=={v}" for n, v in (dist_of(w) for w in wheelhouse.old_world)]
+            venv = make_venv(
+                store,
+                "as-written",
+                (*wheelhouse.old_world, *downloads.old, *downloads.deps),
+                (*world, *target.deps),
+                say,
+                remove=wheelhouse.renamed_dists,
+                alias=True,
+            )
+            src = runs / "as-written" / "src"
+            _copy_tree(tree, src)
+            env = {
+                "MVCONF_RENAMES": renames_env,
+                "MVCONF_ALIASES": ",".join(f"{o}={n}" for o, n in wheelhouse.renames.items()),
+            }
+            if target.tests_source == "wheel":
+                _placeholders(src, target.include)
+                env["MVCONF_AS_WRITTEN"] = ",".join(_as_written_names(target.include))
+                env["MVCONF_AS_WRITTEN_DIR"] = str(src)
+            run_spec = spec("as-written", venv, src, target.paths, env)
+        say(f"{mode}: running {' '.join(target.paths)}")
+        run = run_pytest(run_spec, say)
+        comparison = compare(baseline.outcomes, run.outcomes, expected, mode)
+        say(
+            f"{mode}: {counts(run.outcomes)} in {run.wall:.0f} s; newly failing: {len(comparison.unexplained)} "
+            f"unexplained, {len(comparison.expected)} expected"
+        )
+        results.append(ModeResult(mode, run, comparison))
+    return TargetResult(
+        target, downloads, wheelhouse, baseline, reused, tuple(results), expected, time.monotonic() - started
+    )
