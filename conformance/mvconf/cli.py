@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .config import MODES, ConfigError, load_target, target_names
 from .fetch import HarnessError
+from .pytest_run import netns_available
 from .report import (
     diff_results,
     load_outcomes,
@@ -53,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--refresh", action="store_true", help="download the newest releases again")
     p.add_argument(
         "--rerun-baseline", action="store_true", help="run the baseline even when an earlier one had the same inputs"
+    )
+    p.add_argument(
+        "--allow-network",
+        action="store_true",
+        help="run the suites where 'unshare --net' is not allowed (they can then reach the network)",
     )
     p.add_argument("--list", action="store_true", help="list the targets and exit")
     p.add_argument(
@@ -96,6 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, ToolError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    netns = netns_available()
+    if not netns and not args.allow_network:
+        print(
+            "error: cannot make a network namespace (unshare --net); the suites would reach the network "
+            "(--allow-network runs them anyway)",
+            file=sys.stderr,
+        )
+        return 2
     modes = tuple(args.mode or MODES)
     store = Store(args.cache)
     os.nice(5)  # 2 shared cores: every step below, and its children, yields to interactive work
@@ -112,7 +126,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             result = run_target(
-                target, tool, store, modes, say, refresh=args.refresh, rerun_baseline=args.rerun_baseline
+                target,
+                tool,
+                store,
+                modes,
+                say,
+                refresh=args.refresh,
+                rerun_baseline=args.rerun_baseline,
+                netns=netns,
             )
         except (HarnessError, ConfigError, OSError) as exc:
             say(f"FAILED: {exc}")

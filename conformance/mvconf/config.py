@@ -58,6 +58,10 @@ class Target:
     include: tuple[str, ...]
     #: what pytest is given, relative to the test tree
     paths: tuple[str, ...]
+    #: more files of the sdist the tests read (``{data}`` in ``env`` is where they are)
+    data: tuple[str, ...]
+    #: copy the data files into each run's working directory too (settings read from the cwd)
+    data_in_cwd: bool
     #: the test dependencies, pinned
     deps: tuple[str, ...]
     #: the ini file pytest runs with (upstream's settings), written as ``pytest.ini``
@@ -124,6 +128,8 @@ def load_target(path: Path) -> Target:
         sdist=_str(tests, "sdist", path, ""),
         include=_strs(tests, "include", path),
         paths=_strs(tests, "paths", path),
+        data=_strs(tests, "data", path),
+        data_in_cwd=bool(tests.get("data_in_cwd", False)),
         deps=_strs(tests, "deps", path),
         ini=_str(tests, "ini", path, "[pytest]\n"),
         args=_strs(tests, "args", path),
@@ -136,8 +142,8 @@ def load_target(path: Path) -> Target:
     )
     if not target.old or not target.new or not target.include or not target.paths:
         raise ConfigError(f"{path}: 'old', 'new', 'tests.include' and 'tests.paths' must not be empty")
-    if source == "sdist" and not target.sdist:
-        raise ConfigError(f"{path}: tests.source = 'sdist' needs tests.sdist (the sdist's requirement)")
+    if (source == "sdist" or target.data) and not target.sdist:
+        raise ConfigError(f"{path}: tests.source = 'sdist' and tests.data need tests.sdist (the sdist's requirement)")
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*", target.name):
         raise ConfigError(f"{path}: a target's file name must be lower case letters, digits, '.' and '-'")
     return target

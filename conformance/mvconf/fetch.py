@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
 from .config import Target
@@ -75,8 +76,10 @@ def download(target: Target, store: Store, refresh: bool, say: Callable[[str], N
     deps = _fetch(store, "deps", ["--prefer-binary", *target.deps, *pins], False, say) if target.deps else ()
     deps = tuple(p for p in deps if dist_of(p)[0] not in {dist_of(o)[0] for o in old})
     sdist = None
-    if target.tests_source == "sdist":
-        files = _fetch(store, "sdist", ["--no-deps", "--no-binary", ":all:", target.sdist], False, say)
+    if target.sdist:
+        # --no-binary for this one name: ":all:" would build the sdist's build requirements from source too
+        name = Requirement(target.sdist).name
+        files = _fetch(store, "sdist", ["--no-deps", "--no-binary", name, target.sdist], False, say)
         if len(files) != 1:
             raise HarnessError(f"{target.name}: expected one sdist for {target.sdist}, got {[p.name for p in files]}")
         sdist = files[0]

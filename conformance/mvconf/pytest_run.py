@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Outcome", "RunResult", "RunSpec", "run_pytest"]
+__all__ = ["Outcome", "RunResult", "RunSpec", "netns_available", "run_pytest"]
 
 #: how often a run is resumed after a crash before it is given up as incomplete
 MAX_RESUMES = 40
@@ -38,6 +38,8 @@ class RunSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     #: seconds one pytest process may take in all (a hang outside any test)
     process_timeout: int = 4 * 3600
+    #: run in a network namespace of its own, with loopback only (``unshare --net``)
+    netns: bool = True
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,15 @@ class RunResult:
     incomplete: str
     log: Path
     exit_codes: tuple[int, ...]
+
+
+def netns_available() -> bool:
+    """Whether this machine lets the harness make a network namespace with loopback up."""
+    try:
+        probe = subprocess.run(["unshare", "--net", "ip", "link", "set", "lo", "up"], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
 
 
 def _read(path: Path, offset: int) -> tuple[list[dict[str, object]], int]:
@@ -106,6 +117,9 @@ def run_pytest(spec: RunSpec, say: Callable[[str], None]) -> RunResult:
         *spec.args,
         *(str(p) for p in spec.paths),
     ]
+    if spec.netns:
+        # a network namespace with loopback only: no test can reach anything but this machine
+        command = ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *command]
     start = time.monotonic()
     offset, resumes, codes, incomplete = 0, 0, [], ""
     while True:

@@ -103,11 +103,13 @@ def run_target(
     *,
     refresh: bool = False,
     rerun_baseline: bool = False,
+    netns: bool = True,
 ) -> TargetResult:
     """Run ``target`` in ``modes``; every step is reused from the cache when its inputs are unchanged."""
     started = time.monotonic()
     downloads = download(target, store, refresh, say)
     tree = test_tree(target, downloads, store)
+    data = str(test_tree(target, downloads, store, data=True)) if target.data else ""
     pins = [f"{n}=={v}" for n, v in downloads.versions("old").items()]
     consumer = consumer_wheel(target, tree, pins, store)
     wheelhouse = build_wheelhouse(tool, downloads, consumer, store, say)
@@ -123,11 +125,12 @@ def run_target(
             workdir=runs / label,
             rootdir=rootdir,
             paths=tuple(rootdir / p for p in paths),
-            env={**target.env, **env},
+            env={**{k: v.replace("{data}", data) for k, v in target.env.items()}, **env},
             ini=target.ini,
             args=target.args,
             deselect=deselect,
             test_timeout=target.test_timeout,
+            netns=netns,
         )
 
     # the original release, in a fresh environment: the oracle
@@ -137,13 +140,17 @@ def run_target(
         base_spec = spec("baseline", base_venv, runs / "baseline" / "src", target.paths, {})
     else:
         base_spec = spec("baseline", base_venv, base_venv.site, target.paths, {})
-    base_key = digest("baseline", str(base_venv.path), file_sha256(consumer), common, list(target.paths), target.env)
+    base_key = digest(
+        "baseline", str(base_venv.path), file_sha256(consumer), common, list(target.paths), target.env, netns
+    )
     cached = store.dir("baselines", base_key) / "result.json"
     reused = store.done("baselines", base_key) and not rerun_baseline
     if reused:
         baseline = _result_from_json(json.loads(cached.read_text(encoding="utf-8")))
         say(f"baseline: reusing the earlier run ({len(baseline.outcomes)} tests)")
     else:
+        if target.data_in_cwd:
+            shutil.copytree(data, base_spec.workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".done"))
         say(f"baseline: running {' '.join(target.paths)}")
         baseline = run_pytest(base_spec, say)
         store.begin("baselines", base_key)
@@ -188,6 +195,8 @@ def run_target(
                 env["MVCONF_AS_WRITTEN"] = ",".join(_as_written_names(target.include))
                 env["MVCONF_AS_WRITTEN_DIR"] = str(src)
             run_spec = spec("as-written", venv, src, target.paths, env)
+        if target.data_in_cwd:
+            shutil.copytree(data, run_spec.workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".done"))
         say(f"{mode}: running {' '.join(target.paths)}")
         run = run_pytest(run_spec, say)
         comparison = compare(baseline.outcomes, run.outcomes, expected, mode)

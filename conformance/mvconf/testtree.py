@@ -56,24 +56,30 @@ def _library_wheel(target: Target, downloads: Downloads) -> Path:
     raise HarnessError(f"{target.name}: no wheel of {target.library} among the old world's downloads")
 
 
-def test_tree(target: Target, downloads: Downloads, store: Store) -> Path:
-    """A directory holding the included files at their upstream relative paths (sdist root or wheel root)."""
-    source = downloads.sdist if target.tests_source == "sdist" else _library_wheel(target, downloads)
-    assert source is not None
-    key = digest("tree", file_sha256(source), list(target.include))
+def test_tree(target: Target, downloads: Downloads, store: Store, *, data: bool = False) -> Path:
+    """A directory holding the included files at their upstream relative paths (sdist root or wheel root).
+
+    ``data``: the sdist's ``tests.data`` files instead (what the tests read from outside the package).
+    """
+    from_sdist = data or target.tests_source == "sdist"
+    source = downloads.sdist if from_sdist else _library_wheel(target, downloads)
+    if source is None:
+        raise HarnessError(f"{target.name}: no sdist downloaded for tests.sdist")
+    include = target.data if data else target.include
+    key = digest("tree", file_sha256(source), list(include))
     if store.done("trees", key):
         return store.dir("trees", key)
     root = store.begin("trees", key)
-    members = _members_of_sdist(source) if target.tests_source == "sdist" else _members_of_wheel(source)
+    members = _members_of_sdist(source) if from_sdist else _members_of_wheel(source)
     count = 0
-    for relative, data in members:
-        if _safe(relative) and _included(relative, target.include):
+    for relative, content in members:
+        if _safe(relative) and _included(relative, include):
             path = root.joinpath(*relative.parts)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            path.write_bytes(content)
             count += 1
     if count == 0:
-        raise HarnessError(f"{target.name}: {source.name} has no file under {list(target.include)}")
+        raise HarnessError(f"{target.name}: {source.name} has no file under {list(include)}")
     store.finish("trees", key, {"source": source.name, "files": count})
     return root
 
