@@ -21,6 +21,7 @@ from .report import (
     outcome_maps,
     render_markdown,
     target_json,
+    write_atomic,
     write_target_json,
 )
 from .store import Store
@@ -142,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         previous = load_results(args.results).get(target.name)
         data = target_json(result, tool, previous)
         write_target_json(args.results, data, outcome_maps(result, load_outcomes(args.results, target.name)))
-        markdown.write_text(render_markdown(load_results(args.results)), encoding="utf-8")
+        write_atomic(markdown, render_markdown(load_results(args.results)).encode())
         bad = [m for m, d in data["modes"].items() if m in modes and not d["ok"]]
         failed += bool(bad)
         say(f"done in {result.wall:.0f} s: " + ("ok" if not bad else f"NOT OK in {', '.join(bad)}"))

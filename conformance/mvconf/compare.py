@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from .config import Expected
 from .pytest_run import Outcome
 
-__all__ = ["BAD", "Change", "Comparison", "compare", "counts", "matches"]
+__all__ = ["BAD", "Change", "Comparison", "compare", "counts", "matches", "split_flaky"]
 
 #: outcomes that are a failure of the test (a crash, or a module that does not import, included)
 BAD = frozenset({"failed", "error", "crashed", "collect-error"})
@@ -38,6 +38,8 @@ class Comparison:
     fixed: tuple[str, ...]
     #: expected entries that matched nothing (stale: the test passes now, or its id changed)
     stale: tuple[Expected, ...]
+    #: worse once, but not when run again (passing in a renamed rerun, or failing in a baseline rerun)
+    flaky: tuple[Change, ...] = ()
 
 
 def counts(outcomes: Mapping[str, Outcome]) -> dict[str, int]:
@@ -91,3 +93,30 @@ def compare(
     )
     stale = tuple(e for i, e in enumerate(mine) if i not in used)
     return Comparison(tuple(unexplained), tuple(accepted), fixed, stale)
+
+
+def split_flaky(
+    comparison: Comparison,
+    baseline: Mapping[str, Outcome],
+    renamed_reruns: Sequence[Mapping[str, Outcome]],
+    baseline_reruns: Sequence[Mapping[str, Outcome]],
+) -> Comparison:
+    """Move to ``flaky`` each unexplained test that a rerun does not confirm.
+
+    Confirmed means: worse than the baseline in every renamed rerun, and the baseline's outcome
+    unchanged in every baseline rerun. Anything else says the outcome depends on the run (timing,
+    random data), not on the renaming.
+    """
+    unexplained: list[Change] = []
+    flaky: list[Change] = []
+    for change in comparison.unexplained:
+        before = baseline.get(change.id)
+        worse_again = all(_worse(before.outcome if before else None, _get(r, change.id)) for r in renamed_reruns)
+        same_base = all(_get(r, change.id) == (before.outcome if before else None) for r in baseline_reruns)
+        (unexplained if worse_again and same_base else flaky).append(change)
+    return Comparison(tuple(unexplained), comparison.expected, comparison.fixed, comparison.stale, tuple(flaky))
+
+
+def _get(outcomes: Mapping[str, Outcome], test_id: str) -> str | None:
+    found = outcomes.get(test_id)
+    return found.outcome if found else None

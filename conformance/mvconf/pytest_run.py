@@ -40,6 +40,8 @@ class RunSpec:
     process_timeout: int = 4 * 3600
     #: run in a network namespace of its own, with loopback only (``unshare --net``)
     netns: bool = True
+    #: run only these tests (normalized ids); empty: all
+    select: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ def _read(path: Path, offset: int) -> tuple[list[dict[str, object]], int]:
     return records, offset + len(complete)
 
 
-def _environ(spec: RunSpec, out: Path, deselect: Path) -> dict[str, str]:
+def _environ(spec: RunSpec, out: Path, deselect: Path, select: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTEST_ADDOPTS")}
     env.update(
         {
@@ -82,6 +84,8 @@ def _environ(spec: RunSpec, out: Path, deselect: Path) -> dict[str, str]:
             "MVCONF_TEST_TIMEOUT": str(spec.test_timeout),
         }
     )
+    if spec.select:
+        env["MVCONF_SELECT"] = str(select)
     env.update(spec.env)
     return env
 
@@ -89,7 +93,10 @@ def _environ(spec: RunSpec, out: Path, deselect: Path) -> dict[str, str]:
 def run_pytest(spec: RunSpec, say: Callable[[str], None]) -> RunResult:
     """Run the suite to its end, resuming after any test that ends the process (recorded "crashed")."""
     spec.workdir.mkdir(parents=True, exist_ok=True)
-    out, log, deselect, ini = (spec.workdir / n for n in ("outcomes.jsonl", "pytest.log", "deselect.txt", "pytest.ini"))
+    out, log, deselect, ini, select = (
+        spec.workdir / n for n in ("outcomes.jsonl", "pytest.log", "deselect.txt", "pytest.ini", "select.txt")
+    )
+    select.write_text("".join(f"{s}\n" for s in spec.select), encoding="utf-8")
     for path in (out, log):
         path.write_text("", encoding="utf-8")
     ini.write_text(spec.ini, encoding="utf-8")
@@ -131,7 +138,7 @@ def run_pytest(spec: RunSpec, say: Callable[[str], None]) -> RunResult:
                 rc = subprocess.run(
                     command,
                     cwd=spec.workdir,
-                    env=_environ(spec, out, deselect),
+                    env=_environ(spec, out, deselect, select),
                     stdout=f,
                     stderr=subprocess.STDOUT,
                     timeout=spec.process_timeout,

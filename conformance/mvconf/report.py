@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import gzip
 import json
+import os
 import platform
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,7 @@ __all__ = [
     "outcome_maps",
     "render_markdown",
     "target_json",
+    "write_atomic",
     "write_target_json",
 ]
 
@@ -74,6 +76,7 @@ def _mode_json(result: TargetResult, mode: ModeResult, tool: Tool, date: str) ->
             "unexplained": [_change(c) for c in mode.comparison.unexplained],
             "expected": [_change(c) for c in mode.comparison.expected],
             "fixed": list(mode.comparison.fixed),
+            "flaky": [_change(c) for c in mode.comparison.flaky],
             "stale_expected": [{"id": e.id, "reason": e.reason} for e in mode.comparison.stale],
         }
     )
@@ -121,10 +124,17 @@ def write_target_json(directory: Path, data: Mapping[str, Any], outcomes: Mappin
     """``NAME.json`` (the summary) and ``NAME.outcomes.json.gz`` (every test's outcome per run), deterministic."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{data['target']}.json"
-    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     raw = json.dumps(outcomes, sort_keys=True, separators=(",", ":")).encode()
-    (directory / f"{data['target']}.outcomes.json.gz").write_bytes(gzip.compress(raw, 9, mtime=0))
+    write_atomic(directory / f"{data['target']}.outcomes.json.gz", gzip.compress(raw, 9, mtime=0))
+    write_atomic(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
     return path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` so that a reader (another run of the harness) never sees it half written."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def load_outcomes(directory: Path, target: str) -> dict[str, dict[str, str]]:
@@ -171,15 +181,16 @@ def render_markdown(results: Mapping[str, Mapping[str, Any]], title: str = "Conf
         "the run passes only when every mode of every target has none.",
         "",
         "| target | mode | original → newest | baseline p/f/e/s | renamed p/f/e/s | unexplained | expected "
-        "| fixed | renamed run | tool | date | ok |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| flaky | fixed | renamed run | tool | date | ok |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, data in sorted(results.items()):
         for mode, m in sorted(data["modes"].items()):
             lines.append(
                 f"| {name} | {mode} | {_lib_versions(data)} | {_pfes(data['baseline']['counts'])} "
                 f"| {_pfes(m['counts'])} "
-                f"| {len(m['unexplained'])} | {len(m['expected'])} | {len(m['fixed'])} | {_minutes(m['wall'])} "
+                f"| {len(m['unexplained'])} | {len(m['expected'])} | {len(m.get('flaky', []))} | {len(m['fixed'])} "
+                f"| {_minutes(m['wall'])} "
                 f"| {m['tool']['commit']} | {m['date']} | {'yes' if m['ok'] else '**no**'} |"
             )
     for name, data in sorted(results.items()):
@@ -207,8 +218,13 @@ def render_markdown(results: Mapping[str, Mapping[str, Any]], title: str = "Conf
             )
             if m["incomplete"]:
                 lines.append(f"\n**Incomplete run:** {m['incomplete']}")
-            for key, label in (("unexplained", "Unexplained"), ("expected", "Expected")):
-                if m[key]:
+            lists = (
+                ("unexplained", "Unexplained"),
+                ("expected", "Expected"),
+                ("flaky", "Flaky (not confirmed when run again)"),
+            )
+            for key, label in lists:
+                if m.get(key):
                     lines += ["", f"{label} ({len(m[key])}):", ""]
                     for c in m[key][:LISTED]:
                         why = c.get("reason") or c["message"]

@@ -6,11 +6,11 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from .build import Wheelhouse, build_wheelhouse
-from .compare import Comparison, compare, counts
+from .compare import Comparison, compare, counts, split_flaky
 from .config import Expected, Target, load_expected
 from .envs import Venv, make_venv
 from .fetch import Downloads, dist_of, download
@@ -40,6 +40,38 @@ class TargetResult:
     modes: tuple[ModeResult, ...]
     expected: tuple[Expected, ...]
     wall: float
+
+
+#: at most this many unexplained tests are run again to tell a flaky one from a confirmed one
+CONFIRM_LIMIT = 3000
+
+
+def _confirm(
+    comparison: Comparison,
+    baseline: dict[str, Outcome],
+    renamed_spec: RunSpec,
+    base_spec: RunSpec,
+    data: str,
+    target: Target,
+    say: Callable[[str], None],
+) -> Comparison:
+    """Run the unexplained tests again, twice renamed and once in the baseline; unconfirmed ones are flaky."""
+    ids = tuple(c.id for c in comparison.unexplained)
+    say(f"running the {len(ids)} unexplained tests again: renamed twice, baseline once")
+
+    def rerun(spec: RunSpec, suffix: str) -> dict[str, Outcome]:
+        again = replace(
+            spec, label=f"{spec.label} {suffix}", workdir=renamed_spec.workdir.with_name(suffix), select=ids
+        )
+        if target.data_in_cwd:
+            shutil.copytree(data, again.workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".done"))
+        return run_pytest(again, say).outcomes
+
+    mode = renamed_spec.workdir.name
+    renamed = [rerun(renamed_spec, f"{mode}-again-{i}") for i in (1, 2)]
+    confirmed = split_flaky(comparison, baseline, renamed, [rerun(base_spec, f"{mode}-again-baseline")])
+    say(f"{len(confirmed.unexplained)} confirmed, {len(confirmed.flaky)} flaky")
+    return confirmed
 
 
 def _copy_tree(tree: Path, dest: Path) -> None:
@@ -200,6 +232,8 @@ def run_target(
         say(f"{mode}: running {' '.join(target.paths)}")
         run = run_pytest(run_spec, say)
         comparison = compare(baseline.outcomes, run.outcomes, expected, mode)
+        if comparison.unexplained and len(comparison.unexplained) <= CONFIRM_LIMIT:
+            comparison = _confirm(comparison, baseline.outcomes, run_spec, base_spec, data, target, say)
         say(
             f"{mode}: {counts(run.outcomes)} in {run.wall:.0f} s; newly failing: {len(comparison.unexplained)} "
             f"unexplained, {len(comparison.expected)} expected"

@@ -12,6 +12,7 @@ from environment variables, written by the harness:
   the original in test ids, so ids compare between the original and the renamed runs;
 * ``MVCONF_DESELECT``: a file of normalized test ids (or prefixes ending in ``/`` or ``::``, or
   globs) to deselect, one a line;
+* ``MVCONF_SELECT``: a file of normalized test ids; only these run (the harness's reruns);
 * ``MVCONF_PREIMPORT``: modules to import before anything of the suite (the newest release, as a
   user's process would have it);
 * ``MVCONF_TEST_TIMEOUT``: seconds; a test running longer ends the process (faulthandler prints
@@ -97,15 +98,26 @@ def _matches(nodeid: str, patterns: list[str], exact: set[str]) -> bool:
     return False
 
 
+def _selected() -> set[str] | None:
+    path = os.environ.get("MVCONF_SELECT")
+    if not path:
+        return None
+    with open(path, encoding="utf-8") as f:
+        return {line.strip() for line in f if line.strip()}
+
+
 def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -> None:
     patterns = _deselect_patterns()
-    if not patterns:
+    selected = _selected()
+    if not patterns and selected is None:
         return
     exact = set(patterns)
     keep: list[Any] = []
     drop: list[Any] = []
     for item in items:
-        (drop if _matches(normalize(item.nodeid), patterns, exact) else keep).append(item)
+        nodeid = normalize(item.nodeid)
+        dropped = _matches(nodeid, patterns, exact) or (selected is not None and nodeid not in selected)
+        (drop if dropped else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
