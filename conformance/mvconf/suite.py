@@ -13,7 +13,7 @@ from .build import Wheelhouse, build_wheelhouse
 from .compare import Comparison, compare, counts, split_flaky
 from .config import Expected, Target, load_expected
 from .envs import Venv, make_venv
-from .fetch import Downloads, dist_of, download
+from .fetch import Downloads, HarnessError, dist_of, download
 from .pytest_run import Outcome, RunResult, RunSpec, run_pytest
 from .store import Store, digest, file_sha256
 from .testtree import consumer_wheel, test_tree
@@ -185,6 +185,10 @@ def run_target(
             shutil.copytree(data, base_spec.workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".done"))
         say(f"baseline: running {' '.join(target.paths)}")
         baseline = run_pytest(base_spec, say)
+        if not baseline.outcomes or baseline.incomplete:
+            # an empty or broken oracle measures nothing: stop before the renamed runs
+            why = baseline.incomplete or "it ran no test"
+            raise HarnessError(f"the baseline is unusable ({baseline.log}): {why}")
         store.begin("baselines", base_key)
         cached.write_text(json.dumps(_result_json(baseline)), encoding="utf-8")
         store.finish("baselines", base_key, {"target": target.name})
