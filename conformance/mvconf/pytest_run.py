@@ -137,7 +137,8 @@ def run_pytest(spec: RunSpec, say: Callable[[str], None]) -> RunResult:
             try:
                 rc = subprocess.run(
                     command,
-                    cwd=spec.workdir,
+                    # upstream runs its suite from the project's root: tests open files relative to it
+                    cwd=spec.rootdir,
                     env=_environ(spec, out, deselect, select),
                     stdout=f,
                     stderr=subprocess.STDOUT,

@@ -51,8 +51,6 @@ def _confirm(
     baseline: dict[str, Outcome],
     renamed_spec: RunSpec,
     base_spec: RunSpec,
-    data: str,
-    target: Target,
     say: Callable[[str], None],
 ) -> Comparison:
     """Run the unexplained tests again, twice renamed and once in the baseline; unconfirmed ones are flaky."""
@@ -63,8 +61,6 @@ def _confirm(
         again = replace(
             spec, label=f"{spec.label} {suffix}", workdir=renamed_spec.workdir.with_name(suffix), select=ids
         )
-        if target.data_in_cwd:
-            shutil.copytree(data, again.workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".done"))
         return run_pytest(again, say).outcomes
 
     mode = renamed_spec.workdir.name
@@ -182,7 +178,7 @@ def run_target(
         say(f"baseline: reusing the earlier run ({len(baseline.outcomes)} tests)")
     else:
         if target.data_in_cwd:
-            shutil.copytree(data, base_spec.workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".done"))
+            shutil.copytree(data, base_spec.rootdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".done"))
         say(f"baseline: running {' '.join(target.paths)}")
         baseline = run_pytest(base_spec, say)
         if not baseline.outcomes or baseline.incomplete:
@@ -232,12 +228,12 @@ def run_target(
                 env["MVCONF_AS_WRITTEN_DIR"] = str(src)
             run_spec = spec("as-written", venv, src, target.paths, env)
         if target.data_in_cwd:
-            shutil.copytree(data, run_spec.workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".done"))
+            shutil.copytree(data, run_spec.rootdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".done"))
         say(f"{mode}: running {' '.join(target.paths)}")
         run = run_pytest(run_spec, say)
         comparison = compare(baseline.outcomes, run.outcomes, expected, mode)
         if comparison.unexplained and len(comparison.unexplained) <= CONFIRM_LIMIT:
-            comparison = _confirm(comparison, baseline.outcomes, run_spec, base_spec, data, target, say)
+            comparison = _confirm(comparison, baseline.outcomes, run_spec, base_spec, say)
         say(
             f"{mode}: {counts(run.outcomes)} in {run.wall:.0f} s; newly failing: {len(comparison.unexplained)} "
             f"unexplained, {len(comparison.expected)} expected"
