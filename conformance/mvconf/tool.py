@@ -27,7 +27,7 @@ class Tool:
     pythonpath: str
     #: sha256 of every file of the package: the key of every build made with it
     fingerprint: str
-    #: ``git describe``-like: commit, and "+dirty" when the checkout has changes in the package
+    #: the last commit that changed the package, and "+dirty" when the checkout has changes in it
     commit: str
 
     def command(self, *args: str) -> list[str]:
@@ -55,7 +55,8 @@ def _commit(package: Path) -> str:
         ).stdout.strip()
 
     try:
-        head = git("rev-parse", "--short=12", "HEAD")
+        # the last commit that changed the package, not HEAD: commits elsewhere (this harness) do not change the tool
+        head = git("log", "-1", "--format=%h", "--abbrev=12", "--", ".")
         dirty = git("status", "--porcelain", "--", ".")
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
