@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import time
@@ -134,6 +135,27 @@ def run_target(
     netns: bool = True,
 ) -> TargetResult:
     """Run ``target`` in ``modes``; every step is reused from the cache when its inputs are unchanged."""
+    runs = store.root / "runs" / target.name
+    runs.mkdir(parents=True, exist_ok=True)
+    with (runs / ".lock").open("w") as lock:
+        try:
+            # two harness processes on one target would share its run directories
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise HarnessError(f"another run of the harness is running {target.name} ({runs})") from None
+        return _run_target(target, tool, store, modes, say, refresh, rerun_baseline, netns)
+
+
+def _run_target(
+    target: Target,
+    tool: Tool,
+    store: Store,
+    modes: Sequence[str],
+    say: Callable[[str], None],
+    refresh: bool,
+    rerun_baseline: bool,
+    netns: bool,
+) -> TargetResult:
     started = time.monotonic()
     downloads = download(target, store, refresh, say)
     tree = test_tree(target, downloads, store)
