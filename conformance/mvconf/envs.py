@@ -63,7 +63,8 @@ def make_venv(
     original of a renamed copy, which a test dependency may have pulled in); ``alias``: install
     the as-written import hook (``mvconf_alias.pth``).
     """
-    inject = sorted(p for p in _INJECT.iterdir() if p.suffix == ".py")
+    # only what goes into this environment: a change to the alias hook leaves the other environments as they are
+    inject = [_INJECT / "mvconf_plugin.py", *([_INJECT / "mvconf_alias.py"] if alias else [])]
     key = digest(
         "venv",
         label,

@@ -80,3 +80,16 @@ def test_the_alias_hook_returns_the_renamed_modules_themselves(tmp_path: Path) -
     env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(HERE / "mvconf" / "inject")])
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == "ok", out.stderr
+    # python -m foo runs the copy's __main__ as __main__ (needs the hook loaded at start-up, as its .pth does)
+    (pkg / "__main__.py").write_text("import sys\nprint(__name__, sys.modules['foo'].__name__)\n")
+    main = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import mvconf_alias, runpy; runpy.run_module('foo', run_name='__main__', alter_sys=True)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert main.stdout.strip() == "__main__ _mv_foo_1_0_0", main.stderr

@@ -21,7 +21,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Sequence
-from types import ModuleType
+from types import CodeType, ModuleType
 
 
 def _pairs(value: str) -> dict[str, str]:
@@ -42,6 +42,13 @@ class _AliasLoader(importlib.abc.Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         module.__spec__ = self.spec
+
+    def get_code(self, fullname: str) -> CodeType | None:
+        """The copy's code, for ``python -m name`` (runpy runs it as ``__main__``, as it would the original)."""
+        spec = importlib.util.find_spec(self.target)
+        loader = spec.loader if spec else None
+        get_code = getattr(loader, "get_code", None)
+        return get_code(self.target) if get_code else None
 
 
 class AliasFinder(importlib.abc.MetaPathFinder):
@@ -66,9 +73,14 @@ class AliasFinder(importlib.abc.MetaPathFinder):
         if any(fullname.startswith(p + ".") for p in self.as_written):
             return None  # found below the as-written part's own __path__
         target_name = renamed + dot + rest
-        if target_name not in sys.modules and importlib.util.find_spec(target_name) is None:
+        loaded = sys.modules.get(target_name)
+        found = loaded.__spec__ if loaded is not None else importlib.util.find_spec(target_name)
+        if found is None:
             return None  # the copy has no such module: the usual "No module named 'pandas.x'"
-        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(target_name))
+        # a package's spec says so (runpy runs pkg.__main__ for ``-m pkg``); the module keeps its own __path__
+        return importlib.machinery.ModuleSpec(
+            fullname, _AliasLoader(target_name), is_package=found.submodule_search_locations is not None
+        )
 
 
 def install() -> AliasFinder | None:
