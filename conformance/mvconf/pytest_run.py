@@ -42,6 +42,8 @@ class RunSpec:
     netns: bool = True
     #: run only these tests (normalized ids); empty: all
     select: tuple[str, ...] = ()
+    #: the environment's site-packages (a path in a test id is normalized under it first)
+    site: Path = Path()
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,9 @@ def _environ(spec: RunSpec, out: Path, deselect: Path, select: Path) -> dict[str
     )
     if spec.select:
         env["MVCONF_SELECT"] = str(select)
+    # one label for all: a file of the suite is under the root in one run and under site-packages in another
+    where = [spec.site, spec.rootdir, spec.python.parent.parent]
+    env["MVCONF_PATHS"] = os.pathsep.join(f"{p}=<path>" for p in where if str(p) not in ("", "."))
     env.update(spec.env)
     return env
 

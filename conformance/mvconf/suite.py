@@ -181,6 +181,7 @@ def _run_target(
             deselect=deselect,
             test_timeout=target.test_timeout,
             netns=netns,
+            site=venv.site,
         )
 
     # the original release, in a fresh environment: the oracle

@@ -65,7 +65,8 @@ def test_the_alias_hook_returns_the_renamed_modules_themselves(tmp_path: Path) -
     (pkg / "sub").mkdir(parents=True)
     (pkg / "__init__.py").write_text("X = 1\n")
     (pkg / "sub" / "__init__.py").write_text("class K: pass\n")
-    (pkg / "mod.py").write_text("Y = 2\n")
+    # like requests' packages.py: a key under a module that is not a package
+    (pkg / "mod.py").write_text("import sys\nY = 2\nsys.modules[__name__ + '.inner'] = sys\n")
     probe = (
         "import mvconf_alias, sys, foo, foo.sub, foo.mod\n"
         "import _mv_foo_1_0_0.mod as real\n"
@@ -74,6 +75,8 @@ def test_the_alias_hook_returns_the_renamed_modules_themselves(tmp_path: Path) -
         "assert foo.mod.__spec__.name == '_mv_foo_1_0_0.mod' and not hasattr(foo.mod, '__path__')\n"
         "try:\n    import foo.missing\nexcept ModuleNotFoundError as e:\n    assert e.name == 'foo.missing', e.name\n"
         "else:\n    raise AssertionError('imported a missing module')\n"
+        "import foo.mod.inner\n"
+        "assert sys.modules['foo.mod.inner'] is sys\n"
         "print('ok')\n"
     )
     env = {**os.environ, "MVCONF_ALIASES": "foo=_mv_foo_1_0_0"}

@@ -42,6 +42,7 @@ class _AliasLoader(importlib.abc.Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         module.__spec__ = self.spec
+        _mirror()
 
     def get_code(self, fullname: str) -> CodeType | None:
         """The copy's code, for ``python -m name`` (runpy runs it as ``__main__``, as it would the original)."""
@@ -49,6 +50,23 @@ class _AliasLoader(importlib.abc.Loader):
         loader = spec.loader if spec else None
         get_code = getattr(loader, "get_code", None)
         return get_code(self.target) if get_code else None
+
+
+_ALIASES: dict[str, str] = {}
+
+
+def _mirror() -> None:
+    """Every ``sys.modules`` key under a renamed name is there under the plain name too.
+
+    A copy registers modules under keys of its own (requests' ``packages.py`` puts
+    ``_mv_requests_2_31_0.packages.urllib3`` there); the original would have registered the plain
+    key, which ``import requests.packages.urllib3`` finds before it looks for a package.
+    """
+    for key, module in list(sys.modules.items()):
+        head, dot, rest = key.partition(".")
+        for plain, renamed in _ALIASES.items():
+            if head == renamed:
+                sys.modules.setdefault(plain + dot + rest, module)
 
 
 class AliasFinder(importlib.abc.MetaPathFinder):
@@ -89,6 +107,7 @@ def install() -> AliasFinder | None:
     if not aliases:
         return None
     as_written = [p for p in os.environ.get("MVCONF_AS_WRITTEN", "").split(",") if p]
+    _ALIASES.update(aliases)
     finder = AliasFinder(aliases, as_written, os.environ.get("MVCONF_AS_WRITTEN_DIR", ""))
     sys.meta_path.insert(0, finder)
     return finder

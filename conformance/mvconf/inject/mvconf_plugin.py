@@ -10,6 +10,7 @@ from environment variables, written by the harness:
   but the test that crashed, which the harness finds as the last start without an end);
 * ``MVCONF_RENAMES``: ``renamed=original,...``; each renamed top-level name is written back as
   the original in test ids, so ids compare between the original and the renamed runs;
+* ``MVCONF_PATHS``: ``path=label`` pairs (``os.pathsep``-separated) written as their label in ids;
 * ``MVCONF_DESELECT``: a file of normalized test ids (or prefixes ending in ``/`` or ``::``, or
   globs) to deselect, one a line;
 * ``MVCONF_SELECT``: a file of normalized test ids; only these run (the harness's reruns);
@@ -52,8 +53,21 @@ _stream = open(_OUT, "a", encoding="utf-8") if _OUT else None  # noqa: SIM115 (o
 _phases: dict[str, dict[str, Any]] = {}
 
 
+#: machine paths that differ between the runs (the test root, the venv), longest first
+_PATHS = sorted(
+    (tuple(p.split("=", 1)) for p in (os.environ.get("MVCONF_PATHS") or "").split(os.pathsep) if "=" in p),
+    key=lambda pair: -len(pair[0]),
+)
+
+
 def normalize(nodeid: str) -> str:
-    """``nodeid`` with every renamed top-level name written as the original."""
+    """``nodeid`` with every renamed top-level name written as the original, and run paths as labels.
+
+    A parameter id may hold a path (``__file__``, ``pytest.__file__``): site-packages, the test
+    root and the venv, each written ``<path>``, make it the same in every run.
+    """
+    for path, label in _PATHS:
+        nodeid = nodeid.replace(path, label)
     if _RENAME_RE is None:
         return nodeid
     return _RENAME_RE.sub(lambda m: _ORIGINAL[m.group(1)], nodeid)
