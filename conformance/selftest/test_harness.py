@@ -83,16 +83,10 @@ def test_the_alias_hook_returns_the_renamed_modules_themselves(tmp_path: Path) -
     env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(HERE / "mvconf" / "inject")])
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == "ok", out.stderr
-    # python -m foo runs the copy's __main__ as __main__ (needs the hook loaded at start-up, as its .pth does)
-    (pkg / "__main__.py").write_text("import sys\nprint(__name__, sys.modules['foo'].__name__)\n")
-    main = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import mvconf_alias, runpy; runpy.run_module('foo', run_name='__main__', alter_sys=True)",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
+    # python -m foo runs the copy's __main__ as __main__, its path in sys.argv[0] (runpy, as -m does)
+    (pkg / "__main__.py").write_text(
+        "import os, sys\nprint(__name__, sys.modules['foo'].__name__, os.path.basename(sys.argv[0]))\n"
     )
-    assert main.stdout.strip() == "__main__ _mv_foo_1_0_0", main.stderr
+    runner = "import mvconf_alias, runpy, sys; sys.argv = ['-m']; runpy._run_module_as_main('foo')"
+    main = subprocess.run([sys.executable, "-c", runner], env=env, capture_output=True, text=True)
+    assert main.stdout.strip() == "__main__ _mv_foo_1_0_0 __main__.py", main.stderr

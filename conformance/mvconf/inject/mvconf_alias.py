@@ -96,8 +96,12 @@ class AliasFinder(importlib.abc.MetaPathFinder):
         if found is None:
             return None  # the copy has no such module: the usual "No module named 'pandas.x'"
         # a package's spec says so (runpy runs pkg.__main__ for ``-m pkg``); the module keeps its own __path__
+        # origin too: runpy puts it in sys.argv[0]
         return importlib.machinery.ModuleSpec(
-            fullname, _AliasLoader(target_name), is_package=found.submodule_search_locations is not None
+            fullname,
+            _AliasLoader(target_name),
+            origin=found.origin,
+            is_package=found.submodule_search_locations is not None,
         )
 
 
