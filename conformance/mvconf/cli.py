@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -10,7 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import MODES, ConfigError, load_target, target_names
+from .config import MODES, ConfigError, load_expected, load_target, target_names
 from .fetch import HarnessError
 from .pytest_run import netns_available
 from .report import (
@@ -19,6 +20,7 @@ from .report import (
     load_results,
     mode_ok,
     outcome_maps,
+    reapply_expected,
     render_markdown,
     target_json,
     write_atomic,
@@ -61,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the suites where 'unshare --net' is not allowed (they can then reach the network)",
     )
+    p.add_argument(
+        "--reapply-expected",
+        action="store_true",
+        help="apply the expected lists as they are now to the stored results (no run) and rewrite RESULTS.md",
+    )
     p.add_argument("--list", action="store_true", help="list the targets and exit")
     p.add_argument(
         "--snapshot", metavar="NAME", help="copy the current results and RESULTS.md to results/NAME/ and exit"
@@ -92,6 +99,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         after = Path(args.diff[1]) if len(args.diff) == 2 else args.results
         print(diff_results(load_results(Path(args.diff[0])), load_results(after)))
+        return 0
+    if args.reapply_expected:
+        for name, data in load_results(args.results).items():
+            if name in names:
+                reapply_expected(data, load_expected(load_target(TARGETS / f"{name}.toml")))
+                write_atomic(
+                    args.results / f"{name}.json", (json.dumps(data, indent=1, sort_keys=True) + "\n").encode()
+                )
+        write_atomic(markdown, render_markdown(load_results(args.results)).encode())
+        print(f"wrote {markdown}")
         return 0
     unknown = sorted(set(args.only or ()) - set(names))
     if unknown:

@@ -7,11 +7,12 @@ import gzip
 import json
 import os
 import platform
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .compare import Change
+from .compare import Change, matches
+from .config import Expected
 from .pytest_run import Outcome, RunResult
 from .suite import ModeResult, TargetResult
 from .tool import Tool
@@ -22,6 +23,7 @@ __all__ = [
     "load_results",
     "mode_ok",
     "outcome_maps",
+    "reapply_expected",
     "render_markdown",
     "target_json",
     "write_atomic",
@@ -254,3 +256,18 @@ def diff_results(before: Mapping[str, Mapping[str, Any]], after: Mapping[str, Ma
             )
             lines += [f"  new: {t}" for t in sorted(new - old)[:LISTED]]
     return "\n".join(lines)
+
+
+def reapply_expected(data: dict[str, Any], expected: Sequence[Expected]) -> None:
+    """Move the stored unexplained tests that ``expected`` now lists to the expected ones (no run)."""
+    for mode, m in data["modes"].items():
+        mine = [e for e in expected if mode in e.modes]
+        keep = []
+        for change in m["unexplained"]:
+            hit = next((e for e in mine if matches(change["id"], e.id)), None)
+            if hit is None:
+                keep.append(change)
+            else:
+                m["expected"].append({**change, "reason": hit.reason})
+        m["unexplained"] = keep
+        m["ok"] = mode_ok(m) and not data["baseline"]["incomplete"]

@@ -85,9 +85,16 @@ class AliasFinder(importlib.abc.MetaPathFinder):
         if renamed is None:
             return None
         if fullname in self.as_written:
-            # the top of an as-written part: its file, not the copy's
-            where = os.path.join(self.as_written_dir, *fullname.split(".")[:-1])
-            return importlib.machinery.PathFinder.find_spec(fullname, [where])
+            # the top of an as-written part: its file, not the copy's; asked of the finders after this one
+            # (pytest's assertion rewriter among them) with the as-written directory as the path
+            where = [os.path.join(self.as_written_dir, *fullname.split(".")[:-1])]
+            for finder in sys.meta_path:
+                find = getattr(finder, "find_spec", None)
+                if finder is not self and find is not None:
+                    spec = find(fullname, where, target)
+                    if spec is not None:
+                        return spec  # type: ignore[no-any-return]
+            return None
         if any(fullname.startswith(p + ".") for p in self.as_written):
             return None  # found below the as-written part's own __path__
         target_name = renamed + dot + rest
@@ -118,3 +125,15 @@ def install() -> AliasFinder | None:
 
 
 install()
+
+
+def first() -> None:
+    """Put the finder back in front of ``sys.meta_path`` (pytest's assertion rewriter inserts itself there).
+
+    Otherwise the rewriter would look for ``pandas.conftest`` in the alias's ``__path__`` (the copy)
+    and load the copy's file under the as-written name.
+    """
+    mine = [f for f in sys.meta_path if isinstance(f, AliasFinder)]
+    for finder in mine:
+        sys.meta_path.remove(finder)
+    sys.meta_path[:0] = mine

@@ -28,6 +28,7 @@ import importlib
 import json
 import os
 import re
+import sys
 from typing import Any
 
 _OUT = os.environ.get("MVCONF_OUT")
@@ -44,6 +45,10 @@ _RENAME_RE = (
     if _ORIGINAL
     else None
 )
+
+if "mvconf_alias" in sys.modules:
+    # as-written mode: the alias hook goes back in front of pytest's assertion rewriter
+    sys.modules["mvconf_alias"].first()
 
 for _name in filter(None, (os.environ.get("MVCONF_PREIMPORT") or "").split(",")):
     # before the suite's conftest and test modules: the newest release is the one already loaded
