@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Mapping
@@ -84,6 +85,9 @@ def _environ(spec: RunSpec, out: Path, deselect: Path, select: Path) -> dict[str
             "MVCONF_OUT": str(out),
             "MVCONF_DESELECT": str(deselect),
             "MVCONF_TEST_TIMEOUT": str(spec.test_timeout),
+            # a temporary directory of its own: runs must not see each other's files (requests'
+            # extract_zipped_paths keeps what an earlier run left in /tmp)
+            "TMPDIR": str(spec.workdir / "tmp"),
         }
     )
     if spec.select:
@@ -102,6 +106,9 @@ def run_pytest(spec: RunSpec, say: Callable[[str], None]) -> RunResult:
         spec.workdir / n for n in ("outcomes.jsonl", "pytest.log", "deselect.txt", "pytest.ini", "select.txt")
     )
     select.write_text("".join(f"{s}\n" for s in spec.select), encoding="utf-8")
+    if (spec.workdir / "tmp").exists():
+        shutil.rmtree(spec.workdir / "tmp")
+    (spec.workdir / "tmp").mkdir()
     for path in (out, log):
         path.write_text("", encoding="utf-8")
     ini.write_text(spec.ini, encoding="utf-8")
