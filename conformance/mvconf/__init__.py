@@ -1,0 +1,1 @@
+"""The conformance harness of mvpy-vendor: upstream test suites, original vs. renamed copy, per test."""
