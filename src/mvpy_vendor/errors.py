@@ -114,6 +114,8 @@ class Code(str, enum.Enum):
     DYNAMIC_REFERENCE = "dynamic-reference"
     #: a renamed name split across string literals (``"pyd" "antic"``)
     SPLIT_NAME = "split-name"
+    #: ``exec``/``eval``/``compile`` of code not known statically: imports in it are not rewritten
+    DYNAMIC_CODE = "dynamic-code"
     # Only from ``mvpy-vendor check``:
     #: source that names a renamed copy (``_mv_foo_1_0_0``) instead of the plain name
     RENAMED_NAME = "renamed-name"

@@ -56,18 +56,20 @@ class Diagnostic:
 
 @dataclass(frozen=True)
 class Relocation:
-    """A string literal naming a renamed module, relocated (``"foo.x"`` -> ``"_mv_foo_1_0_0.x"``), at ``line``.
+    """A module reference in a string, relocated where it is used as a module name, at ``line``.
 
-    ``kind`` ``"name"``: the other way round, an expression holding a relocated module name (the
-    variable of a loop over module names) used where Python takes a plain name (``locals()[p]``,
-    ``setattr(o, p, v)``, the tail of a ``sys.modules`` key), mapped back to the name as written;
-    ``old`` and ``new`` are then the expression's source before and after.
+    ``kind``: ``"string"``, a literal rewritten (``"foo.x"`` -> ``"_mv_foo_1_0_0.x"``);
+    ``"mapped"``, a value known only at run time wrapped in a mapping call at the place that uses
+    it as a module name (``old`` and ``new`` are the expression's source before and after);
+    ``"code"``, a string holding Python code (``exec("from foo import *")``) rewritten as code;
+    ``"name"``, a module name as Python knows it put back to the name as written where the
+    original builds a key from it (the tail of a ``sys.modules`` key).
     """
 
     line: int
     old: str
     new: str
-    kind: Literal["string", "name"] = "string"
+    kind: Literal["string", "mapped", "code", "name"] = "string"
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"line": self.line, "from": self.old, "to": self.new}
@@ -77,7 +79,9 @@ class Relocation:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Relocation:
-        kind: Literal["string", "name"] = "name" if data.get("kind") == "name" else "string"
+        kind = data.get("kind", "string")
+        if kind not in ("string", "mapped", "code", "name"):
+            kind = "string"
         return cls(int(data["line"]), str(data["from"]), str(data["to"]), kind)
 
 

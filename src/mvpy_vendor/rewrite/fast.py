@@ -45,9 +45,9 @@ import libcst as cst
 from mvpy_vendor.outcome import Diagnostic, Relocation
 
 from .mask import STRING_LITERAL, MaskedSource, mask
-from .names import NameMap, relocated_path
-from .reference import Outcome, module_name_loop, rewrite_module
-from .tables import DIST_CALLS, MODULE_CALLS, MONKEYPATCH_ATTR_CALLS, MONKEYPATCH_ITEM_CALLS, Aliases
+from .names import NameMap
+from .reference import Outcome, rewrite_module
+from .tables import DIST_CALLS, MODULE_CALLS, MONKEYPATCH_ATTR_CALLS, MONKEYPATCH_ITEM_CALLS, SINK_WORDS, Aliases
 
 __all__ = ["Piece", "Streamed", "rewrite_statements", "stream_statements"]
 
@@ -100,14 +100,11 @@ class _Patterns:
     def __init__(self, names: NameMap) -> None:
         renamed = "|".join(re.escape(n) for n in sorted(names.imports, key=len, reverse=True))
         name = rb"(?P<name>" + renamed.encode() + rb")\b"
-        self.words = _words([*names.imports, "import", *_ALIAS_ROOTS])
-        # A quote, a module path under a renamed name, and (not consumed) a quote: every string
-        # literal the reference relocates has its last opening quote at such a match.
-        self.strings = (
-            re.compile(rb"[\"'](?:" + renamed.encode() + rb")(?:\.[A-Za-z_][A-Za-z0-9_]*)*\.?(?=[\"'])")
-            if names.strings
-            else None
-        )
+        self.words = _words([*names.imports, "import", *_ALIAS_ROOTS, *self.sinks(names)])
+        # A quote then ``from `` or ``import `` (a string that may be import statements, code the
+        # reference rewrites), or a ``"__module__"`` key: every string literal the reference acts on
+        # for what it holds has an opening quote at such a match.
+        self.strings = re.compile(rb"[\"'](?:[ \t\r\n]*(?:from|import) |__module__[\"'])") if names.strings else None
         self.from_import = re.compile(
             _S + rb"*from" + _S + rb"+" + name + _DOTTED + _S + rb"*import(?:" + _S + rb"+|(?=[(*]))" + _NAMES + _END
         )
@@ -115,6 +112,11 @@ class _Patterns:
             _S + rb"*(?P<keyword>import)" + _S + rb"+" + name + _DOTTED
             + rb"(?P<as>" + _S + rb"+as" + _S + rb"+(?P<target>" + _ID + rb"))?" + _END
         )  # fmt: skip
+
+    @staticmethod
+    def sinks(names: NameMap) -> list[str]:
+        """The words of the uses the reference rewrites a string in beyond the tables' calls."""
+        return sorted(SINK_WORDS) if names.strings else []
 
 
 _IDENTIFIER = re.compile(_ID)
@@ -340,8 +342,12 @@ def _block_end(source: MaskedSource, statement: _Statement) -> int | None:
     return last
 
 
-def _with_loop_bodies(source: MaskedSource, names: NameMap, statements: Iterable[_Statement]) -> Iterator[_Statement]:
-    """``statements``, with every loop over module names made one candidate with its body."""
+_FOR = re.compile(rb"(?:async[ \t\f]+)?for\b")
+
+
+def _with_loop_bodies(source: MaskedSource, statements: Iterable[_Statement]) -> Iterator[_Statement]:
+    """``statements``, with every loop that may iterate ``sys.modules`` made one candidate with its
+    body: in the body, the loop's variable is a module's name (the reference compares with it)."""
     block: _Statement | None = None  # the last loop made one candidate
     for statement in statements:
         if block is not None:
@@ -350,17 +356,13 @@ def _with_loop_bodies(source: MaskedSource, names: NameMap, statements: Iterable
                 continue
             yield block
             block = None
-        if _STRING in statement.words and statement.code.lstrip(b" \t\f").startswith((b"for", b"async")):
-            module = statement.parse(source)
-            if module is None:
+        if b"modules" in statement.words and _FOR.match(statement.code.lstrip(b" \t\f")):
+            end = _block_end(source, statement)
+            if end is None:
                 raise _Decline
-            if any(isinstance(s, cst.For) and module_name_loop(s, names) is not None for s in module.body):
-                end = _block_end(source, statement)
-                if end is None:
-                    raise _Decline
-                block = _Statement(statement.start, end, source.code[statement.start : end], block=True)
-                block.words = statement.words
-                continue
+            block = _Statement(statement.start, end, source.code[statement.start : end], block=True)
+            block.words = statement.words
+            continue
         yield statement
     if block is not None:
         yield block
@@ -434,14 +436,13 @@ def _simple_elements(
 ) -> tuple[list[tuple[int, int, bytes]], list[Relocation]] | None:
     """What the reference does to a chunk of a display's elements (from ``start + low``, each
     ending at one of ``ends``), when each is a plain string literal, a dotted name or a decimal
-    number (in braces, a ``key: value`` pair of them): the string literals that are whole module paths are
-    relocated, nothing else changes. The edits (position, length, new text) and the relocations
-    (lines relative to the chunk's first); None when some element is anything else."""
+    number (in braces, a ``key: value`` pair of them), none of them code or a ``"__module__"``
+    key: nothing changes (a string is data there). The edits and relocations (none); None when
+    some element is anything else."""
     code, data = source.code, source.data
     edits: list[tuple[int, int, bytes]] = []
     relocated: list[Relocation] = []
-    begin = counted = start + low
-    lines = 0  # data[start + low : counted] holds this many newlines
+    begin = start + low
     for end in ends:
         end += start
         parts = [(begin, end)]
@@ -473,13 +474,8 @@ def _simple_elements(
             literal = data[quoted : at + len(core)].decode("utf-8")
             quote = literal[:3] if literal[:3] in ('"""', "'''") else literal[0]
             old = literal[len(quote) : -len(quote)]
-            new = relocated_path(old, names)
-            if new is None:
-                continue
-            edits.append((quoted, at + len(core) - quoted, (quote + new + quote).encode("utf-8")))
-            lines += data.count(b"\n", counted, at)
-            counted = at
-            relocated.append(Relocation(lines, old, new))
+            if old == "__module__" or old.lstrip().startswith(("from ", "import ")):
+                return None  # a key whose value is a module name, or code: libcst
         begin = end + 1
     return edits, relocated
 
@@ -627,12 +623,14 @@ def _stream(source: MaskedSource, names: NameMap, out: _Pieces) -> Streamed:
     data = source.data
     patterns = _patterns_for(names)
     aliases, extra = _aliases(source)
-    pattern = patterns.words if not extra else _words([*names.imports, "import", *_ALIAS_ROOTS, *extra])
+    pattern = patterns.words
+    if extra:
+        pattern = _words([*names.imports, "import", *_ALIAS_ROOTS, *_Patterns.sinks(names), *extra])
     statements: Iterable[_Statement] = _candidates(source, pattern, patterns.strings)
-    if patterns.strings is not None:
-        statements = _with_loop_bodies(source, names, statements)
+    statements = _with_loop_bodies(source, statements)
     renamed = {n.encode() for n in names.imports}
-    triggers = {w.encode() for w in _ROOTS} | {k.encode() for k, v in aliases.items() if _interesting(v)}
+    triggers = {w.encode() for w in (*_ROOTS, *_Patterns.sinks(names))}
+    triggers |= {k.encode() for k, v in aliases.items() if _interesting(v)}
     view = memoryview(data)
     diagnostics: list[Diagnostic] = []
     strings: list[Relocation] = []

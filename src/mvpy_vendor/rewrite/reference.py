@@ -1,13 +1,16 @@
 """The reference rewrite of one Python file: libcst parses the whole file, the transformer edits it.
 
 Every import statement of a renamed top-level name is rewritten so that it binds exactly the
-names it bound before, now to the renamed modules; string references to modules in the calls
-that take them (``importlib.import_module("foo.x")``, ``sys.modules["foo"]``, ...) and metadata
-lookups of renamed distributions are rewritten too, and so is every other string literal whose
-whole value is a module path under a renamed name (``"foo"``, ``"foo.sub.attr"``): it is
-relocated, as Maven Shade relocates string constants (see :meth:`_Rewriter.leave_SimpleString`
-for what is left alone). Everything else is preserved byte for byte.
-The fast path (:mod:`.fast`) is tested against this, file by file.
+names it bound before, now to the renamed modules. A string is rewritten only where it is *used*
+as a module name, never for its value: the calls that take a module or distribution name
+(``importlib.import_module``, ``sys.modules`` keys and methods, resources, metadata, mock
+targets, entry-point groups, ``find_class``), assignments to ``__module__``/``__package__``
+(also through ``setattr``, ``d["__module__"]``, a ``module=`` keyword), and comparisons with an
+expression that is a module's name (``__name__``, ``x.__module__``, ``__spec__.name``, a key of
+``sys.modules``, ``.startswith``). A literal there is rewritten; a value known only at run time
+gets a mapping call (:mod:`.runtime`). Code in strings (``exec("from foo import *")``, a string
+that is only import statements) is rewritten as code. Everything else, every other string
+included, is preserved byte for byte. The fast path (:mod:`.fast`) is tested against this.
 """
 
 from __future__ import annotations
@@ -26,19 +29,25 @@ from mvpy_vendor.errors import Code
 from mvpy_vendor.outcome import Diagnostic, Relocation
 
 from .names import NameMap, relocated_path
+from .runtime import distribution_call, mapping_call, unmapping_call
 from .tables import (
-    ATTRIBUTE_CALLS,
+    CODE_CALLS,
     DIST_CALLS,
-    FORWARD_REFERENCE_CALLS,
+    IMPORT_FUNCTIONS,
+    MODULE_ARGUMENT_CALLS,
+    MODULE_ATTRIBUTES,
     MODULE_CALLS,
+    MODULE_KEYWORD_CALLS,
+    MODULE_NAME_READS,
     MONKEYPATCH_ATTR_CALLS,
     MONKEYPATCH_ITEM_CALLS,
+    NAME_PARTS,
     SYS_MODULES_METHODS,
     Aliases,
     diagnostic_code,
 )
 
-__all__ = ["Outcome", "module_name_loop", "rewrite_module", "transform_whole"]
+__all__ = ["Outcome", "rewrite_module", "transform_whole"]
 
 # A rewrite's outcome: the new bytes (None: unchanged), the changes made, the diagnostics, the
 # string literals relocated.
@@ -100,121 +109,10 @@ def _formatted(template: cst.BaseExpression, placeholder: str, dynamic: cst.Base
     return [_Piece(template, text if cut < 0 else text[:cut]), _Piece(None, "", dynamic)]
 
 
-_SELF_NAMES = {"__name__", "__package__", "__spec__.name", "__spec__.parent"}
-
-
-def _names_itself(expr: cst.BaseExpression | None) -> bool:
-    """``__name__`` and friends already carry the renamed name at run time."""
-    return expr is not None and get_full_name_for_node(expr) in _SELF_NAMES
-
-
-# ---- loops over module names ------------------------------------------------------------------
-#
-# ``for p in ("foo", "bar"): ...`` iterates module names: its literals are relocated like any
-# other (so ``__import__(p)`` and ``m == p`` see the copy's names), but where the loop uses ``p``
-# as a Python name (``locals()[p]``, ``setattr(o, p, v)``) or puts a module name after a dot
-# in a ``sys.modules`` key (``sys.modules[f"pkg.compat.{m}"]``, an alias), the name as written
-# is meant: only the first component of a module path carries the renamed name (that is all the
-# rewriter changes in the code that uses it), so there the plain name is put back at run time.
-# requests' ``requests/packages.py`` is such a loop.
-
-# Calls whose value is a namespace keyed by plain names: ``locals()[p]``, ``vars(o)[p]``.
-_NAMESPACE_CALLS = frozenset({"locals", "globals", "vars"})
-
-
-def _string_value(node: cst.BaseExpression) -> str | None:
+def _string_value(node: cst.BaseExpression | None) -> str | None:
     if not isinstance(node, cst.SimpleString) or "b" in node.prefix.lower():
         return None
     return node.value[len(node.prefix) + len(node.quote) : -len(node.quote)]
-
-
-def _bound_names(target: cst.BaseExpression) -> set[str]:
-    """The names an assignment target binds (not attributes or subscripts)."""
-    if isinstance(target, cst.Name):
-        return {target.value}
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return set().union(*(_bound_names(e.value) for e in target.elements))
-    if isinstance(target, cst.StarredElement):
-        return _bound_names(target.value)
-    return set()
-
-
-class _Binders(cst.CSTVisitor):
-    """Every name bound anywhere in a subtree."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self.names |= _bound_names(node.target)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self.names |= _bound_names(node.target)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self.names |= _bound_names(node.target)
-
-    def visit_For(self, node: cst.For) -> None:
-        self.names |= _bound_names(node.target)
-
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        self.names |= _bound_names(node.target)
-
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self.names |= _bound_names(node.target)
-
-    def visit_AsName(self, node: cst.AsName) -> None:
-        self.names |= _bound_names(node.name)
-
-    def visit_Del(self, node: cst.Del) -> None:
-        self.names |= _bound_names(node.target)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.names.add(node.name.value)
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.names.add(node.name.value)
-
-    def visit_Global(self, node: cst.Global) -> None:
-        self.names |= {n.name.value for n in node.names}
-
-    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        self.names |= {n.name.value for n in node.names}
-
-
-def module_name_loop(node: cst.For, names: NameMap) -> tuple[str, dict[str, str]] | None:
-    """A loop over module names, some renamed: its variable and renamed -> original top-level names.
-
-    Such a loop's iterable is a tuple or list of plain string literals (nothing else), at least
-    one of them relocated, and its body never rebinds the variable. None when strings are not
-    relocated (``keep-strings``).
-    """
-    if not names.strings or not isinstance(node.target, cst.Name) or not isinstance(node.iter, (cst.Tuple, cst.List)):
-        return None
-    renamed: dict[str, str] = {}
-    for element in node.iter.elements:
-        text = _string_value(element.value) if isinstance(element, cst.Element) else None
-        if text is None:
-            return None
-        if relocated_path(text, names) is not None:
-            first = text.partition(".")[0]
-            renamed[names.imports[first]] = first
-    if not renamed:
-        return None
-    binders = _Binders()
-    node.body.visit(binders)
-    return None if node.target.value in binders.names else (node.target.value, renamed)
-
-
-def _plain_name(variable: str, renamed: Mapping[str, str], quote: str) -> cst.BaseExpression:
-    """``("foo" + m[13:] if m.partition(".")[0] == "_mv_foo_1_0_0" else m)``: ``m`` with its first
-    component back to the name as written."""
-    text = variable
-    for new, old in sorted(renamed.items(), reverse=True):
-        head = f"{variable}.partition({quote}.{quote})[0] == {quote}{new}{quote}"
-        text = f"{quote}{old}{quote} + {variable}[{len(new)}:] if {head} else {text}"
-    return cst.parse_expression(f"({text})")
 
 
 _CODE = cst.Module([])
@@ -231,16 +129,11 @@ class _Rewriter(cst.CSTTransformer):
         self.diagnostics: list[Diagnostic] = []
         self.strings: list[Relocation] = []
         self._position = position
-        # String literals the string rule leaves alone (original nodes): docstrings, parts of
-        # concatenations, and the arguments the call, subscript and comparison rules handle.
+        # Docstrings (original nodes): never code to rewrite.
         self._kept: set[cst.CSTNode] = set()
-        # Inside an annotation or a forward-reference call (a type expression), and the calls that are.
-        self._types = 0
-        self._typing_calls: set[cst.CSTNode] = set()
-        # The loops over module names around the current node (variable, renamed -> original
-        # top-level names), the loops that are, and the quotes of the f-strings around it.
-        self._loops: list[tuple[str, dict[str, str]]] = []
-        self._loop_nodes: set[cst.CSTNode] = set()
+        # The names bound to keys of sys.modules by the loops and comprehensions around the
+        # current node, and the quotes of the f-strings around it.
+        self._module_vars: list[set[str]] = []
         self._quotes: list[str] = []
 
     # ---- names ------------------------------------------------------------------------------
@@ -350,7 +243,7 @@ class _Rewriter(cst.CSTTransformer):
         out[-1] = out[-1].with_changes(semicolon=stmt.semicolon)
         return out
 
-    # ---- strings ----------------------------------------------------------------------------
+    # ---- module names in strings: relocated where they are used as module names -----------------
 
     def _rewrite_string(
         self,
@@ -359,23 +252,30 @@ class _Rewriter(cst.CSTTransformer):
         what: str,
         kind: Literal["module", "dist"],
         separators: str,
+        *,
+        dynamic: bool = True,
+        paths: bool = False,
     ) -> cst.BaseExpression | None:
-        """Rewrite the module or distribution a string expression names; note what cannot be known."""
-        pieces = _pieces(expr)
-        if self._loops:
-            start = expr if pieces is None else pieces[0].expr if pieces[0].node is None else None
-            if isinstance(start, cst.Name) and self._loop_names(start.value) is not None:
-                return None  # the loop's literals, relocated: known, and already right
-        if pieces is None:
-            if not _names_itself(expr):
-                self._note(line_node, what, "target not known statically; left unchanged")
+        """The string expression ``expr``, used as a module (or distribution) name, relocated.
+
+        A literal, or a literal head that holds the whole first component (``"foo.%s" % x``,
+        ``f"foo.{x}"``), is rewritten; a value known only at run time is wrapped in a mapping
+        call (:mod:`.runtime`) unless ``dynamic`` is off; a value that is a module's own name
+        (``__name__``, a key of ``sys.modules``) is already right. ``paths``: under a renamed
+        namespace only a module path moves (:func:`.names.relocated_path`), as in every use but
+        an import's. None: nothing to change.
+        """
+        if self._module_name(expr):
             return None
+        pieces = _pieces(expr)
+        if pieces is None:
+            return self._mapped(expr, line_node, what, kind) if dynamic else None
         prefix = ""
-        dynamic = False
+        is_dynamic = False
         for piece in pieces:
             if piece.node is None:
-                dynamic = True
-                if not prefix and _names_itself(piece.expr):
+                is_dynamic = True
+                if not prefix and self._module_name(piece.expr):
                     return None
                 break
             prefix += piece.text
@@ -383,13 +283,20 @@ class _Rewriter(cst.CSTTransformer):
         first = prefix if cut < 0 else prefix[:cut]
         if kind == "dist":
             first = re.split(r"[\s<>=!~;\[(@]", prefix, maxsplit=1)[0]
-        complete = cut >= 0 or not dynamic or (kind == "dist" and first != prefix)
+        complete = cut >= 0 or not is_dynamic or (kind == "dist" and first != prefix)
         if not complete:
             candidates = self.names.dists if kind == "dist" else self.names.imports
-            if not first or any(c.startswith(first) for c in candidates):
-                self._note(line_node, what, "target not known statically; left unchanged")
+            if dynamic and (not first or any(c.startswith(first) for c in candidates)):
+                return self._mapped(expr, line_node, what, kind)
             return None
-        new = self.names.dists.get(canonicalize_name(first)) if kind == "dist" else self.names.imports.get(first)
+        if kind == "dist":
+            new = self.names.dists.get(canonicalize_name(first))
+        else:
+            text = prefix if not is_dynamic else first
+            moves = not paths or relocated_path(text, self.names) is not None
+            new = self.names.imports.get(first) if moves else None
+            if new is None and paths and is_dynamic and first in self.names.modules and dynamic:
+                return self._mapped(expr, line_node, what, kind)  # under a namespace: known at run time
         if new is None:
             return None
         head = pieces[0]
@@ -398,12 +305,148 @@ class _Rewriter(cst.CSTTransformer):
             return None
         self.changes += 1
         assert head.node is not None
+        self.strings.append(Relocation(self._position(line_node)[0], first, new))
         replacement = _replace_text(head, first, new)
         return expr.visit(_Substitute({head.node: replacement}))  # type: ignore[return-value]
+
+    def _mapped(
+        self, expr: cst.BaseExpression, line_node: cst.CSTNode, what: str, kind: Literal["module", "dist"]
+    ) -> cst.BaseExpression | None:
+        """``expr`` wrapped in the mapping call of this world (a module or distribution name known
+        only at run time); None when no quote is free inside the f-strings around it."""
+        if (kind == "dist" and not self.names.dists) or (kind == "module" and not self.names.imports):
+            return None
+        quote = self._quote()
+        if quote is None:
+            self._note(line_node, what, "target not known statically, inside an f-string; left unchanged")
+            return None
+        old = _CODE.code_for_node(expr)
+        text = (distribution_call if kind == "dist" else mapping_call)(self.names, old, quote)
+        self.changes += 1
+        self.strings.append(Relocation(self._position(line_node)[0], old, text, "mapped"))
+        return cst.parse_expression(text)
 
     def _note(self, node: cst.CSTNode, what: str, message: str, code: Code | None = None) -> None:
         line, column = self._position(node)
         self.diagnostics.append(Diagnostic(line, f"{what}: {message}", code or diagnostic_code(what), column))
+
+    def _quote(self, *more: str) -> str | None:
+        """A quote character no f-string around the new code uses (before Python 3.12 it cannot)."""
+        used = "".join(self._quotes) + "".join(more)
+        return next((q for q in ("'", '"') if q not in used), None)
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> bool:
+        self._quotes.append(node.end)
+        return True
+
+    def leave_FormattedString(self, original: cst.FormattedString, updated: cst.FormattedString) -> cst.BaseExpression:
+        self._quotes.pop()
+        return updated
+
+    # ---- what is a module name -------------------------------------------------------------
+
+    def _module_name(self, expr: cst.BaseExpression | None, *, sure: bool = False) -> bool:
+        """Is ``expr`` a module's name as Python knows it (renamed where the module is)?
+
+        ``__name__``, ``__package__``, ``x.__module__``, ``__spec__.name``, a key of
+        ``sys.modules`` (a loop's variable over it), and their first parts (``m.split(".")[0]``);
+        ``x.__name__`` too unless ``sure``: it may be a class's or function's name.
+        """
+        if expr is None:
+            return False
+        if isinstance(expr, cst.Name):
+            return expr.value in ("__name__", "__package__") or any(expr.value in s for s in self._module_vars)
+        if isinstance(expr, cst.Attribute):
+            attr = expr.attr.value
+            if attr in ("name", "parent"):
+                return isinstance(expr.value, (cst.Name, cst.Attribute)) and (
+                    get_full_name_for_node(expr.value) or ""
+                ).endswith("__spec__")
+            return attr in MODULE_NAME_READS and not (sure and attr == "__name__")
+        if isinstance(expr, cst.Subscript) and isinstance(expr.value, cst.Call):
+            func = expr.value.func
+            return (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in NAME_PARTS
+                and self._module_name(func.value, sure=sure)
+            )
+        return False
+
+    def _iterates_modules(self, iterable: cst.BaseExpression) -> bool:
+        """``sys.modules``, ``list(sys.modules)``, ``sys.modules.keys()``, ``.items()``, ``.copy()``."""
+        if self._qualified(iterable) == "sys.modules":
+            return True
+        if not isinstance(iterable, cst.Call):
+            return False
+        func = iterable.func
+        if isinstance(func, cst.Name) and func.value in ("list", "tuple", "sorted", "set", "reversed", "frozenset"):
+            return len(iterable.args) >= 1 and self._iterates_modules(iterable.args[0].value)
+        return (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in ("keys", "items", "copy")
+            and self._qualified(func.value) == "sys.modules"
+        )
+
+    def _module_targets(self, target: cst.BaseExpression, iterable: cst.BaseExpression) -> set[str]:
+        """The names a loop over ``iterable`` binds to module names."""
+        if not self._iterates_modules(iterable):
+            return set()
+        if isinstance(target, cst.Name):
+            return {target.value}
+        if isinstance(target, (cst.Tuple, cst.List)) and target.elements:
+            first = target.elements[0].value
+            return {first.value} if isinstance(first, cst.Name) else set()
+        return set()
+
+    def visit_For(self, node: cst.For) -> bool:
+        self._module_vars.append(self._module_targets(node.target, node.iter))
+        return True
+
+    def leave_For(self, original: cst.For, updated: cst.For) -> cst.BaseStatement:
+        self._module_vars.pop()
+        return updated
+
+    def _enter_comprehension(self, node: cst.BaseComp) -> None:
+        found: set[str] = set()
+        loop: cst.CompFor | None = node.for_in
+        while loop is not None:
+            found |= self._module_targets(loop.target, loop.iter)
+            loop = loop.inner_for_in
+        self._module_vars.append(found)
+
+    def visit_ListComp(self, node: cst.ListComp) -> bool:
+        self._enter_comprehension(node)
+        return True
+
+    def visit_SetComp(self, node: cst.SetComp) -> bool:
+        self._enter_comprehension(node)
+        return True
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> bool:
+        self._enter_comprehension(node)
+        return True
+
+    def visit_DictComp(self, node: cst.DictComp) -> bool:
+        self._enter_comprehension(node)
+        return True
+
+    def leave_ListComp(self, original: cst.ListComp, updated: cst.ListComp) -> cst.BaseExpression:
+        self._module_vars.pop()
+        return updated
+
+    def leave_SetComp(self, original: cst.SetComp, updated: cst.SetComp) -> cst.BaseExpression:
+        self._module_vars.pop()
+        return updated
+
+    def leave_GeneratorExp(self, original: cst.GeneratorExp, updated: cst.GeneratorExp) -> cst.BaseExpression:
+        self._module_vars.pop()
+        return updated
+
+    def leave_DictComp(self, original: cst.DictComp, updated: cst.DictComp) -> cst.BaseExpression:
+        self._module_vars.pop()
+        return updated
+
+    # ---- calls -------------------------------------------------------------------------------
 
     def _call_target(self, call: cst.Call) -> _Target | None:
         qualified = self._qualified(call.func)
@@ -439,258 +482,273 @@ class _Rewriter(cst.CSTTransformer):
                 return arg
         return None
 
-    def visit_Call(self, node: cst.Call) -> bool:
-        target = self._call_target(node)
-        func = node.func
-        attribute = None  # an attribute name is not a module path
-        if target is not None:
-            arg = self._argument(node, target[2], target[3])
-            if arg is not None:
-                self._kept.add(arg.value)
-            if target[0] in MONKEYPATCH_ATTR_CALLS and (arg is None or _pieces(arg.value) is None):
-                attribute = self._argument(node, 1, ("name",))  # an object and an attribute name
-        elif isinstance(func, cst.Name) and func.value in ATTRIBUTE_CALLS:  # as written: no alias map needed
-            attribute = self._argument(node, 1, ("name",))
-        if attribute is not None:
-            self._kept.add(attribute.value)
-        last = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
-        if last in FORWARD_REFERENCE_CALLS:
-            self._types += 1
-            self._typing_calls.add(node)
-        return True
+    def _with_argument(
+        self, call: cst.Call, arg: cst.Arg, original: cst.CSTNode, what: str, *, dynamic: bool = True, sep: str = "."
+    ) -> cst.Call:
+        new = self._rewrite_string(arg.value, original, what, "module", sep, dynamic=dynamic, paths=True)
+        if new is None:
+            return call
+        return call.with_changes(args=[a.with_changes(value=new) if a is arg else a for a in call.args])
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        if original in self._typing_calls:
-            self._types -= 1
-        updated = self._loop_call(original, self._rewrite_call(original, updated))
+        updated = self._rewrite_call(original, updated)
+        if not self.names.strings:
+            return updated
+        func = updated.func
+        last = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
+        what = _CODE.code_for_node(func)
+        if last in MODULE_ARGUMENT_CALLS:
+            position, keywords = MODULE_ARGUMENT_CALLS[last]
+            arg = self._argument(updated, position, keywords)
+            if arg is not None:
+                updated = self._with_argument(updated, arg, original, what)
+        elif last in MODULE_KEYWORD_CALLS:
+            arg = self._argument(updated, -1, ("module",))
+            if arg is not None:
+                updated = self._with_argument(updated, arg, original, what)
+        elif isinstance(func, cst.Name) and last == "setattr":
+            name, value = self._argument(updated, 1, ("name",)), self._argument(updated, 2, ("value",))
+            if name is not None and value is not None and _string_value(name.value) in MODULE_ATTRIBUTES:
+                updated = self._with_argument(updated, value, original, what)
+        elif isinstance(func, cst.Name) and last in CODE_CALLS:
+            updated = self._code_call(original, updated, last)
+        elif last == "startswith" and isinstance(func, cst.Attribute) and self._module_name(func.value):
+            arg = self._argument(updated, 0, ())
+            if arg is not None:
+                updated = self._with_compared(updated, arg, original, sure=self._module_name(func.value, sure=True))
+        for arg in updated.args:
+            if arg.keyword is not None and arg.keyword.value == "__module__":
+                updated = self._with_argument(updated, arg, original, what)
         return updated
+
+    def _with_compared(self, call: cst.Call, arg: cst.Arg, original: cst.CSTNode, *, sure: bool) -> cst.Call:
+        new = self._compared(arg.value, original, sure=sure)
+        return (
+            call
+            if new is None
+            else call.with_changes(args=[a.with_changes(value=new) if a is arg else a for a in call.args])
+        )
+
+    def _compared(self, expr: cst.BaseExpression, original: cst.CSTNode, *, sure: bool) -> cst.BaseExpression | None:
+        """What a module name is compared with (or tested to start with): a module name too; a
+        tuple, list or set display of them element by element."""
+        if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
+            elements = list(expr.elements)
+            changed = False
+            for i, element in enumerate(elements):
+                if isinstance(element, cst.Element):
+                    new = self._rewrite_string(
+                        element.value, original, "comparison", "module", ".", dynamic=sure, paths=True
+                    )
+                    if new is not None:
+                        elements[i], changed = element.with_changes(value=new), True
+            return expr.with_changes(elements=elements) if changed else None
+        return self._rewrite_string(expr, original, "comparison", "module", ".", dynamic=sure, paths=True)
 
     def _rewrite_call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
         target = self._call_target(updated)
         if target is None:
             return updated
         qualified, kind, position, keywords = target
-        for i, arg in enumerate(updated.args):
-            positional = arg.keyword is None and arg.star == "" and i == position
-            if positional or (arg.keyword is not None and arg.keyword.value in keywords):
-                if qualified in MONKEYPATCH_ATTR_CALLS and _pieces(arg.value) is None:
-                    return updated  # an object and an attribute name
-                separators = ".:" if qualified.endswith("resolve_name") else "."
-                new = self._rewrite_string(arg.value, original, qualified, kind, separators)
-                if new is None:
-                    return updated
-                args = list(updated.args)
-                args[i] = arg.with_changes(value=new)
-                return updated.with_changes(args=args)
-        return updated
-
-    def visit_Subscript(self, node: cst.Subscript) -> bool:
-        element = node.slice[0] if len(node.slice) == 1 else None
-        if (
-            element is not None
-            and isinstance(element.slice, cst.Index)
-            and self._qualified(node.value) == "sys.modules"
-        ):
-            self._kept.add(element.slice.value)
-        return True
-
-    def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
-        if len(updated.slice) != 1:
+        arg = self._argument(updated, position, keywords)
+        if arg is None:
             return updated
-        element = updated.slice[0]
-        if not isinstance(element.slice, cst.Index):
-            return updated
-        key: cst.BaseExpression | None = None
-        if self._qualified(updated.value) == "sys.modules":
-            key = self._rewrite_string(element.slice.value, original, "sys.modules[...]", "module", ".")
-            if self._loops:
-                key = self._plain_tails(key or element.slice.value, original, element.slice.value) or key
-        elif self._loops and self._namespace(updated.value):
-            key = self._plain_variable(element.slice.value, original)
-        if key is None:
-            return updated
-        index = element.slice.with_changes(value=key)
-        return updated.with_changes(slice=[element.with_changes(slice=index)])
-
-    def visit_Comparison(self, node: cst.Comparison) -> bool:
-        (target,) = node.comparisons if len(node.comparisons) == 1 else (None,)
-        if (
-            target is not None
-            and isinstance(target.operator, (cst.In, cst.NotIn))
-            and self._qualified(target.comparator) == "sys.modules"
-        ):
-            self._kept.add(node.left)
-        return True
-
-    def leave_Comparison(self, original: cst.Comparison, updated: cst.Comparison) -> cst.BaseExpression:
-        if len(updated.comparisons) != 1:
-            return updated
-        target = updated.comparisons[0]
-        if not isinstance(target.operator, (cst.In, cst.NotIn)):
-            return updated
-        if self._qualified(target.comparator) != "sys.modules":
-            return updated
-        new = self._rewrite_string(updated.left, original, "... in sys.modules", "module", ".")
-        return updated if new is None else updated.with_changes(left=new)
-
-    # ---- loops over module names (see module_name_loop) ------------------------------------------
-
-    def visit_For(self, node: cst.For) -> bool:
-        loop = module_name_loop(node, self.names)
-        if loop is not None:
-            self._loops.append(loop)
-            self._loop_nodes.add(node)
-        return True
-
-    def leave_For(self, original: cst.For, updated: cst.For) -> cst.BaseStatement:
-        if original in self._loop_nodes:
-            self._loops.pop()
-        return updated
-
-    def visit_FormattedString(self, node: cst.FormattedString) -> bool:
-        self._quotes.append(node.end)
-        return True
-
-    def leave_FormattedString(self, original: cst.FormattedString, updated: cst.FormattedString) -> cst.BaseExpression:
-        self._quotes.pop()
-        return updated
-
-    def _loop_names(self, variable: str) -> dict[str, str] | None:
-        """The renamed names of the innermost loop over module names whose variable this is."""
-        for name, renamed in reversed(self._loops):
-            if name == variable:
-                return renamed
-        return None
-
-    def _quote(self, *more: str) -> str | None:
-        """A quote character no f-string around the new code uses (before Python 3.12 it cannot)."""
-        used = "".join(self._quotes) + "".join(more)
-        return next((q for q in ('"', "'") if q not in used), None)
-
-    def _relocate_name(self, original: cst.CSTNode, old: cst.CSTNode, new: cst.CSTNode) -> None:
-        self.changes += 1
-        self.strings.append(
-            Relocation(self._position(original)[0], _CODE.code_for_node(old), _CODE.code_for_node(new), "name")
-        )
-
-    @staticmethod
-    def _namespace(value: cst.BaseExpression) -> bool:
-        """Is ``value[...]`` a namespace keyed by plain names (``locals()``, ``vars(o)``, ``o.__dict__``)?"""
-        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
-            return value.func.value in _NAMESPACE_CALLS
-        return isinstance(value, cst.Attribute) and value.attr.value == "__dict__"
-
-    def _plain_variable(self, expr: cst.BaseExpression, original: cst.CSTNode) -> cst.BaseExpression | None:
-        """A loop variable used as a Python name: the name as written (``locals()[p]``, ``setattr(o, p, v)``)."""
-        renamed = self._loop_names(expr.value) if isinstance(expr, cst.Name) else None
-        quote = self._quote()
-        if renamed is None or quote is None:
-            return None
-        assert isinstance(expr, cst.Name)
-        new = _plain_name(expr.value, renamed, quote)
-        self._relocate_name(original, expr, new)
-        return new
-
-    def _plain_tails(
-        self, key: cst.BaseExpression, original: cst.CSTNode, before: cst.BaseExpression | None = None
-    ) -> cst.BaseExpression | None:
-        """A ``sys.modules`` key with a name after a dot (``f"pkg.compat.{m}"``, ``"pkg." + m``):
-        that name's first component back to the name as written, for the loops around it."""
-        renamed: dict[str, str] = {}
-        for _, names in self._loops:
-            renamed.update(names)
-        new: cst.BaseExpression | None = None
-        if isinstance(key, cst.FormattedString):
-            quote = self._quote(key.end)
-            parts = list(key.parts)
-            for i, part in enumerate(parts):
-                if (
-                    quote is not None
-                    and i > 0
-                    and isinstance(part, cst.FormattedStringExpression)
-                    and isinstance(part.expression, cst.Name)
-                    and part.conversion is None
-                    and part.format_spec is None
-                    and isinstance(parts[i - 1], cst.FormattedStringText)
-                    and parts[i - 1].value.endswith(".")  # type: ignore[attr-defined]
-                ):
-                    parts[i] = part.with_changes(expression=_plain_name(part.expression.value, renamed, quote))
-            if parts != list(key.parts):
-                new = key.with_changes(parts=parts)
-        elif isinstance(key, cst.BinaryOperation) and isinstance(key.operator, cst.Add):
-            left = _pieces(key.left)
-            quote = self._quote()
-            if (
-                isinstance(key.right, cst.Name)
-                and left
-                and left[-1].node is not None
-                and left[-1].text.endswith(".")
-                and quote is not None
-            ):
-                new = key.with_changes(right=_plain_name(key.right.value, renamed, quote))
-        if new is not None:
-            self._relocate_name(original, before or key, new)
-        return new
-
-    def _loop_call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
-        """Loop variables as attribute names and ``sys.modules`` key tails, in calls."""
-        if not self._loops:
-            return updated
-        func = updated.func
-        if isinstance(func, cst.Name) and func.value in ATTRIBUTE_CALLS:
-            arg = self._argument(updated, 1, ("name",))
-            new = None if arg is None else self._plain_variable(arg.value, original)
-        elif (
-            isinstance(func, cst.Attribute)
-            and func.attr.value in SYS_MODULES_METHODS
-            and self._qualified(func.value) == "sys.modules"
-        ):
-            arg, before = self._argument(updated, 0, ("key",)), self._argument(original, 0, ("key",))
-            new = None if arg is None or before is None else self._plain_tails(arg.value, original, before.value)
-        else:
-            return updated
-        if arg is None or new is None:
+        if qualified in MONKEYPATCH_ATTR_CALLS and _pieces(arg.value) is None:
+            return updated  # an object and an attribute name
+        separators = ".:" if qualified.endswith("resolve_name") else "."
+        new = self._rewrite_string(arg.value, original, qualified, kind, separators)
+        if new is None:
             return updated
         return updated.with_changes(args=[a.with_changes(value=new) if a is arg else a for a in updated.args])
 
-    # ---- module paths in any other string literal ---------------------------------------------
+    # ---- code in strings ---------------------------------------------------------------------
+
+    def _code_call(self, original: cst.Call, updated: cst.Call, name: str) -> cst.Call:
+        """``exec("from foo import *", ns)``: a literal is rewritten as code; anything else noted."""
+        arg = self._argument(updated, 0, ("source", "expression", "object"))
+        if arg is None:
+            return updated
+        value = arg.value
+        if isinstance(value, cst.SimpleString) and "b" not in value.prefix.lower():
+            new = self._code_string(value, original, whole=True)
+            if new is None:
+                return updated
+            return updated.with_changes(args=[a.with_changes(value=new) if a is arg else a for a in updated.args])
+        if _string_value(value) is None and not isinstance(value, (cst.ConcatenatedString, cst.FormattedString)):
+            self._note(
+                original, f"{name}()", "code not known statically; imports in it are not rewritten", Code.DYNAMIC_CODE
+            )
+        return updated
+
+    def _code_string(self, node: cst.SimpleString, original: cst.CSTNode, *, whole: bool) -> cst.SimpleString | None:
+        """A string literal holding Python code, with the code rewritten; None when it is not code
+        (``whole``: any code; else only a run of import statements, one naming a renamed module)."""
+        try:
+            value = node.evaluated_value
+        except Exception:  # noqa: BLE001 - an escape libcst cannot evaluate: not code we rewrite
+            return None
+        if not isinstance(value, str) or not self.names.mentions(value.encode("utf-8", "surrogatepass")):
+            return None
+        try:
+            module = cst.parse_module(value)
+        except (cst.ParserSyntaxError, RecursionError):
+            return None
+        if not whole and not all(
+            isinstance(s, cst.SimpleStatementLine) and all(isinstance(b, (cst.Import, cst.ImportFrom)) for b in s.body)
+            for s in module.body
+        ):
+            return None
+        aliases = Aliases()
+        module.visit(aliases)
+        new, *_ = rewrite_module(module, self.names, aliases.aliases, 0)
+        if new is None:
+            return None
+        text = new.decode("utf-8", "surrogatepass")
+        raw = node.value[len(node.prefix) + len(node.quote) : -len(node.quote)]
+        if raw == value and node.quote not in text and "\\" not in text and ("\n" not in text or len(node.quote) == 3):
+            literal = node.prefix + node.quote + text + node.quote
+        else:
+            literal = ("u" if "u" in node.prefix.lower() else "") + repr(text)
+            if literal.lstrip("u")[0] in self._quotes:
+                return None
+        self.changes += 1
+        self.strings.append(Relocation(self._position(original)[0], value, text, "code"))
+        return node.with_changes(value=literal)
 
     def visit_Expr(self, node: cst.Expr) -> bool:
         self._kept.add(node.value)  # a string statement is a docstring or prose
         return True
 
-    def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> bool:
-        self._kept.update((node.left, node.right))  # a part is not the whole value
-        return True
+    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.BaseExpression:
+        """A literal whose whole value is import statements naming a renamed module is code
+        (``("from sympy.functions import *",)`` in an option table that ``exec`` runs)."""
+        if not self.names.strings or original in self._kept or "b" in updated.prefix.lower():
+            return updated
+        body = updated.value[len(updated.prefix) + len(updated.quote) :].lstrip()
+        if not body.startswith(("from ", "import ")):
+            return updated
+        new = self._code_string(updated, original, whole=False)
+        return updated if new is None else new
 
-    def visit_Annotation(self, node: cst.Annotation) -> bool:
-        self._types += 1
-        return True
+    # ---- assignments of module names ---------------------------------------------------------
 
-    def leave_Annotation(self, original: cst.Annotation, updated: cst.Annotation) -> cst.Annotation:
-        self._types -= 1
+    def _names_module_target(self, target: cst.BaseExpression) -> bool:
+        """``x.__module__``, ``__module__`` (a class body), ``__package__``, ``__name__``, ``d["__module__"]``."""
+        if isinstance(target, cst.Name):
+            return target.value in (*MODULE_ATTRIBUTES, "__name__")
+        if isinstance(target, cst.Attribute):
+            return target.attr.value in MODULE_ATTRIBUTES
+        if isinstance(target, cst.Subscript) and len(target.slice) == 1:
+            index = target.slice[0].slice
+            return isinstance(index, cst.Index) and _string_value(index.value) == "__module__"
+        return False
+
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.BaseSmallStatement:
+        if self.names.strings and any(self._names_module_target(t.target) for t in updated.targets):
+            new = self._rewrite_string(updated.value, original, "__module__", "module", ".", paths=True)
+            if new is not None:
+                return updated.with_changes(value=new)
+        return self._import_function_value(original, updated)
+
+    def leave_AnnAssign(self, original: cst.AnnAssign, updated: cst.AnnAssign) -> cst.BaseSmallStatement:
+        if self.names.strings and updated.value is not None and self._names_module_target(updated.target):
+            new = self._rewrite_string(updated.value, original, "__module__", "module", ".", paths=True)
+            if new is not None:
+                return updated.with_changes(value=new)
         return updated
 
-    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.BaseExpression:
-        """Relocate a string literal whose whole value is a module path under a renamed name.
+    def leave_DictElement(self, original: cst.DictElement, updated: cst.DictElement) -> cst.DictElement:
+        if self.names.strings and _string_value(updated.key) == "__module__":
+            new = self._rewrite_string(updated.value, original, "__module__", "module", ".", paths=True)
+            if new is not None:
+                return updated.with_changes(value=new)
+        return updated
 
-        Left alone: bytes and f-strings, a string statement (a docstring), a part of an implicit
-        concatenation, a string in an annotation or in a ``cast``/``TypeVar``/``ForwardRef`` call
-        (a forward reference evaluates where the old name is bound), and what the call, subscript
-        and comparison rules above rewrite. Off altogether with ``NameMap(strings=False)``.
-        """
-        if not self.names.strings or self._types or original in self._kept:
+    def _import_function_value(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
+        """``import_ = __import__``: the import function taken as a value maps its first argument
+        wherever it is called (``compat.import_(name)`` in another module)."""
+        value = updated.value
+        if not self.names.imports or not isinstance(value, (cst.Name, cst.Attribute)):
             return updated
-        prefix, quote = updated.prefix, updated.quote
-        if "b" in prefix.lower():
+        if self._qualified(value) not in IMPORT_FUNCTIONS:
             return updated
-        text = updated.value[len(prefix) + len(quote) : -len(quote)]
-        new = relocated_path(text, self.names)
-        if new is None:
-            return updated
+        quote = self._quote() or "'"
+        old = _CODE.code_for_node(updated.value)
+        text = f"(lambda f: lambda name, *a, **k: f({mapping_call(self.names, 'name', quote)}, *a, **k))({old})"
         self.changes += 1
-        self.strings.append(Relocation(self._position(original)[0], text, new))
-        return updated.with_changes(value=prefix + quote + new + quote)
+        self.strings.append(Relocation(self._position(original)[0], old, text, "mapped"))
+        return updated.with_changes(value=cst.parse_expression(text))
+
+    # ---- sys.modules keys and comparisons ----------------------------------------------------
+
+    def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
+        if len(updated.slice) != 1:
+            return updated
+        element = updated.slice[0]
+        if not isinstance(element.slice, cst.Index) or self._qualified(updated.value) != "sys.modules":
+            return updated
+        key = self._plain_tails(element.slice.value, original)
+        key = self._rewrite_string(key or element.slice.value, original, "sys.modules[...]", "module", ".") or key
+        if key is None:
+            return updated
+        return updated.with_changes(slice=[element.with_changes(slice=element.slice.with_changes(value=key))])
+
+    def _plain_tails(self, key: cst.BaseExpression, original: cst.CSTNode) -> cst.BaseExpression | None:
+        """A ``sys.modules`` key built from a literal head and a module's name after a dot
+        (``f"pkg.compat.{m}"``, ``"pkg." + m``, with ``m`` a key of ``sys.modules``): that name
+        back to the name as written, as the original has it there."""
+        if not isinstance(key, cst.FormattedString) or not self.names.imports:
+            return None
+        quote = self._quote(key.end)
+        parts = list(key.parts)
+        for i, part in enumerate(parts):
+            if (
+                quote is not None
+                and i > 0
+                and isinstance(part, cst.FormattedStringExpression)
+                and isinstance(part.expression, cst.Name)
+                and any(part.expression.value in s for s in self._module_vars)
+                and part.conversion is None
+                and part.format_spec is None
+                and isinstance(parts[i - 1], cst.FormattedStringText)
+                and parts[i - 1].value.endswith(".")  # type: ignore[attr-defined]
+            ):
+                old = part.expression.value
+                text = unmapping_call(self.names, old, quote)
+                parts[i] = part.with_changes(expression=cst.parse_expression(text))
+                self.changes += 1
+                self.strings.append(Relocation(self._position(original)[0], old, text, "name"))
+        return key.with_changes(parts=parts) if parts != list(key.parts) else None
+
+    def leave_Comparison(self, original: cst.Comparison, updated: cst.Comparison) -> cst.BaseExpression:
+        if len(updated.comparisons) != 1:
+            return updated
+        target = updated.comparisons[0]
+        operator, left, right = target.operator, updated.left, target.comparator
+        if isinstance(operator, (cst.In, cst.NotIn)):
+            if self._qualified(right) == "sys.modules":
+                new = self._rewrite_string(left, original, "... in sys.modules", "module", ".")
+                return updated if new is None else updated.with_changes(left=new)
+            if self.names.strings and self._module_name(left):
+                new = (
+                    self._compared(right, original, sure=False)
+                    if isinstance(right, (cst.Tuple, cst.List, cst.Set))
+                    else None
+                )
+                if new is not None:
+                    return updated.with_changes(comparisons=[target.with_changes(comparator=new)])
+            return updated
+        if not self.names.strings or not isinstance(operator, (cst.Equal, cst.NotEqual)):
+            return updated
+        if self._module_name(left) and not self._module_name(right):
+            new = self._compared(right, original, sure=self._module_name(left, sure=True))
+            if new is not None:
+                return updated.with_changes(comparisons=[target.with_changes(comparator=new)])
+        elif self._module_name(right) and not self._module_name(left):
+            new = self._compared(left, original, sure=self._module_name(right, sure=True))
+            if new is not None:
+                return updated.with_changes(left=new)
+        return updated
 
 
 class _Substitute(cst.CSTTransformer):

@@ -9,7 +9,15 @@ from mvpy_vendor.errors import Code
 
 __all__ = [
     "ATTRIBUTE_CALLS",
+    "CODE_CALLS",
+    "MODULE_ARGUMENT_CALLS",
+    "MODULE_ATTRIBUTES",
+    "MODULE_KEYWORD_CALLS",
+    "MODULE_NAME_READS",
+    "NAME_PARTS",
+    "SINK_WORDS",
     "DIST_CALLS",
+    "IMPORT_FUNCTIONS",
     "FORWARD_REFERENCE_CALLS",
     "MODULE_CALLS",
     "MONKEYPATCH_ATTR_CALLS",
@@ -36,6 +44,7 @@ MODULE_CALLS = {
     "mock.patch": ("target",),
     "mock.patch.multiple": ("target",),
     "mocker.patch": ("target",),
+    "pkg_resources.declare_namespace": ("packageName",),
     **{
         f"{mod}.{fn}": ("package", "anchor")
         for mod in ("importlib.resources", "importlib_resources")
@@ -80,6 +89,60 @@ ATTRIBUTE_CALLS = frozenset({"getattr", "setattr", "hasattr", "delattr"})
 FORWARD_REFERENCE_CALLS = frozenset({"cast", "TypeVar", "ForwardRef"})
 
 
+# Calls, by their last name as written, that take a module name as an argument at a position or
+# keyword (``super().find_class(module, name)`` in an Unpickler; entry-point group names, which a
+# renamed copy's metadata relocates when they are module paths: ``entry_points(group="foo.x")``).
+MODULE_ARGUMENT_CALLS = {
+    "find_class": (0, ("module",)),
+    "entry_points": (-1, ("group",)),
+    "select": (-1, ("group",)),
+    "iter_entry_points": (0, ("group",)),
+    "get_entry_map": (1, ("group",)),
+    "get_entry_info": (1, ("group",)),
+    "load_entry_point": (1, ("group",)),
+}
+# Calls, by their last name as written, whose ``module`` keyword sets the ``__module__`` of what
+# they make (or is a module-name pattern: ``warnings.filterwarnings(..., module="foo")``).
+MODULE_KEYWORD_CALLS = frozenset(
+    {
+        "namedtuple",
+        "Enum",
+        "IntEnum",
+        "Flag",
+        "IntFlag",
+        "StrEnum",
+        "NamedTuple",
+        "TypedDict",
+        "filterwarnings",
+        "warn_explicit",
+        "make_dataclass",
+    }
+)
+# Builtins whose first argument is code: a literal one is rewritten as code.
+CODE_CALLS = frozenset({"exec", "eval", "compile"})
+# Attributes (and names, in a class body or a module) whose value is a module name.
+MODULE_ATTRIBUTES = frozenset({"__module__", "__package__"})
+# Attributes whose value is a module name when read; ``x.__name__`` may be a class or function's.
+MODULE_NAME_READS = frozenset({"__module__", "__package__", "__name__"})
+# What a comparison or a ``startswith`` of a module name reads it through: ``m.split(".")[0]``.
+NAME_PARTS = frozenset({"split", "rsplit", "partition", "rpartition"})
+# The words (in code) that can start a use the rewriter acts on beyond the calls of the tables
+# above and the names they are imported as: the fast path's candidates.
+SINK_WORDS = frozenset(
+    {
+        "__module__",
+        "__package__",
+        "__name__",
+        "__spec__",
+        "setattr",
+        "startswith",
+        *MODULE_ARGUMENT_CALLS,
+        *MODULE_KEYWORD_CALLS,
+        *CODE_CALLS,
+    }
+)
+
+
 # The calls whose target decides which module is imported (the rest name resources, metadata, mock targets).
 _IMPORT_CALLS = frozenset(
     {
@@ -94,6 +157,10 @@ _IMPORT_CALLS = frozenset(
         "pkgutil.resolve_name",
     }
 )
+
+
+# The import functions: taken as a value (``import_ = __import__``), they are wrapped.
+IMPORT_FUNCTIONS = frozenset({"__import__", "builtins.__import__", "importlib.__import__", "importlib.import_module"})
 
 
 def diagnostic_code(what: str) -> Code:
