@@ -1,0 +1,2 @@
+def main():
+    return "quirk 1.0 cli"

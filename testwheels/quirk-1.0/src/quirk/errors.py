@@ -1,0 +1,2 @@
+class QuirkError(ValueError):
+    """An option quirk does not know."""

@@ -1,0 +1,2 @@
+def main():
+    return "quirk 2.0 cli"

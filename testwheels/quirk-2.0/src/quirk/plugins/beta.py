@@ -1,0 +1,1 @@
+PLUGIN_ID = "beta-2"

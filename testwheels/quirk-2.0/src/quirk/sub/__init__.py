@@ -1,0 +1,5 @@
+__all__ = ["f"]
+
+
+def f():
+    return "sub.f of quirk 2.0"
