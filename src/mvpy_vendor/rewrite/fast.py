@@ -45,9 +45,10 @@ import libcst as cst
 from mvpy_vendor.outcome import Diagnostic, Relocation
 
 from .mask import STRING_LITERAL, MaskedSource, mask
+from .aliases import Aliases
 from .names import NameMap
 from .reference import Outcome, rewrite_module
-from .tables import DIST_CALLS, MODULE_CALLS, MONKEYPATCH_ATTR_CALLS, MONKEYPATCH_ITEM_CALLS, SINK_WORDS, Aliases
+from .tables import DIST_CALLS, MODULE_CALLS, MONKEYPATCH_ATTR_CALLS, MONKEYPATCH_ITEM_CALLS, SINK_WORDS
 
 __all__ = ["Piece", "Streamed", "rewrite_statements", "stream_statements"]
 
@@ -251,21 +252,23 @@ class _Decline(Exception):
     """The fast path cannot vouch for the reference's result: the caller runs the reference."""
 
 
+# The opening of an f-string (its prefix is code, its quote the first masked byte): the code in
+# its braces is masked with it, so a word there is looked for in the file's bytes.
+_FSTRING = re.compile(rb"(?<![\w])(?:[fF][rRbB]?|[rR][fF])(?=[\"'])")
+
+
 def _candidates(
     source: MaskedSource, words: re.Pattern[bytes], strings: re.Pattern[bytes] | None = None
 ) -> Iterator[_Statement]:
-    """The logical lines holding a code match of ``words`` or (when ``strings`` is given) a string
-    literal that may be a whole module path, in file order, each with the words matched in it
-    (:data:`_STRING` for such a literal)."""
-    code = source.code
+    """The logical lines holding a code match of ``words``, a string literal ``strings`` matches
+    (when given), or an f-string whose text holds a match of ``words`` (code in its braces), in
+    file order, each with the words matched in it (:data:`_STRING` for such a literal)."""
+    code, data = source.code, source.data
     word = words.search(code)
     literal = _literal(source, strings, 0)
-    while word is not None or literal is not None:
-        if literal is None or (word is not None and word.start() < literal.start()):
-            assert word is not None
-            pos = word.start()
-        else:
-            pos = literal.start()
+    fstring = _fstring(source, words, 0)
+    while word is not None or literal is not None or fstring is not None:
+        pos = min(m.start() for m in (word, literal, fstring) if m is not None)
         start, end = source.logical_line(pos)
         statement = _Statement(start, end, code[start:end])
         if word is not None and word.start() < end:
@@ -274,7 +277,26 @@ def _candidates(
         if literal is not None and literal.start() < end:
             statement.words.add(_STRING)
             literal = _literal(source, strings, end)
+        if fstring is not None and fstring.start() < end:
+            statement.words.update(words.findall(data, start, end))
+            fstring = _fstring(source, words, end)
         yield statement
+
+
+def _fstring(source: MaskedSource, words: re.Pattern[bytes], pos: int) -> re.Match[bytes] | None:
+    """The first f-string at or after ``pos`` whose logical line's bytes hold a match of ``words``."""
+    code, data = source.code, source.data
+    match = _FSTRING.search(data, pos)
+    while match is not None:
+        end = match.end()
+        if code[end] == 1 and (match.start() == 0 or code[match.start() - 1] != 1):
+            start, stop = source.logical_line(match.start())
+            if words.search(data, start, stop) is not None:
+                return match
+            match = _FSTRING.search(data, stop)
+            continue
+        match = _FSTRING.search(data, end)
+    return match
 
 
 def _literal(source: MaskedSource, strings: re.Pattern[bytes] | None, pos: int) -> re.Match[bytes] | None:

@@ -7,6 +7,8 @@ from collections.abc import Collection, Mapping, Sequence
 
 from packaging.utils import canonicalize_name
 
+from .tables import STRING_USE_WORDS, USE_WORDS
+
 __all__ = ["MODULE_PATH", "NameMap", "relocated_path", "rewrite_module_reference"]
 
 
@@ -17,7 +19,7 @@ _QUICK_BYTES = 1 << 20
 class NameMap:
     """What to rename: top-level import names and distribution names (canonical) to new ones."""
 
-    __slots__ = ("_needle", "_quick", "dists", "imports", "modules", "strings")
+    __slots__ = ("_needle", "_quick", "_uses", "dists", "imports", "modules", "strings")
 
     def __init__(
         self,
@@ -28,7 +30,7 @@ class NameMap:
         modules: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         self.imports: dict[str, str] = dict(imports)
-        #: relocate string literals whose whole value is a renamed module path (off: setting keep-strings)
+        #: rewrite module names in strings at every use beyond the import calls (off: setting keep-strings)
         self.strings = strings
         #: renamed namespaces (``google``) -> the module paths under them (``google.api.http_pb2``;
         #: packages as ``google.api.``): a string under such a name is relocated only if it names one
@@ -42,6 +44,10 @@ class NameMap:
         # A cheaper first test: some part of some name, in the lower-cased file.
         quick = {n.lower() for n in self.imports} | {re.split(r"[-_.]+", d)[0] for d in self.dists}
         self._quick = tuple(sorted(w.encode() for w in quick))
+        # The words of the uses where a value known only at run time is mapped: a file holding
+        # one may need a rewrite without naming a renamed module.
+        uses = sorted(STRING_USE_WORDS if strings else USE_WORDS) if self.imports else []
+        self._uses = re.compile(rb"\b(?:" + "|".join(map(re.escape, uses)).encode() + rb")\b") if uses else None
 
     def __bool__(self) -> bool:
         return bool(self.imports or self.dists)
@@ -51,6 +57,8 @@ class NameMap:
 
     def mentions(self, data: bytes) -> bool:
         """The pre-filter: could this file need a rewrite? (Never a false negative.)"""
+        if self._uses is not None and self._uses.search(data) is not None:
+            return True
         if len(data) <= _QUICK_BYTES:  # a large file is not copied lower-cased: the search alone decides
             lowered = data.lower()
             if not any(word in lowered for word in self._quick):

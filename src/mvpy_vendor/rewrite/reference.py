@@ -28,6 +28,7 @@ from packaging.utils import canonicalize_name
 from mvpy_vendor.errors import Code
 from mvpy_vendor.outcome import Diagnostic, Relocation
 
+from .aliases import Aliases
 from .names import NameMap, relocated_path
 from .runtime import distribution_call, mapping_call, unmapping_call
 from .tables import (
@@ -43,7 +44,7 @@ from .tables import (
     MONKEYPATCH_ITEM_CALLS,
     NAME_PARTS,
     SYS_MODULES_METHODS,
-    Aliases,
+    UNSURE_NAME_READS,
     diagnostic_code,
 )
 
@@ -316,6 +317,9 @@ class _Rewriter(cst.CSTTransformer):
         only at run time); None when no quote is free inside the f-strings around it."""
         if (kind == "dist" and not self.names.dists) or (kind == "module" and not self.names.imports):
             return None
+        if not self.names.strings:  # keep-strings: every string as written, what cannot be known reported
+            self._note(line_node, what, "target not known statically; left unchanged")
+            return None
         quote = self._quote()
         if quote is None:
             self._note(line_node, what, "target not known statically, inside an f-string; left unchanged")
@@ -350,7 +354,7 @@ class _Rewriter(cst.CSTTransformer):
 
         ``__name__``, ``__package__``, ``x.__module__``, ``__spec__.name``, a key of
         ``sys.modules`` (a loop's variable over it), and their first parts (``m.split(".")[0]``);
-        ``x.__name__`` too unless ``sure``: it may be a class's or function's name.
+        ``x.__name__`` and ``ep.group`` too unless ``sure`` (:data:`.tables.UNSURE_NAME_READS`).
         """
         if expr is None:
             return False
@@ -362,7 +366,7 @@ class _Rewriter(cst.CSTTransformer):
                 return isinstance(expr.value, (cst.Name, cst.Attribute)) and (
                     get_full_name_for_node(expr.value) or ""
                 ).endswith("__spec__")
-            return attr in MODULE_NAME_READS and not (sure and attr == "__name__")
+            return attr in MODULE_NAME_READS and not (sure and attr in UNSURE_NAME_READS)
         if isinstance(expr, cst.Subscript) and isinstance(expr.value, cst.Call):
             func = expr.value.func
             return (
@@ -668,7 +672,7 @@ class _Rewriter(cst.CSTTransformer):
         """``import_ = __import__``: the import function taken as a value maps its first argument
         wherever it is called (``compat.import_(name)`` in another module)."""
         value = updated.value
-        if not self.names.imports or not isinstance(value, (cst.Name, cst.Attribute)):
+        if not self.names.strings or not self.names.imports or not isinstance(value, (cst.Name, cst.Attribute)):
             return updated
         if self._qualified(value) not in IMPORT_FUNCTIONS:
             return updated
@@ -697,7 +701,7 @@ class _Rewriter(cst.CSTTransformer):
         """A ``sys.modules`` key built from a literal head and a module's name after a dot
         (``f"pkg.compat.{m}"``, ``"pkg." + m``, with ``m`` a key of ``sys.modules``): that name
         back to the name as written, as the original has it there."""
-        if not isinstance(key, cst.FormattedString) or not self.names.imports:
+        if not isinstance(key, cst.FormattedString) or not self.names.strings or not self.names.imports:
             return None
         quote = self._quote(key.end)
         parts = list(key.parts)

@@ -1,9 +1,6 @@
-"""The calls the rewriter acts on, and the local aliases of them: shared by the reference and the fast path."""
+"""The uses of module names the rewriter acts on, as data: shared by the reference, the fast path and the pre-filter."""
 
 from __future__ import annotations
-
-import libcst as cst
-from libcst.helpers import get_full_name_for_node
 
 from mvpy_vendor.errors import Code
 
@@ -15,7 +12,10 @@ __all__ = [
     "MODULE_KEYWORD_CALLS",
     "MODULE_NAME_READS",
     "NAME_PARTS",
+    "UNSURE_NAME_READS",
     "SINK_WORDS",
+    "STRING_USE_WORDS",
+    "USE_WORDS",
     "DIST_CALLS",
     "IMPORT_FUNCTIONS",
     "FORWARD_REFERENCE_CALLS",
@@ -23,7 +23,6 @@ __all__ = [
     "MONKEYPATCH_ATTR_CALLS",
     "MONKEYPATCH_ITEM_CALLS",
     "SYS_MODULES_METHODS",
-    "Aliases",
     "diagnostic_code",
 ]
 
@@ -94,6 +93,9 @@ FORWARD_REFERENCE_CALLS = frozenset({"cast", "TypeVar", "ForwardRef"})
 # renamed copy's metadata relocates when they are module paths: ``entry_points(group="foo.x")``).
 MODULE_ARGUMENT_CALLS = {
     "find_class": (0, ("module",)),
+    # A logger's name is a module path: the copy's ``getLogger("foo")`` stays the parent of its
+    # ``getLogger(__name__)`` loggers, and never reaches the other version's.
+    "getLogger": (0, ("name",)),
     "entry_points": (-1, ("group",)),
     "select": (-1, ("group",)),
     "iter_entry_points": (0, ("group",)),
@@ -122,8 +124,11 @@ MODULE_KEYWORD_CALLS = frozenset(
 CODE_CALLS = frozenset({"exec", "eval", "compile"})
 # Attributes (and names, in a class body or a module) whose value is a module name.
 MODULE_ATTRIBUTES = frozenset({"__module__", "__package__"})
-# Attributes whose value is a module name when read; ``x.__name__`` may be a class or function's.
-MODULE_NAME_READS = frozenset({"__module__", "__package__", "__name__"})
+# Attributes whose value is a module name when read; ``x.__name__`` may be a class or function's,
+# and ``ep.group`` is an entry point's group (a renamed copy's metadata relocates a group named by
+# a module path, so the code that reads it compares with the relocated name): only literals there.
+MODULE_NAME_READS = frozenset({"__module__", "__package__", "__name__", "group"})
+UNSURE_NAME_READS = frozenset({"__name__", "group"})
 # What a comparison or a ``startswith`` of a module name reads it through: ``m.split(".")[0]``.
 NAME_PARTS = frozenset({"split", "rsplit", "partition", "rpartition"})
 # The words (in code) that can start a use the rewriter acts on beyond the calls of the tables
@@ -134,6 +139,7 @@ SINK_WORDS = frozenset(
         "__package__",
         "__name__",
         "__spec__",
+        "group",
         "setattr",
         "startswith",
         *MODULE_ARGUMENT_CALLS,
@@ -172,28 +178,14 @@ def diagnostic_code(what: str) -> Code:
     return Code.DYNAMIC_REFERENCE
 
 
-class Aliases(cst.CSTVisitor):
-    """Flow-insensitive map of local names to the modules and objects they were imported as."""
-
-    def __init__(self) -> None:
-        self.aliases: dict[str, str] = {}
-
-    def visit_Import(self, node: cst.Import) -> None:
-        for alias in node.names:
-            full = get_full_name_for_node(alias.name) or ""
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.aliases[alias.asname.name.value] = full
-            else:
-                first = full.partition(".")[0]
-                self.aliases.setdefault(first, first)
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
-            return
-        module = get_full_name_for_node(node.module) or ""
-        for alias in node.names:
-            name = get_full_name_for_node(alias.name) or ""
-            local = name
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                local = alias.asname.name.value
-            self.aliases[local] = f"{module}.{name}"
+# The calls of the tables above start with these names (or with a name an import binds to one,
+# in an import that spells it out); ``sys.modules`` always has ``modules`` in it.
+_TABLE_ROOTS = frozenset(
+    name.partition(".")[0] for name in (*MODULE_CALLS, *DIST_CALLS, *MONKEYPATCH_ATTR_CALLS, *MONKEYPATCH_ITEM_CALLS)
+)
+#: The words a file must hold for the rewriter to act on it without naming a renamed module: the
+#: uses where a value known only at run time is mapped. Not ``__name__``, ``.group`` or
+#: ``.startswith`` alone: the rewriter maps a value compared with them only beside a word here
+#: (``x.__module__``, a key of ``sys.modules``), or relocates a literal that names the module.
+USE_WORDS = frozenset({*_TABLE_ROOTS, "modules"})
+STRING_USE_WORDS = USE_WORDS | (SINK_WORDS - {"__name__", "group", "startswith"})
