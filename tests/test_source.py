@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from mvpy_vendor.errors import Code
-from mvpy_vendor.outcome import Diagnostic
 from mvpy_vendor.rewrite.names import NameMap
 from mvpy_vendor.rewrite.runtime import distribution_call, mapping_call, unmapping_call
 from mvpy_vendor.rewrite.source import rewrite_source

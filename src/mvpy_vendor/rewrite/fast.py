@@ -44,8 +44,8 @@ import libcst as cst
 
 from mvpy_vendor.outcome import Diagnostic, Relocation
 
-from .mask import STRING_LITERAL, MaskedSource, mask
 from .aliases import Aliases
+from .mask import STRING_LITERAL, MaskedSource, mask
 from .names import NameMap
 from .reference import Outcome, rewrite_module
 from .tables import DIST_CALLS, MODULE_CALLS, MONKEYPATCH_ATTR_CALLS, MONKEYPATCH_ITEM_CALLS, SINK_WORDS
