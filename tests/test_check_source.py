@@ -22,6 +22,7 @@ from mvpy_vendor.project.lock import LockedWorld, ProjectLock
 from mvpy_vendor.project.resolvers import Artifact
 from mvpy_vendor.rewrite import fast
 from mvpy_vendor.rewrite.names import NameMap
+from mvpy_vendor.rewrite.tables import CODE_CALLS
 from mvpy_vendor.rewrite.source import rewrite_source
 
 from .conftest import download, real_wheel_cache
@@ -36,9 +37,12 @@ dependencies = ["pydantic>=1.10,<2"]
 inner = "setuptools.build_meta"
 embed = ["pydantic>=1.10,<2"]
 """
+# The library keeps its own strings as written: the build maps no module name known only at run
+# time in it, so check reports those uses (without keep-strings the build maps them: nothing to report).
+KEPT = LIBRARY + 'keep-strings = ["mylib"]\n'
 
 
-def _project(tmp_path: Path, files: dict[str, str], pyproject: str = LIBRARY) -> Path:
+def _project(tmp_path: Path, files: dict[str, str], pyproject: str = KEPT) -> Path:
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "pyproject.toml").write_text(pyproject, encoding="utf-8")
     for name, text in files.items():
@@ -121,6 +125,19 @@ def test_each_source_code_on_a_positive_and_a_negative_fixture(
     assert _codes(root, "neg.py") == []
 
 
+def test_values_known_at_run_time_are_mapped_by_the_build_and_not_reported(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        {
+            "m.py": "import importlib, sys\nimport pydantic\nm = importlib.import_module(name)\nsys.modules[key]\n",
+            "c.py": "import pydantic\n\nexec(code)\n",
+        },
+        LIBRARY,
+    )
+    assert _codes(root, "m.py") == []
+    assert _codes(root, "c.py") == [("c.py", 3, "dynamic-code")]
+
+
 def test_a_file_without_a_renamed_name_is_not_parsed_and_an_unconfigured_project_reports_no_dynamic_import(
     tmp_path: Path,
 ) -> None:
@@ -146,8 +163,9 @@ def test_check_reports_what_build_reports_with_the_same_codes_and_positions() ->
             return importlib.import_module(name)
         """
     ).encode()
-    built = rewrite_source(source, NameMap({"pydantic": "_mv_pydantic_1_10_27"}))
-    whole = rewrite_source(source, NameMap({"pydantic": "_mv_pydantic_1_10_27"}), whole_file=True)
+    kept = NameMap({"pydantic": "_mv_pydantic_1_10_27"}, strings=False)  # the project's keep-strings
+    built = rewrite_source(source, kept)
+    whole = rewrite_source(source, kept, whole_file=True)
     checked = check_source("f.py", source, NAMES)
     assert [(d.line, d.column, d.code) for d in built.diagnostics] == [(f.line, f.column, f.code) for f in checked]
     assert [(d.line, d.column, d.code) for d in whole.diagnostics] == [(f.line, f.column, f.code) for f in checked]
@@ -159,7 +177,7 @@ def test_check_reports_what_build_reports_with_the_same_codes_and_positions() ->
 
 
 def test_the_pre_filter_words_are_the_fast_paths_roots() -> None:
-    assert {w.decode() for w in TRIGGERS} == set(fast._ROOTS)
+    assert {w.decode() for w in TRIGGERS} == set(fast._ROOTS) | CODE_CALLS
 
 
 def test_suppression_is_by_code_on_the_line(tmp_path: Path) -> None:
@@ -224,7 +242,7 @@ def test_json_and_github_output(
     assert [{k: v for k, v in f.items() if k != "message"} for f in found] == [
         {"path": "m.py", "line": 2, "column": 5, "code": "dynamic-import"}
     ]
-    assert found[0]["message"].startswith("importlib.import_module: target not known statically: the build cannot")
+    assert found[0]["message"].startswith("importlib.import_module: target not known statically: with keep-strings the build cannot")
     assert main(["check", "--output-format", "github", "m.py"]) == 1
     (line,) = capsys.readouterr().out.splitlines()
     assert line.startswith("::error file=m.py,line=2,col=5,title=mvpy-vendor dynamic-import::importlib.import_module")
@@ -270,6 +288,7 @@ dependencies = ["foo>=2"]
 
 [tool.mvpy-vendor]
 isolate = ["slow-package"]
+keep-strings = ["app"]  # the app's own strings as written: what the build cannot map is reported
 """
 
 

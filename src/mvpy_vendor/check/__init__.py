@@ -24,6 +24,7 @@ CHECK_CODES: tuple[Code, ...] = (
     Code.DYNAMIC_SYS_MODULES,
     Code.DYNAMIC_REFERENCE,
     Code.SPLIT_NAME,
+    Code.DYNAMIC_CODE,
     Code.RENAMED_NAME,
     Code.UNPARSABLE,
     Code.ISOLATE_DRIFT,

@@ -66,6 +66,9 @@ class CheckProject:
     excluded: tuple[Path, ...] = ()
     #: configuration drift, found while loading
     drift: list[Finding] = field(default_factory=list)
+    #: the project's own strings are kept as written (its name in a ``keep-strings`` setting): the
+    #: build then maps no value known only at run time, so those uses are reported
+    keep_strings: bool = False
     _names: NameMap | None = None
 
     @property
@@ -74,7 +77,7 @@ class CheckProject:
             from mvpy_vendor.rewrite.names import NameMap
 
             # The new names do not matter: check keeps no output, only the diagnostics.
-            self._names = NameMap({n: f"_mv_{n}_check" for n in self.renamed}, strings=False)
+            self._names = NameMap({n: f"_mv_{n}_check" for n in self.renamed}, strings=not self.keep_strings)
         return self._names
 
 
@@ -165,6 +168,10 @@ def load_check_project(root: Path) -> CheckProject:
     where = _Where(pyproject, text)
     _read_check_table(project, table.get("check", {}), where)
     backend = table.get("backend", {})
+    own = data.get("project", {}).get("name") if isinstance(data.get("project"), dict) else None
+    for keeps in (table.get("keep-strings"), backend.get("keep-strings") if isinstance(backend, dict) else None):
+        if isinstance(own, str) and isinstance(keeps, list):
+            project.keep_strings |= canonicalize_name(own) in {canonicalize_name(str(k)) for k in keeps}
     embed = _requirements(backend.get("embed", []), where, "tool.mvpy-vendor.backend", "embed") if backend else []
     lock_path = root / LOCK_NAME
     config = lock = None

@@ -4,8 +4,9 @@ A file is read once as bytes and most files stop there. The build rewrites only 
 bytes mention a renamed name (:meth:`NameMap.mentions`, its own pre-filter), so only those can
 hold an import it leaves as it is: only they import libcst and go through the rewriter's own
 engine (its fast path, the reference where the fast path cannot vouch), so ``check`` and
-``build`` report the same things with the same codes. A name computed from a whole literal in
-another file (``PLUGINS = ["pydantic"]``) needs no report: the build relocates that literal. And
+``build`` report the same things with the same codes. A name known only at run time
+(``import_module(name)``) needs no report: the build maps it where it is used, unless the
+project keeps its strings as written (its name in ``keep-strings``); then it is reported. And
 every diagnostic is about a call, subscript or comparison reached through one of a few words
 (:data:`TRIGGERS`: ``importlib``, ``modules``, ``__import__``, ...): a file without one is not
 parsed either.
@@ -42,6 +43,9 @@ TRIGGERS: tuple[bytes, ...] = (
     b"unittest",
     b"importlib_metadata",
     b"importlib_resources",
+    b"exec",
+    b"eval",
+    b"compile",
 )
 
 # A name mvpy-vendor gives a renamed copy (naming.py): _mv_<name>_<version> or _mv_<name>_<10 hex digits>.
@@ -52,18 +56,22 @@ _IGNORE = re.compile(r"#\s*mvpy:\s*ignore(?:\[(?P<codes>[^\]]*)\])?")
 
 _HINTS = {
     Code.DYNAMIC_IMPORT: (
-        "the build cannot rewrite it, so where it names {names} it imports the installed one, not the copy "
+        "with keep-strings the build cannot map it, so where it names {names} it imports the installed one, not the copy "
         'this code is built with: pass a literal name ("{first}.sub") or a literal prefix ("{first}." + name)'
     ),
     Code.DYNAMIC_SYS_MODULES: (
-        "the build cannot rewrite it, so where it names {names} it finds the installed one, not the copy "
+        "with keep-strings the build cannot map it, so where it names {names} it finds the installed one, not the copy "
         'this code is built with: use a literal key (sys.modules["{first}"]) or a literal prefix ("{first}." + key)'
     ),
     Code.DYNAMIC_REFERENCE: (
-        "the build cannot rewrite it, so where it names {names} it reaches the installed one, not the copy "
+        "with keep-strings the build cannot map it, so where it names {names} it reaches the installed one, not the copy "
         'this code is built with: use a literal name ("{first}") or a literal prefix ("{first}." + name)'
     ),
     Code.SPLIT_NAME: 'the build cannot rewrite it: write the module name in one literal ("{first}.sub")',
+    Code.DYNAMIC_CODE: (
+        "the build rewrites imports in code it can read (a literal), so where this code imports {names} it "
+        "gets the installed one, not the copy this code is built with: pass the code as a literal"
+    ),
 }
 
 

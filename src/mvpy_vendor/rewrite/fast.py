@@ -4,24 +4,25 @@ The whole-file libcst rewrite (:func:`.reference.transform_whole`) is the refere
 gives the same bytes, diagnostics and change count for work proportional to what changes:
 
 1. Strings and comments are masked (:mod:`.mask`); every code occurrence of a renamed
-   top-level name, of ``import`` and of the names that start a call the rewriter looks at
-   (``importlib``, ``mock``, ``modules``, ... and local aliases of them) is found by one
-   regular expression over the masked code.
+   top-level name, of ``import``, of the names that start a call the rewriter looks at
+   (``importlib``, ``mock``, ``modules``, ... and local aliases of them) and of the words of the
+   other uses it acts on (``__module__``, ``setattr``, ``exec``, ``getLogger``, ...:
+   :data:`.tables.SINK_WORDS`) is found by one regular expression over the masked code.
 2. The logical lines holding them are the only candidates: an import of a renamed module needs
    ``import`` and the name on one logical line; every rewritten or reported string sits in a
-   call, subscript or comparison that starts with one of those names, or is a string literal
-   whose whole value is a module path under a renamed name: the file's bytes are searched for
-   a quote, such a path and a quote, and a match whose first quote is masked as a string (not
-   in a comment) makes its logical line a candidate too.
+   use that starts with one of those words. Three kinds of string are found in the file's bytes
+   instead: a string that may be import statements (a quote, then ``from `` or ``import ``: code
+   the reference rewrites), a ``"__module__"`` key, and an f-string whose line holds one of the
+   words (the code in its braces is masked with it).
 3. The aliases the reference collects from all imports matter only for names that can start
    such a call; the imports binding those names are parsed, in file order, to the same map.
 4. ``from NAME... import`` and single ``import NAME...`` lines are edited by splicing (the
    reference's output for them is fixed); any other candidate is parsed on its own with libcst
    (inside a minimal valid wrapper when it is an ``else:``, a decorator, ...) and rewritten by
    the same transformer with the file's aliases, then spliced back.
-5. A loop over module names (:func:`.reference.module_name_loop`; its header is a candidate,
-   for its string literals) is one candidate with its whole body: what changes in the body
-   depends on the loop. The body is found by indentation in the masked code.
+5. A loop that may iterate ``sys.modules`` (its header holds ``modules``) is one candidate with
+   its whole body: in the body its variable is a module's name, which the reference compares
+   with. The body is found by indentation in the masked code.
 
 Whenever a step cannot vouch for the reference's result (an encoding other than UTF-8, a
 statement that does not parse alone, a lexical oddity) it returns None and the caller runs the

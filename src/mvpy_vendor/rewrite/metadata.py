@@ -116,11 +116,27 @@ def rewrite_namespace_packages(text: str, names: NameMap) -> str:
     )
 
 
+# A plain string literal in a .pth line (they hold no escapes that matter here).
+_PTH_STRING = re.compile(rb"(?P<q>['\"])(?P<text>[A-Za-z_][A-Za-z0-9_.]*)(?P=q)")
+
+
+def _relocate_pth_strings(line: bytes, names: NameMap) -> bytes:
+    """Every string literal of a .pth ``import`` line that is a renamed module path, relocated."""
+
+    def moved(match: re.Match[bytes]) -> bytes:
+        new = relocated_path(match["text"].decode("ascii"), names)
+        return match[0] if new is None else match["q"] + new.encode("ascii") + match["q"]
+
+    return _PTH_STRING.sub(moved, line)
+
+
 def rewrite_pth(data: bytes, names: NameMap) -> bytes:
     """``import`` lines are Python and rewritten as such; other lines are paths from site-packages.
 
-    Every string of an ``import`` line that names a renamed module is relocated, whatever the
-    ``keep-strings`` setting says, and a namespace's subpackage too (``'google.logging'``):
+    Every string of an ``import`` line that names a renamed module is relocated, for its value
+    (the one place mvpy-vendor does so: a .pth line is the start-up code of the copy's own
+    files, never data), whatever the ``keep-strings`` setting says, and a namespace's
+    subpackage too (``'google.logging'``):
     setuptools' ``-nspkg.pth`` lines name their namespace in ``os.path.join(sitedir,
     *('google',))`` and ``find_spec('google', ...)`` as well as in ``sys.modules``, and all of
     them must move together.
@@ -132,7 +148,7 @@ def rewrite_pth(data: bytes, names: NameMap) -> bytes:
         if not line:
             continue
         if line.startswith((b"import ", b"import\t")):
-            new = rewrite_source(line, names).data
+            new = _relocate_pth_strings(rewrite_source(line, names).data, names)
             if not new.startswith(b"import"):
                 # site.py runs a .pth line only if it starts with "import"; ``import foo.bar``
                 # may have become ``foo = __import__(...)``.

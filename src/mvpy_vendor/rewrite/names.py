@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 from packaging.utils import canonicalize_name
 
-from .tables import STRING_USE_WORDS, USE_WORDS
+from .tables import STRING_USE_WORDS
 
 __all__ = ["MODULE_PATH", "NameMap", "relocated_path", "rewrite_module_reference"]
 
@@ -46,7 +46,8 @@ class NameMap:
         self._quick = tuple(sorted(w.encode() for w in quick))
         # The words of the uses where a value known only at run time is mapped: a file holding
         # one may need a rewrite without naming a renamed module.
-        uses = sorted(STRING_USE_WORDS if strings else USE_WORDS) if self.imports else []
+        # (keep-strings maps nothing: only a file naming a renamed module can change)
+        uses = sorted(STRING_USE_WORDS) if strings and self.imports else []
         self._uses = re.compile(rb"\b(?:" + "|".join(map(re.escape, uses)).encode() + rb")\b") if uses else None
 
     def __bool__(self) -> bool:

@@ -15,7 +15,6 @@ __all__ = [
     "UNSURE_NAME_READS",
     "SINK_WORDS",
     "STRING_USE_WORDS",
-    "USE_WORDS",
     "DIST_CALLS",
     "IMPORT_FUNCTIONS",
     "FORWARD_REFERENCE_CALLS",
@@ -187,5 +186,4 @@ _TABLE_ROOTS = frozenset(
 #: uses where a value known only at run time is mapped. Not ``__name__``, ``.group`` or
 #: ``.startswith`` alone: the rewriter maps a value compared with them only beside a word here
 #: (``x.__module__``, a key of ``sys.modules``), or relocates a literal that names the module.
-USE_WORDS = frozenset({*_TABLE_ROOTS, "modules"})
-STRING_USE_WORDS = USE_WORDS | (SINK_WORDS - {"__name__", "group", "startswith"})
+STRING_USE_WORDS = frozenset({*_TABLE_ROOTS, "modules"}) | (SINK_WORDS - {"__name__", "group", "startswith"})
