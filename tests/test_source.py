@@ -220,6 +220,12 @@ CASES = [
     ('"""import foo"""\nx = "from foo import a; b = 1"\n', None),
     # an import function taken as a value maps what it is called with
     ("import_ = __import__\n", f"import_ = (lambda f: lambda name, *a, **k: f({M('name')}, *a, **k))(__import__)\n"),
+    (  # SQLAlchemy 1.4's compat.import_, called with module names from its registry
+        'import builtins\nimport_ = getattr(builtins, "__import__")\n',
+        'import builtins\nimport_ = (lambda f: lambda name, *a, **k: f('
+        + M("name")
+        + ', *a, **k))(getattr(builtins, "__import__"))\n',
+    ),
     # ... and what is never a module name: a docstring, bytes, f-strings, annotations and
     # forward references, attribute names, paths that are not whole identifiers
     ('def f():\n    "foo"\n"foo.bar"\n', None),

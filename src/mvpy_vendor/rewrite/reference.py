@@ -668,13 +668,26 @@ class _Rewriter(cst.CSTTransformer):
                 return updated.with_changes(value=new)
         return updated
 
+    def _import_function(self, value: cst.BaseExpression) -> bool:
+        """``__import__``, ``importlib.import_module``, ``getattr(builtins, "__import__")``."""
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            return self._qualified(value) in IMPORT_FUNCTIONS
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "getattr":
+            owner, name = self._argument(value, 0, ()), self._argument(value, 1, ())
+            return (
+                owner is not None
+                and name is not None
+                and len(value.args) == 2
+                and self._qualified(owner.value) in ("builtins", "__builtins__")
+                and _string_value(name.value) == "__import__"
+            )
+        return False
+
     def _import_function_value(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
         """``import_ = __import__``: the import function taken as a value maps its first argument
         wherever it is called (``compat.import_(name)`` in another module)."""
         value = updated.value
-        if not self.names.strings or not self.names.imports or not isinstance(value, (cst.Name, cst.Attribute)):
-            return updated
-        if self._qualified(value) not in IMPORT_FUNCTIONS:
+        if not self.names.strings or not self.names.imports or not self._import_function(value):
             return updated
         quote = self._quote() or "'"
         old = _CODE.code_for_node(updated.value)
