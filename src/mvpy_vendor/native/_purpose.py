@@ -549,13 +549,14 @@ def keyword_list(memory: Memory, slot: int) -> int | None:
 
 
 def decide(purposes: Iterable[Purpose]) -> tuple[Literal["repoint", "keep", "refuse"], Purpose]:
-    """One reference's fate from all its uses: repointed where any use is a module name (or a
-    value handed to Python code, whose own string literals the build relocates alike), unless
+    """One reference's fate from all its uses: repointed where any use is a module name, unless
     another use must keep it (refused then); kept where every use is told and none is a module
-    name, or where the use cannot be told."""
+    name (a value handed to Python code is data there, as the build keeps the strings of Python
+    code that are not used as module names: the Python code that uses it as one maps it), or
+    where the use cannot be told."""
     found = list(purposes)
     refused = [p for p in found if p.use == "refuse"]
-    modules = [p for p in found if p.use in (_MODULE, _PYTHON)]
+    modules = [p for p in found if p.use == _MODULE]
     never = [p for p in found if p.use == _NEVER]
     if refused:
         return "refuse", refused[0]
@@ -565,5 +566,5 @@ def decide(purposes: Iterable[Purpose]) -> tuple[Literal["repoint", "keep", "ref
         return "repoint", modules[0]
     if never:
         return "keep", never[0]
-    told = [p for p in found if p.use == _MESSAGE] + [p for p in found if p.use == "unknown"]
+    told = [p for p in found if p.use in (_MESSAGE, _PYTHON)] + [p for p in found if p.use == "unknown"]
     return "keep", told[0] if told else Purpose("unknown", "no use of it is found")
