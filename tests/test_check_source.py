@@ -22,8 +22,8 @@ from mvpy_vendor.project.lock import LockedWorld, ProjectLock
 from mvpy_vendor.project.resolvers import Artifact
 from mvpy_vendor.rewrite import fast
 from mvpy_vendor.rewrite.names import NameMap
-from mvpy_vendor.rewrite.tables import CODE_CALLS
 from mvpy_vendor.rewrite.source import rewrite_source
+from mvpy_vendor.rewrite.tables import CODE_CALLS
 
 from .conftest import download, real_wheel_cache
 
@@ -242,7 +242,9 @@ def test_json_and_github_output(
     assert [{k: v for k, v in f.items() if k != "message"} for f in found] == [
         {"path": "m.py", "line": 2, "column": 5, "code": "dynamic-import"}
     ]
-    assert found[0]["message"].startswith("importlib.import_module: target not known statically: with keep-strings the build cannot")
+    assert found[0]["message"].startswith(
+        "importlib.import_module: target not known statically: with keep-strings the build cannot"
+    )
     assert main(["check", "--output-format", "github", "m.py"]) == 1
     (line,) = capsys.readouterr().out.splitlines()
     assert line.startswith("::error file=m.py,line=2,col=5,title=mvpy-vendor dynamic-import::importlib.import_module")

@@ -104,7 +104,9 @@ def test_a_syntax_error_among_plain_elements_is_reported(bad: bytes) -> None:
     code = b"'from foo import a', "  # a string of code: the display is a candidate
     listed = b"x = [" + code + b"'foo.a', " * 300 + bad + b", 'foo.b']\n"
     assert_same(listed)
-    mapped = b"y = {'c': " + code + b"'k': 'foo.a', " * 300 + (b"'z'" if bad == b"'k': 'v'" else b"'z': " + bad) + b"}\n"
+    mapped = (
+        b"y = {'c': " + code + b"'k': 'foo.a', " * 300 + (b"'z'" if bad == b"'k': 'v'" else b"'z': " + bad) + b"}\n"
+    )
     assert_same(mapped)
     assert rewrite_source(listed, NAMES).status == "unparsable"
 
@@ -138,9 +140,9 @@ def test_a_long_display_of_plain_literals_is_not_parsed_by_libcst(monkeypatch: p
     assert result.changes == 3 and [r.kind for r in result.strings] == ["code", "code"]
     assert result.data == (
         b"import _mv_foo_1_0_0 as foo\n"
-        + source[11:].replace(b"'from foo import a'", b"'from _mv_foo_1_0_0 import a'").replace(
-            b"'import foo'", b"'import _mv_foo_1_0_0 as foo'"
-        )
+        + source[11:]
+        .replace(b"'from foo import a'", b"'from _mv_foo_1_0_0 import a'")
+        .replace(b"'import foo'", b"'import _mv_foo_1_0_0 as foo'")
     )
     assert {r.line for r in result.strings} == {2, 3}
 

@@ -56,16 +56,16 @@ _IGNORE = re.compile(r"#\s*mvpy:\s*ignore(?:\[(?P<codes>[^\]]*)\])?")
 
 _HINTS = {
     Code.DYNAMIC_IMPORT: (
-        "with keep-strings the build cannot map it, so where it names {names} it imports the installed one, not the copy "
-        'this code is built with: pass a literal name ("{first}.sub") or a literal prefix ("{first}." + name)'
+        "with keep-strings the build cannot map it, so where it names {names} it imports the installed one, "
+        'not the copy this code is built with: pass a literal name ("{first}.sub") or a literal prefix ("{first}." + name)'
     ),
     Code.DYNAMIC_SYS_MODULES: (
         "with keep-strings the build cannot map it, so where it names {names} it finds the installed one, not the copy "
         'this code is built with: use a literal key (sys.modules["{first}"]) or a literal prefix ("{first}." + key)'
     ),
     Code.DYNAMIC_REFERENCE: (
-        "with keep-strings the build cannot map it, so where it names {names} it reaches the installed one, not the copy "
-        'this code is built with: use a literal name ("{first}") or a literal prefix ("{first}." + name)'
+        "with keep-strings the build cannot map it, so where it names {names} it reaches the installed one, "
+        'not the copy this code is built with: use a literal name ("{first}") or a literal prefix ("{first}." + name)'
     ),
     Code.SPLIT_NAME: 'the build cannot rewrite it: write the module name in one literal ("{first}.sub")',
     Code.DYNAMIC_CODE: (

@@ -106,7 +106,12 @@ class _Patterns:
         # A quote then ``from `` or ``import `` (a string that may be import statements, code the
         # reference rewrites), or a ``"__module__"`` key: every string literal the reference acts on
         # for what it holds has an opening quote at such a match.
-        self.strings = re.compile(rb"[\"'](?:[ \t\r\n]*(?:from|import) |__module__[\"'])") if names.strings else None
+        # ... and an import statement of a renamed module inside a string (a program of several
+        # lines, handed to another interpreter): its first byte is masked as the string is.
+        program = rb"|\b(?:from|import)[ \t]+(?:" + renamed.encode() + rb")\b"
+        self.strings = (
+            re.compile(rb"[\"'](?:[ \t\r\n]*(?:from|import) |__module__[\"'])" + program) if names.strings else None
+        )
         self.from_import = re.compile(
             _S + rb"*from" + _S + rb"+" + name + _DOTTED + _S + rb"*import(?:" + _S + rb"+|(?=[(*]))" + _NAMES + _END
         )

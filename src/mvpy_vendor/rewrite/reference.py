@@ -574,7 +574,7 @@ class _Rewriter(cst.CSTTransformer):
             return updated
         value = arg.value
         if isinstance(value, cst.SimpleString) and "b" not in value.prefix.lower():
-            new = self._code_string(value, original, whole=True)
+            new = self._code_string(value, original, "code")
             if new is None:
                 return updated
             return updated.with_changes(args=[a.with_changes(value=new) if a is arg else a for a in updated.args])
@@ -584,20 +584,27 @@ class _Rewriter(cst.CSTTransformer):
             )
         return updated
 
-    def _code_string(self, node: cst.SimpleString, original: cst.CSTNode, *, whole: bool) -> cst.SimpleString | None:
-        """A string literal holding Python code, with the code rewritten; None when it is not code
-        (``whole``: any code; else only a run of import statements, one naming a renamed module)."""
+    def _code_string(
+        self, node: cst.SimpleString, original: cst.CSTNode, kind: Literal["code", "imports", "program"]
+    ) -> cst.SimpleString | None:
+        """A string (or bytes) literal holding Python code, with the code rewritten; None when it is
+        not code. ``kind``: ``"code"``, any (an argument of ``exec``); ``"imports"``, only import
+        statements, one naming a renamed module; ``"program"``, several lines of code with an
+        import statement naming one (a script handed to another interpreter)."""
         try:
-            value = node.evaluated_value
-        except Exception:  # noqa: BLE001 - an escape libcst cannot evaluate: not code we rewrite
+            evaluated = node.evaluated_value
+            value = evaluated.decode("utf-8") if isinstance(evaluated, bytes) else evaluated
+        except Exception:  # noqa: BLE001 - an escape libcst cannot evaluate, or not UTF-8: not code we rewrite
             return None
         if not isinstance(value, str) or not self.names.mentions(value.encode("utf-8", "surrogatepass")):
+            return None
+        if kind == "program" and ("\n" not in value.strip() or not self._imports_renamed(value)):
             return None
         try:
             module = cst.parse_module(value)
         except (cst.ParserSyntaxError, RecursionError):
             return None
-        if not whole and not all(
+        if kind == "imports" and not all(
             isinstance(s, cst.SimpleStatementLine) and all(isinstance(b, (cst.Import, cst.ImportFrom)) for b in s.body)
             for s in module.body
         ):
@@ -612,26 +619,40 @@ class _Rewriter(cst.CSTTransformer):
         if raw == value and node.quote not in text and "\\" not in text and ("\n" not in text or len(node.quote) == 3):
             literal = node.prefix + node.quote + text + node.quote
         else:
-            literal = ("u" if "u" in node.prefix.lower() else "") + repr(text)
-            if literal.lstrip("u")[0] in self._quotes:
+            is_bytes = isinstance(evaluated, bytes)
+            literal = (
+                repr(text.encode("utf-8")) if is_bytes else ("u" if "u" in node.prefix.lower() else "") + repr(text)
+            )
+            if literal.lstrip("ub")[0] in self._quotes:
                 return None
         self.changes += 1
         self.strings.append(Relocation(self._position(original)[0], value, text, "code"))
         return node.with_changes(value=literal)
+
+    def _imports_renamed(self, text: str) -> bool:
+        """Does ``text`` hold an import statement naming a renamed module (a quick test)?"""
+        return any(
+            re.search(rf"(?m)^[ \t]*(?:from[ \t]+{re.escape(n)}\b|import[ \t]+{re.escape(n)}\b)", text) is not None
+            for n in self.names.imports
+        )
 
     def visit_Expr(self, node: cst.Expr) -> bool:
         self._kept.add(node.value)  # a string statement is a docstring or prose
         return True
 
     def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.BaseExpression:
-        """A literal whose whole value is import statements naming a renamed module is code
-        (``("from sympy.functions import *",)`` in an option table that ``exec`` runs)."""
-        if not self.names.strings or original in self._kept or "b" in updated.prefix.lower():
+        """A literal that is code importing a renamed module: import statements only (``("from
+        sympy.functions import *",)`` in an option table that ``exec`` runs), or a program of
+        several lines (click's tests hand one to ``python -``, as bytes)."""
+        if not self.names.strings or original in self._kept:
             return updated
         body = updated.value[len(updated.prefix) + len(updated.quote) :].lstrip()
-        if not body.startswith(("from ", "import ")):
+        if body.startswith(("from ", "import ")) and "b" not in updated.prefix.lower():
+            new = self._code_string(updated, original, "imports")
+        elif len(updated.quote) == 3 and "import" in body:
+            new = self._code_string(updated, original, "program")
+        else:
             return updated
-        new = self._code_string(updated, original, whole=False)
         return updated if new is None else new
 
     # ---- assignments of module names ---------------------------------------------------------
