@@ -57,7 +57,8 @@ _IGNORE = re.compile(r"#\s*mvpy:\s*ignore(?:\[(?P<codes>[^\]]*)\])?")
 _HINTS = {
     Code.DYNAMIC_IMPORT: (
         "with keep-strings the build cannot map it, so where it names {names} it imports the installed one, "
-        'not the copy this code is built with: pass a literal name ("{first}.sub") or a literal prefix ("{first}." + name)'
+        "not the copy this code is built with: "
+        'pass a literal name ("{first}.sub") or a literal prefix ("{first}." + name)'
     ),
     Code.DYNAMIC_SYS_MODULES: (
         "with keep-strings the build cannot map it, so where it names {names} it finds the installed one, not the copy "
