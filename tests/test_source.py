@@ -220,7 +220,7 @@ CASES = [
     ('"""import foo"""\nx = "from foo import a; b = 1"\n', None),
     (  # a script of several lines handed to another interpreter (click's tests), bytes too
         'S = b"""\\\nimport os\nimport foo\nfoo.run()\n"""\nD = """see:\nimport foo\n"""\n',
-        "S = b'import os\\nimport _mv_foo_1_0_0 as foo\\nfoo.run()\\n'\nD = \"\"\"see:\nimport foo\n\"\"\"\n",
+        'S = b\'import os\\nimport _mv_foo_1_0_0 as foo\\nfoo.run()\\n\'\nD = """see:\nimport foo\n"""\n',
     ),
     # an import function taken as a value maps what it is called with
     ("import_ = __import__\n", f"import_ = (lambda f: lambda name, *a, **k: f({M('name')}, *a, **k))(__import__)\n"),
