@@ -83,7 +83,7 @@ class AliasFinder(importlib.abc.MetaPathFinder):
         head, dot, rest = fullname.partition(".")
         renamed = self.aliases.get(head)
         if renamed is None:
-            return None
+            return self._as_written_of_copy(fullname)
         if fullname in self.as_written:
             # the top of an as-written part: its file, not the copy's; asked of the finders after this one
             # (pytest's assertion rewriter among them) with the as-written directory as the path
@@ -109,6 +109,30 @@ class AliasFinder(importlib.abc.MetaPathFinder):
             _AliasLoader(target_name),
             origin=found.origin,
             is_package=found.submodule_search_locations is not None,
+        )
+
+
+    def _as_written_of_copy(self, fullname: str) -> importlib.machinery.ModuleSpec | None:
+        """``_mv_pkg_1_0.tests.x`` where ``pkg.tests`` is as written: the as-written module itself.
+
+        The as-written files stand in for the copy's own (the suite inside the package): a copy
+        that imports one of them by a module name it maps (``namedAny("pkg.tests.test_cli.X")``)
+        gets the one module pytest loaded, as the original, which has only one, does.
+        """
+        head, dot, rest = fullname.partition(".")
+        plain = next((p for p, r in self.aliases.items() if r == head), None)
+        if plain is None:
+            return None
+        name = plain + dot + rest
+        if not any(name == p or name.startswith(p + ".") for p in self.as_written):
+            return None
+        found = sys.modules.get(name) or importlib.import_module(name)
+        spec = found.__spec__
+        return importlib.machinery.ModuleSpec(
+            fullname,
+            _AliasLoader(name),
+            origin=spec.origin if spec else None,
+            is_package=spec is not None and spec.submodule_search_locations is not None,
         )
 
 

@@ -110,7 +110,9 @@ class _Patterns:
         # lines, handed to another interpreter): its first byte is masked as the string is.
         program = rb"|\b(?:from|import)[ \t]+(?:" + renamed.encode() + rb")\b"
         self.strings = (
-            re.compile(rb"[\"'](?:[ \t\r\n]*(?:from|import) |__module__[\"'])" + program) if names.strings else None
+            re.compile(rb"[\"'](?:[ \t\r\n]*(?:from|import) |__module__[\"']|-m[\"'])" + program)
+            if names.strings
+            else None
         )
         self.from_import = re.compile(
             _S + rb"*from" + _S + rb"+" + name + _DOTTED + _S + rb"*import(?:" + _S + rb"+|(?=[(*]))" + _NAMES + _END

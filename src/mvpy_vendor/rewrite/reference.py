@@ -655,6 +655,29 @@ class _Rewriter(cst.CSTTransformer):
             return updated
         return updated if new is None else new
 
+    # ---- a command line that runs a module ------------------------------------------------------
+
+    def leave_List(self, original: cst.List, updated: cst.List) -> cst.BaseExpression:
+        return self._run_module(original, updated)
+
+    def leave_Tuple(self, original: cst.Tuple, updated: cst.Tuple) -> cst.BaseExpression:
+        return self._run_module(original, updated)
+
+    def _run_module(self, original: cst.CSTNode, updated: cst.List | cst.Tuple) -> cst.BaseExpression:
+        """``[sys.executable, "-m", "foo", ...]``: the element after ``"-m"`` names the module
+        another interpreter runs (jsonschema's tests run ``python -m jsonschema``)."""
+        if not self.names.strings:
+            return updated
+        elements = list(updated.elements)
+        changed = False
+        for i, element in enumerate(elements[:-1]):
+            after = elements[i + 1]
+            if _string_value(element.value) == "-m" and isinstance(after, cst.Element):
+                new = self._rewrite_string(after.value, original, "-m", "module", ".", paths=True)
+                if new is not None:
+                    elements[i + 1], changed = after.with_changes(value=new), True
+        return updated.with_changes(elements=elements) if changed else updated
+
     # ---- assignments of module names ---------------------------------------------------------
 
     def _names_module_target(self, target: cst.BaseExpression) -> bool:
