@@ -10,10 +10,11 @@ gives the same bytes, diagnostics and change count for work proportional to what
    :data:`.tables.SINK_WORDS`) is found by one regular expression over the masked code.
 2. The logical lines holding them are the only candidates: an import of a renamed module needs
    ``import`` and the name on one logical line; every rewritten or reported string sits in a
-   use that starts with one of those words. Three kinds of string are found in the file's bytes
-   instead: a string that may be import statements (a quote, then ``from `` or ``import ``: code
-   the reference rewrites), a ``"__module__"`` key, and an f-string whose line holds one of the
-   words (the code in its braces is masked with it).
+   use that starts with one of those words. Some strings are found in the file's bytes instead:
+   one that may be code (a quote, then ``from `` or ``import ``; or an import statement of a
+   renamed module anywhere inside a string), a ``"__module__"`` key, a ``"-m"`` (the module
+   after it in a command line is run), and an f-string whose line holds one of the words (the
+   code in its braces is masked with it).
 3. The aliases the reference collects from all imports matter only for names that can start
    such a call; the imports binding those names are parsed, in file order, to the same map.
 4. ``from NAME... import`` and single ``import NAME...`` lines are edited by splicing (the
