@@ -57,8 +57,8 @@ def test_build_prints_a_summary_table(wheels: Path, tmp_path: Path, capsys: pyte
         "strings",
         "diagnostics",
     ]
-    assert out[3].split() == ["foo", "1.0.0", "1", "renamed", "copy", "mv-foo-1-0-0", "4", "1", "0"]
-    assert out[4].split() == ["slow-package", "0.1.0", "1", "rewritten", "consumer", "slow-package", "1", "0", "0"]
+    assert out[3].split() == ["foo", "1.0.0", "1", "renamed", "copy", "mv-foo-1-0-0", "4", "2", "0"]
+    assert out[4].split() == ["slow-package", "0.1.0", "1", "rewritten", "consumer", "slow-package", "1", "1", "0"]
     assert out[-1] == f"wrote 4 wheels to {tmp_path / 'out'}"
     assert json.loads((tmp_path / "r.json").read_text())["plan"]["worlds"][1]["members"] == {
         "foo": "1.0.0",

@@ -1210,7 +1210,9 @@ def test_requests_packages_urllib3_in_both_worlds(
     copy = next(o for o in report["outputs"] if o["distribution"] == f"mv-requests-{renamed_rq.replace('.', '-')}")
     packages = next(f for f in copy["files"] if f["member"].endswith("requests/packages.py"))
     names = [s for s in packages["strings"] if s.get("kind") == "name"]
-    assert [s["from"] for s in names] == ["package", 'f"requests.packages.{mod}"'], packages["strings"]
+    # the names stay data, mapped where they are imported; a module's name after "requests.packages."
+    # in a new key goes back to the name as written
+    assert names and {s["from"] for s in names} == {"mod"}, packages["strings"]
 
     python = install_wheelhouse(out, tmp_path / "venv")
     run = tmp_path / "run.py"

@@ -299,7 +299,7 @@ def _(fixtures: Path, dest: Path) -> Path:
 
 
 # Large but legal: accepted and rewritten (``reason`` is a line the rewritten member holds).
-@_case("huge-flat-literal", FOO1, "accept", "foo/table.py", "    'z': importlib.import_module('_mv_foo_1_0_0.sub'),")
+@_case("huge-flat-literal", FOO1, "accept", "foo/table.py", "'z': importlib.import_module('_mv_foo_1_0_0.sub'),")
 def _(fixtures: Path, dest: Path) -> Path:
     """20,000-item displays of module paths (data, kept) around one import call (took 12 s in libcst)."""
     members, path = _start(fixtures, dest, FOO1)
