@@ -306,7 +306,7 @@ class _Rewriter(cst.CSTTransformer):
             return None
         self.changes += 1
         assert head.node is not None
-        self.strings.append(Relocation(self._position(line_node)[0], first, new))
+        self.strings.append(Relocation(self._position(line_node)[0], head.text, new + head.text[len(first) :]))
         replacement = _replace_text(head, first, new)
         return expr.visit(_Substitute({head.node: replacement}))  # type: ignore[return-value]
 
