@@ -647,12 +647,11 @@ class _Rewriter(cst.CSTTransformer):
         if not self.names.strings or original in self._kept:
             return updated
         body = updated.value[len(updated.prefix) + len(updated.quote) :].lstrip()
+        new = None
         if body.startswith(("from ", "import ")) and "b" not in updated.prefix.lower():
             new = self._code_string(updated, original, "imports")
-        elif len(updated.quote) == 3 and "import" in body:
+        if new is None and len(updated.quote) == 3 and "import" in body:
             new = self._code_string(updated, original, "program")
-        else:
-            return updated
         return updated if new is None else new
 
     # ---- a command line that runs a module ------------------------------------------------------
