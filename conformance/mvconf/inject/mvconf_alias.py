@@ -35,10 +35,7 @@ class _AliasLoader(importlib.abc.Loader):
         self.target = target
         self.spec: importlib.machinery.ModuleSpec | None = None
 
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
-        module = importlib.import_module(self.target)
-        self.spec = module.__spec__
-        return module
+    # create_module is defined below, in code the warnings module takes for the import system's own
 
     def exec_module(self, module: ModuleType) -> None:
         module.__spec__ = self.spec
@@ -51,6 +48,26 @@ class _AliasLoader(importlib.abc.Loader):
         get_code = getattr(loader, "get_code", None)
         return get_code(self.target) if get_code else None
 
+
+# The alias loader runs between the import statement and the copy's module code: where that code
+# warns with a stacklevel meant for its importer (sympy's deprecated modules; sympy's tests check
+# the line shown is the test's), the alias's frames must be skipped as the import system's are.
+# ``warnings`` skips a frame whose file name holds "importlib" and "_bootstrap": create_module is
+# compiled under such a name, and imports with the builtin ``__import__`` (no Python frame).
+_HIDDEN: dict[str, object] = {"_modules": sys.modules}
+exec(
+    compile(
+        "def create_module(self, spec):\n"
+        "    __import__(self.target)\n"
+        "    module = _modules[self.target]\n"
+        "    self.spec = module.__spec__\n"
+        "    return module\n",
+        "<mvconf alias: hidden from warnings like importlib._bootstrap>",
+        "exec",
+    ),
+    _HIDDEN,
+)
+_AliasLoader.create_module = _HIDDEN["create_module"]  # type: ignore[method-assign,assignment]
 
 _ALIASES: dict[str, str] = {}
 
@@ -110,7 +127,6 @@ class AliasFinder(importlib.abc.MetaPathFinder):
             origin=found.origin,
             is_package=found.submodule_search_locations is not None,
         )
-
 
     def _as_written_of_copy(self, fullname: str) -> importlib.machinery.ModuleSpec | None:
         """``_mv_pkg_1_0.tests.x`` where ``pkg.tests`` is as written: the as-written module itself.
