@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Literal, Optional
 
 import libcst as cst
@@ -30,6 +29,7 @@ from mvpy_vendor.outcome import Diagnostic, Relocation
 
 from .aliases import Aliases
 from .names import NameMap, relocated_path
+from .pieces import Substitute, replace_text, string_pieces, string_value
 from .runtime import distribution_call, mapping_call, unmapping_call
 from .tables import (
     CODE_CALLS,
@@ -56,64 +56,6 @@ Outcome = tuple[Optional[bytes], int, list[Diagnostic], list[Relocation]]  # a r
 # What a call the rewriter acts on takes a module or distribution name as: its qualified name,
 # the kind, the position of the argument and the keywords it may be passed as.
 _Target = tuple[str, Literal["module", "dist"], int, tuple[str, ...]]
-
-
-@dataclass
-class _Piece:
-    """One literal or dynamic piece of a string expression, left to right."""
-
-    node: cst.CSTNode | None  # SimpleString or FormattedStringText; None when dynamic
-    text: str  # raw text of the literal (without prefix and quotes)
-    expr: cst.BaseExpression | None = None  # the dynamic expression, when there is one
-
-
-def _pieces(expr: cst.BaseExpression) -> list[_Piece] | None:
-    """Flatten a string expression into pieces, or None if it is not a string expression."""
-    if isinstance(expr, cst.SimpleString):
-        if "b" in expr.prefix.lower():
-            return None
-        return [_Piece(expr, expr.value[len(expr.prefix) + len(expr.quote) : -len(expr.quote)])]
-    if isinstance(expr, cst.ConcatenatedString):
-        left, right = _pieces(expr.left), _pieces(expr.right)
-        return None if left is None or right is None else left + right
-    if isinstance(expr, cst.FormattedString):
-        found: list[_Piece] = []
-        for part in expr.parts:
-            if isinstance(part, cst.FormattedStringText):
-                found.append(_Piece(part, part.value))
-            elif isinstance(part, cst.FormattedStringExpression):
-                found.append(_Piece(None, "", part.expression))
-        return found
-    # ``"foo.%s" % x`` and ``"foo.{}".format(x)``: the literal up to the first placeholder, then dynamic.
-    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Modulo):
-        return _formatted(expr.left, "%", expr.right)
-    if (
-        isinstance(expr, cst.Call)
-        and isinstance(expr.func, cst.Attribute)
-        and expr.func.attr.value == "format"
-        and isinstance(expr.func.value, cst.SimpleString)
-    ):
-        return _formatted(expr.func.value, "{", expr)
-    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
-        left, right = _pieces(expr.left), _pieces(expr.right)
-        if left is None and right is None:
-            return None
-        return (left or [_Piece(None, "", expr.left)]) + (right or [_Piece(None, "", expr.right)])
-    return None
-
-
-def _formatted(template: cst.BaseExpression, placeholder: str, dynamic: cst.BaseExpression) -> list[_Piece] | None:
-    if not isinstance(template, cst.SimpleString) or "b" in template.prefix.lower():
-        return None
-    text = template.value[len(template.prefix) + len(template.quote) : -len(template.quote)]
-    cut = text.find(placeholder)
-    return [_Piece(template, text if cut < 0 else text[:cut]), _Piece(None, "", dynamic)]
-
-
-def _string_value(node: cst.BaseExpression | None) -> str | None:
-    if not isinstance(node, cst.SimpleString) or "b" in node.prefix.lower():
-        return None
-    return node.value[len(node.prefix) + len(node.quote) : -len(node.quote)]
 
 
 _CODE = cst.Module([])
@@ -268,7 +210,7 @@ class _Rewriter(cst.CSTTransformer):
         """
         if self._module_name(expr):
             return None
-        pieces = _pieces(expr)
+        pieces = string_pieces(expr)
         if pieces is None:
             return self._mapped(expr, line_node, what, kind) if dynamic else None
         prefix = ""
@@ -307,8 +249,8 @@ class _Rewriter(cst.CSTTransformer):
         self.changes += 1
         assert head.node is not None
         self.strings.append(Relocation(self._position(line_node)[0], head.text, new + head.text[len(first) :]))
-        replacement = _replace_text(head, first, new)
-        return expr.visit(_Substitute({head.node: replacement}))  # type: ignore[return-value]
+        replacement = replace_text(head, first, new)
+        return expr.visit(Substitute({head.node: replacement}))  # type: ignore[return-value]
 
     def _mapped(
         self, expr: cst.BaseExpression, line_node: cst.CSTNode, what: str, kind: Literal["module", "dist"]
@@ -512,7 +454,7 @@ class _Rewriter(cst.CSTTransformer):
                 updated = self._with_argument(updated, arg, original, what)
         elif isinstance(func, cst.Name) and last == "setattr":
             name, value = self._argument(updated, 1, ("name",)), self._argument(updated, 2, ("value",))
-            if name is not None and value is not None and _string_value(name.value) in MODULE_ATTRIBUTES:
+            if name is not None and value is not None and string_value(name.value) in MODULE_ATTRIBUTES:
                 updated = self._with_argument(updated, value, original, what)
         elif isinstance(func, cst.Name) and last in CODE_CALLS:
             updated = self._code_call(original, updated, last)
@@ -557,7 +499,7 @@ class _Rewriter(cst.CSTTransformer):
         arg = self._argument(updated, position, keywords)
         if arg is None:
             return updated
-        if qualified in MONKEYPATCH_ATTR_CALLS and _pieces(arg.value) is None:
+        if qualified in MONKEYPATCH_ATTR_CALLS and string_pieces(arg.value) is None:
             return updated  # an object and an attribute name
         separators = ".:" if qualified.endswith("resolve_name") else "."
         new = self._rewrite_string(arg.value, original, qualified, kind, separators)
@@ -578,7 +520,7 @@ class _Rewriter(cst.CSTTransformer):
             if new is None:
                 return updated
             return updated.with_changes(args=[a.with_changes(value=new) if a is arg else a for a in updated.args])
-        if _string_value(value) is None and not isinstance(value, (cst.ConcatenatedString, cst.FormattedString)):
+        if string_value(value) is None and not isinstance(value, (cst.ConcatenatedString, cst.FormattedString)):
             self._note(
                 original, f"{name}()", "code not known statically; imports in it are not rewritten", Code.DYNAMIC_CODE
             )
@@ -671,7 +613,7 @@ class _Rewriter(cst.CSTTransformer):
         changed = False
         for i, element in enumerate(elements[:-1]):
             after = elements[i + 1]
-            if _string_value(element.value) == "-m" and isinstance(after, cst.Element):
+            if string_value(element.value) == "-m" and isinstance(after, cst.Element):
                 new = self._rewrite_string(after.value, original, "-m", "module", ".", paths=True)
                 if new is not None:
                     elements[i + 1], changed = after.with_changes(value=new), True
@@ -687,7 +629,7 @@ class _Rewriter(cst.CSTTransformer):
             return target.attr.value in MODULE_ATTRIBUTES
         if isinstance(target, cst.Subscript) and len(target.slice) == 1:
             index = target.slice[0].slice
-            return isinstance(index, cst.Index) and _string_value(index.value) == "__module__"
+            return isinstance(index, cst.Index) and string_value(index.value) == "__module__"
         return False
 
     def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.BaseSmallStatement:
@@ -705,7 +647,7 @@ class _Rewriter(cst.CSTTransformer):
         return updated
 
     def leave_DictElement(self, original: cst.DictElement, updated: cst.DictElement) -> cst.DictElement:
-        if self.names.strings and _string_value(updated.key) == "__module__":
+        if self.names.strings and string_value(updated.key) == "__module__":
             new = self._rewrite_string(updated.value, original, "__module__", "module", ".", paths=True)
             if new is not None:
                 return updated.with_changes(value=new)
@@ -722,7 +664,7 @@ class _Rewriter(cst.CSTTransformer):
                 and name is not None
                 and len(value.args) == 2
                 and self._qualified(owner.value) in ("builtins", "__builtins__")
-                and _string_value(name.value) == "__import__"
+                and string_value(name.value) == "__import__"
             )
         return False
 
@@ -809,26 +751,6 @@ class _Rewriter(cst.CSTTransformer):
             if new is not None:
                 return updated.with_changes(left=new)
         return updated
-
-
-class _Substitute(cst.CSTTransformer):
-    def __init__(self, mapping: Mapping[cst.CSTNode, cst.CSTNode]) -> None:
-        super().__init__()
-        self.mapping = mapping
-
-    def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode) -> cst.CSTNode:  # type: ignore[override]
-        return self.mapping.get(original, updated)
-
-
-def _replace_text(piece: _Piece, old: str, new: str) -> cst.CSTNode:
-    node = piece.node
-    if isinstance(node, cst.SimpleString):
-        head = node.value[: len(node.prefix) + len(node.quote)]
-        inner = node.value[len(head) : -len(node.quote)]  # the whole literal, also past a placeholder
-        return node.with_changes(value=head + new + inner[len(old) :] + node.quote)
-    text = new + piece.text[len(old) :]
-    assert isinstance(node, cst.FormattedStringText)
-    return node.with_changes(value=text)
 
 
 def transform_whole(data: bytes, names: NameMap) -> Outcome:
