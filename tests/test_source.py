@@ -219,10 +219,11 @@ CASES = [
     ),
     ('"""import foo"""\nx = "from foo import a; b = 1"\n', None),
     (  # a command line that runs a module in another interpreter
-        'subprocess.run([sys.executable, "-m", "foo", "--version"])\ncmd = ("-m", name)\nx = ["-m"]\n',
+        'subprocess.run([sys.executable, "-m", "foo", "--version"])\ncmd = ("-m", name)\nx = ["-m"]\n'
+        'check_call([sys.executable, "-c", "import foo; foo.x"])\n',
         'subprocess.run([sys.executable, "-m", "_mv_foo_1_0_0", "--version"])\ncmd = ("-m", '
         + M("name")
-        + ')\nx = ["-m"]\n',
+        + ')\nx = ["-m"]\ncheck_call([sys.executable, "-c", "import _mv_foo_1_0_0 as foo; foo.x"])\n',
     ),
     (  # a script of several lines handed to another interpreter (click's tests), bytes too
         'S = b"""\\\nimport os\nimport foo\nfoo.run()\n"""\nD = """see:\nimport foo\n"""\n',

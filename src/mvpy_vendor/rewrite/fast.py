@@ -12,8 +12,8 @@ gives the same bytes, diagnostics and change count for work proportional to what
    ``import`` and the name on one logical line; every rewritten or reported string sits in a
    use that starts with one of those words. Some strings are found in the file's bytes instead:
    one that may be code (a quote, then ``from `` or ``import ``; or an import statement of a
-   renamed module anywhere inside a string), a ``"__module__"`` key, a ``"-m"`` (the module
-   after it in a command line is run), and an f-string whose line holds one of the words (the
+   renamed module anywhere inside a string), a ``"__module__"`` key, a ``"-m"`` or ``"-c"``
+   (the module or code after it in a command line is run), and an f-string whose line holds one of the words (the
    code in its braces is masked with it).
 3. The aliases the reference collects from all imports matter only for names that can start
    such a call; the imports binding those names are parsed, in file order, to the same map.
@@ -111,7 +111,7 @@ class _Patterns:
         # lines, handed to another interpreter): its first byte is masked as the string is.
         program = rb"|\b(?:from|import)[ \t]+(?:" + renamed.encode() + rb")\b"
         self.strings = (
-            re.compile(rb"[\"'](?:[ \t\r\n]*(?:from|import) |__module__[\"']|-m[\"'])" + program)
+            re.compile(rb"[\"'](?:[ \t\r\n]*(?:from|import) |__module__[\"']|-[mc][\"'])" + program)
             if names.strings
             else None
         )

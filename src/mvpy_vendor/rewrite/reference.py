@@ -606,17 +606,24 @@ class _Rewriter(cst.CSTTransformer):
 
     def _run_module(self, original: cst.CSTNode, updated: cst.List | cst.Tuple) -> cst.BaseExpression:
         """``[sys.executable, "-m", "foo", ...]``: the element after ``"-m"`` names the module
-        another interpreter runs (jsonschema's tests run ``python -m jsonschema``)."""
+        another interpreter runs (jsonschema's tests run ``python -m jsonschema``), and after
+        ``"-c"`` is the code it runs (pandas' ``python -c "import pandas; ..."``)."""
         if not self.names.strings:
             return updated
         elements = list(updated.elements)
         changed = False
         for i, element in enumerate(elements[:-1]):
             after = elements[i + 1]
-            if string_value(element.value) == "-m" and isinstance(after, cst.Element):
+            flag = string_value(element.value)
+            if flag not in ("-m", "-c") or not isinstance(after, cst.Element):
+                continue
+            if flag == "-m":
                 new = self._rewrite_string(after.value, original, "-m", "module", ".", paths=True)
-                if new is not None:
-                    elements[i + 1], changed = after.with_changes(value=new), True
+            else:
+                code = after.value
+                new = self._code_string(code, original, "code") if isinstance(code, cst.SimpleString) else None
+            if new is not None:
+                elements[i + 1], changed = after.with_changes(value=new), True
         return updated.with_changes(elements=elements) if changed else updated
 
     # ---- assignments of module names ---------------------------------------------------------
