@@ -19,8 +19,10 @@ Told from the binary itself, in two ways:
   ``PyImport_Import``); the struct it is stored into (``tp_name`` of a type made ready at run time,
   an array passed as a keyword list, an entry of a Cython string table built on the stack).
 
-A key of ``sys.modules`` (the dict ``PyImport_GetModuleDict`` returns) is a module name; a key
-of any other dict is not. A message may name a module; a string only ever used in messages is
+A key of ``sys.modules`` (the dict ``PyImport_GetModuleDict`` returns) is a module name; so is
+a key of the thread-state dict (``PyThreadState_GetDict``) under a renamed name: only compiled
+code reads that dict, and such a key is the state of the module it names (scipy's ``_superlu``),
+which each version alone keeps apart; a key of any other dict is not. A message may name a module; a string only ever used in messages is
 kept (its text is the original's), one also used as a module name is repointed. A string handed
 to Python code as a value (``Py_BuildValue``, ``PyObject_CallFunction``'s arguments, a value
 stored into a dict or an attribute) is repointed like the string literals of the renamed Python
