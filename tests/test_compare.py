@@ -12,6 +12,7 @@ at run time, and finds the other version there.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,19 @@ def test_names_map_forward_and_a_plain_name_the_world_maps_is_no_original() -> N
     assert NAMES.original_file(f"_mv_foo_1_0_0{EXT_SUFFIX}") == f"foo{EXT_SUFFIX}"  # a top-level module
     assert NAMES.original_file("foo/x.py") is None  # the primary's file
     assert NAMES.original_file("bar/x.py") == "bar/x.py"
+
+
+def test_names_are_the_outputs_own_not_a_placed_consumers() -> None:
+    """s3fs, in world 0 beside botocore 1.44, imports botocore without declaring it and is given
+    world 1's copy (placed): its map renames botocore, the world's botocore keeps its name, and
+    a module of it that fails asks the original under that name."""
+    placed = replace(_output("s3fs", 0), action="rewrite", top_level=("s3fs",),
+                     import_map={"botocore": "_mv_botocore_1_31_17"})  # fmt: skip
+    primary = replace(_output("botocore", 0), action="copy", top_level=("botocore",), import_map={})
+    assert Names.of_output(placed).original("_mv_botocore_1_31_17.client") == "botocore.client"
+    assert Names.of_output(placed).original("botocore.client") is None
+    suspect = compare.failed(primary, Names.of_output(primary), "botocore.crt.auth", "ImportError: awscrt")
+    assert suspect.question == Question("import", "botocore.crt.auth")
 
 
 def test_a_leak_asks_for_the_originals_entry_unless_no_original_can_show_it() -> None:

@@ -403,3 +403,37 @@ def test_a_module_for_another_interpreter_is_not_compared_and_the_build_says_so(
         "verdict": "skipped",
         "reason": "built for another platform or interpreter: it cannot be imported here",
     }
+
+
+def test_an_embedded_compiled_copy_is_compared_with_its_embedded_dependency_on_the_path(tmp_path: Path) -> None:
+    """The build backend's plan has no worlds, only a library and the copies it embeds: the copy of
+    ``needy`` is compared with its package, which imports ``helperdep``, embedded too and found by
+    ``needy``'s requirement: its original on the original's path, its copy on the copy's."""
+    from packaging.utils import canonicalize_name
+
+    from mvpy_vendor.apply import apply_plan
+    from mvpy_vendor.backend.config import EmbedConfig
+    from mvpy_vendor.backend.embed import _closure, _copy_names, _plan
+    from mvpy_vendor.wheel.validate import read_wheels
+
+    needy = _compiled_wheel(tmp_path / "in", "needy", "1.0", {
+        "needy/__init__.py": b"import helperdep\nfrom needy._c import Box\n",
+        f"needy/_c{EXT}": compile_extension(tmp_path / "c", "_c", BOX.replace("PKG", "needy")),
+    }, requires=("helperdep",))  # fmt: skip
+    helper = make_wheel(tmp_path / "in", "helperdep", "1.0", {"helperdep/__init__.py": b"VALUE = 1\n"})
+    library = make_wheel(
+        tmp_path / "lib", "hostlib", "0.1", {"hostlib/__init__.py": b"import needy\n"}, requires=("needy<2",)
+    )
+    config = EmbedConfig(tmp_path, canonicalize_name("hostlib"), {"embed": ["needy<2"]})
+    lib, *others = read_wheels([library, needy, helper])
+    plan = _plan(lib, _copy_names(config.project, _closure(lib, others, config)), config)
+    assert plan.worlds == ()
+    built = apply_plan(plan, tmp_path / "house", config.options())
+    compared = {r.output.source.name: r.comparison for r in built.outputs if r.comparison is not None}
+    assert list(compared) == ["needy"]
+    comparison = compared["needy"]
+    assert [(m.module, m.verdict, m.how) for m in comparison.modules] == [("needy._c", Verdict.SAME, "with its package")]
+    assert comparison.original == (needy.name, helper.name)
+    assert comparison.patched == (
+        f"mv_hostlib_needy_1_0-1.0-{PLATFORM_TAG}.whl", "mv_hostlib_helperdep_1_0-1.0-py3-none-any.whl",
+    )  # fmt: skip

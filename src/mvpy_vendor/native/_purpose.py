@@ -19,8 +19,10 @@ Told from the binary itself, in two ways:
   ``PyImport_Import``); the struct it is stored into (``tp_name`` of a type made ready at run time,
   an array passed as a keyword list, an entry of a Cython string table built on the stack).
 
-A key of ``sys.modules`` (the dict ``PyImport_GetModuleDict`` returns) is a module name; a key
-of any other dict is not. A message may name a module; a string only ever used in messages is
+A key of ``sys.modules`` (the dict ``PyImport_GetModuleDict`` returns) is a module name; so is
+a key of the thread-state dict (``PyThreadState_GetDict``) under a renamed name: only compiled
+code reads that dict, and such a key is the state of the module it names (scipy's ``_superlu``),
+which each version alone keeps apart; a key of any other dict is not. A message may name a module; a string only ever used in messages is
 kept (its text is the original's), one also used as a module name is repointed. A string handed
 to Python code as a value (``Py_BuildValue``, ``PyObject_CallFunction``'s arguments, a value
 stored into a dict or an attribute) is repointed like the string literals of the renamed Python
@@ -199,21 +201,28 @@ def _api(name: str) -> str:
     return name.partition("@")[0]
 
 
-def _dict_of(walk: Walk, value: Value | None, memory: Memory) -> bool | None:
-    """Is ``value`` ``sys.modules`` (what ``PyImport_GetModuleDict()`` or
-    ``PySys_GetObject("modules")`` returned)? None where the walk cannot tell what it is."""
+DictKind = Literal["sys.modules", "thread-state", "other"]
+
+
+def _dict_of(walk: Walk, value: Value | None, memory: Memory) -> DictKind | None:
+    """Which dict ``value`` is: ``sys.modules`` (what ``PyImport_GetModuleDict()`` or
+    ``PySys_GetObject("modules")`` returned), the interpreter's thread-state dict (what
+    ``PyThreadState_GetDict()`` returned), or another; None where the walk cannot tell."""
     if value is None:
         return None
     if value[0] != "ret":
-        return False
+        return "other"
     call = next((c for c in walk.calls if c.at == value[1]), None)
     name = _api(call.callee) if call is not None and isinstance(call.callee, str) else ""
     if name == "PyImport_GetModuleDict":
-        return True
+        return "sys.modules"
+    if name == "PyThreadState_GetDict":
+        return "thread-state"
     if name in ("PySys_GetObject", "_PySys_GetAttr") and call is not None and call.args:
         arg = call.args[0]
-        return arg is not None and arg[0] == "addr" and memory.c_string(int(arg[1])) == b"modules"  # type: ignore[call-overload]
-    return False
+        modules = arg is not None and arg[0] == "addr" and memory.c_string(int(arg[1])) == b"modules"  # type: ignore[call-overload]
+        return "sys.modules" if modules else "other"
+    return "other"
 
 
 class _Reader:
@@ -244,13 +253,19 @@ class _Reader:
 
     def _key(self, walk: Walk, call: Call, name: str, key: str) -> Purpose:
         """A dict key: a module name where the dict is sys.modules, along this walk or another one
-        through the same call; not one where a walk knows it is another dict."""
+        through the same call; also where it is the thread-state dict, whose keys only compiled
+        code reads: one under a module's name is that module's state (scipy's ``_superlu``:
+        ``"scipy.sparse.linalg._dsolve._superlu.__global_object"``), the renamed copy's own
+        once repointed, as each version alone keeps its own. Not one where a walk knows it is
+        another dict."""
         seen = {_dict_of(walk, call.args[0], self.memory)}
         seen |= {_dict_of(w, c.args[0], self.memory) for c, w in self.sites.get(call.at, ()) if c.args}
-        if True in seen:
+        if "sys.modules" in seen:
             return Purpose(_MODULE, f"{key}a key of sys.modules ({name})")
-        if False in seen:
+        if "other" in seen:
             return Purpose(_NEVER, f"{key}a dict key ({name})")
+        if "thread-state" in seen:
+            return Purpose(_MODULE, f"{key}a key of the thread-state dict ({name})")
         return Purpose("unknown", f"{key}a key of a dict that cannot be told ({name})")
 
     def uses(self, walk: Walk, root: Value, text: str, depth: int = 0, made_root: bool = False) -> list[Purpose]:

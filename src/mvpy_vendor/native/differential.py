@@ -33,6 +33,8 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from packaging.utils import canonicalize_name
+
 from mvpy_vendor.cache import Cache, cache_key
 from mvpy_vendor.errors import Code, Problem, Severity
 from mvpy_vendor.wheel.layout import installed_path, module_name_of
@@ -41,6 +43,7 @@ from .compare import Attempt, ModuleComparison, Verdict, judge
 
 if TYPE_CHECKING:
     from mvpy_vendor.planning.plan import Output, Plan
+    from mvpy_vendor.wheel.validate import WheelInfo
 
 __all__ = [
     "NOT_IMPORTABLE",
@@ -165,11 +168,20 @@ class Comparison:
 # -- what to compare, and with what on the path: from the plan ------------------------------
 
 
-def _environment(plan: Plan, out: Output) -> list[tuple[int, str]]:
-    """(world, distribution) of ``out``'s source in its first world, then of every distribution
-    its requirements reach there (through links into other worlds too); a name seen twice keeps
-    its first binding, as one path can hold only one."""
+def _environment(plan: Plan, out: Output) -> list[tuple[WheelInfo, str]]:
+    """(original wheel, key of the output that provides it) for ``out``'s source, then for every
+    distribution its requirements reach; a name seen twice keeps its first binding, as one path
+    can hold only one."""
+    if plan.worlds:
+        return _in_worlds(plan, out)
+    return _in_outputs(plan, out)
+
+
+def _in_worlds(plan: Plan, out: Output) -> list[tuple[WheelInfo, str]]:
+    """A plan of resolved worlds: what ``out``'s source requires in its first world, through
+    links into other worlds too, each provided by the output its placement names."""
     worlds = {w.index: w for w in plan.worlds}
+    provider = {(p.world, str(p.name)): p.output for p in plan.placements}
     start = (out.worlds[0], str(out.source.name))
     order, names, stack = [start], {start[1]}, [start]
     while stack:
@@ -183,7 +195,31 @@ def _environment(plan: Plan, out: Output) -> list[tuple[int, str]]:
             names.add(dep)
             order.append((target, dep))
             stack.append((target, dep))
-    return order
+    found = [(out.source, out.key)]
+    for world, name in order[1:]:
+        found.append((worlds[world].members[name], provider[(world, name)]))  # type: ignore[index]
+    return found
+
+
+def _in_outputs(plan: Plan, out: Output) -> list[tuple[WheelInfo, str]]:
+    """A plan without worlds (the build backend's: a library and the copies it embeds, each
+    distribution once): what ``out``'s source requires among the outputs' sources, each
+    provided by its own output."""
+    from mvpy_vendor.planning.resolve import requirements_in_force
+
+    by_name = {o.source.name: o for o in plan.outputs}
+    env = plan.target.environment()
+    found, names, stack = [(out.source, out.key)], {out.source.name}, [out]
+    while stack:
+        here = stack.pop(0)
+        for req in requirements_in_force(here.source, frozenset(), env):
+            dep = by_name.get(canonicalize_name(req.name))
+            if dep is None or dep.source.name in names:
+                continue
+            names.add(dep.source.name)
+            found.append((dep.source, dep.key))
+            stack.append(dep)
+    return found
 
 
 def job_for(
@@ -193,14 +229,10 @@ def job_for(
     subjects: Sequence[Subject],
 ) -> Job:
     """The check of ``out``'s ``subjects``; ``staged``: output key -> (written file, sha256)."""
-    worlds = {w.index: w for w in plan.worlds}
-    provider = {(p.world, str(p.name)): p.output for p in plan.placements}
     original: list[Placed] = []
     patched: list[Placed] = []
-    for world, name in _environment(plan, out):
-        source = worlds[world].members[name]  # type: ignore[index]
+    for source, key in _environment(plan, out):
         original.append(Placed(source.path, source.data_dir, source.sha256))
-        key = out.key if (world, name) == (out.worlds[0], str(out.source.name)) else provider[(world, name)]
         made = plan.output(key)
         if made.action == "copy":  # the same bytes as its input
             patched.append(Placed(made.source.path, made.source.data_dir, made.source.sha256))

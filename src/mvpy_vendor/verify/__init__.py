@@ -118,14 +118,13 @@ class _House:
         self.maps = {t: dict(o.import_map) for t, o in self.owner.items()}
         # importer top-level name -> the plain names it must not import
         self.forbidden = {t: _forbidden(o) for o in self.outputs for t in o.top_level if _forbidden(o)}
-        self.names = {w: Names.of_world(self.outputs, w) for o in self.outputs for w in o.worlds}
 
     def output_of(self, module: str) -> ReportOutput | None:
         return self.owner.get(module.partition(".")[0])
 
     def names_of(self, output: ReportOutput | None) -> Names:
-        """How the world ``output`` is judged in renames its names (none: no renaming)."""
-        return self.names[output.worlds[0]] if output is not None else Names({})
+        """How ``output``'s names are renamed (none: no renaming), as its code sees them."""
+        return Names.of_output(output) if output is not None else Names({})
 
     def crashed(self, module: str, how: str) -> Suspect:
         out = self.output_of(module)

@@ -17,7 +17,7 @@ claiming the plain name, a module registered under the plain name): :meth:`Names
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,13 +44,11 @@ class Names:
         return {new: old for old, new in self.forward.items()}
 
     @classmethod
-    def of_world(cls, outputs: Iterable[ReportOutput], world: int) -> Names:
-        """The renaming of world ``world``: every output in it says what its code's names become."""
-        forward: dict[str, str] = {}
-        for o in outputs:
-            if world in o.worlds:
-                forward.update((old, new) for old, new in o.import_map.items() if old != new)
-        return cls(forward)
+    def of_output(cls, output: ReportOutput) -> Names:
+        """The renaming ``output``'s code sees: its own import map. Not its world's: a consumer
+        may be given another world's copy of a name it imports without declaring it (s3fs's
+        ``botocore``, placed), which the world's own members keep plain."""
+        return cls({old: new for old, new in output.import_map.items() if old != new})
 
     def renamed(self, name: str) -> str:
         """``name`` (a dotted module name) as the renamed world names it."""
