@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
@@ -69,6 +70,22 @@ def _confirm(
     confirmed = split_flaky(comparison, baseline, renamed, [rerun(base_spec, f"{mode}-again-baseline")])
     say(f"{len(confirmed.unexplained)} confirmed, {len(confirmed.flaky)} flaky")
     return confirmed
+
+
+def _isolated_ini(ini: str, renames: Mapping[str, str]) -> str:
+    """The ini's warning filters with their categories and modules under the renamed names
+    (``ignore::numpy.X``): in isolated mode the tests are a consumer of the copy, and their
+    settings name its classes and modules."""
+    lines = []
+    for line in ini.splitlines(keepends=True):
+        parts = line.split(":", 4)
+        for field in (2, 3):  # the category (a class path) and the module (matched against __name__)
+            head = parts[field].strip().partition(".")[0] if len(parts) > field else ""
+            if head in renames:
+                parts[field] = parts[field].replace(head, renames[head], 1)
+        line = ":".join(parts)
+        lines.append(line)
+    return "".join(lines)
 
 
 def _copy_tree(tree: Path, dest: Path) -> None:
@@ -228,6 +245,7 @@ def _run_target(
             paths = [_renamed_path(p, wheelhouse.renames) for p in target.paths]
             env = {"MVCONF_RENAMES": renames_env, "MVCONF_PREIMPORT": ",".join(target.preimport)}
             run_spec = spec("isolated", venv, venv.site, paths, env)
+            run_spec = dataclasses.replace(run_spec, ini=_isolated_ini(target.ini, wheelhouse.renames))
         else:
             world = [f"{n}=={v}" for n, v in (dist_of(w) for w in wheelhouse.old_world)]
             venv = make_venv(
