@@ -19,8 +19,10 @@ Told from the binary itself, in two ways:
   ``PyImport_Import``); the struct it is stored into (``tp_name`` of a type made ready at run time,
   an array passed as a keyword list, an entry of a Cython string table built on the stack).
 
-A key of ``sys.modules`` (the dict ``PyImport_GetModuleDict`` returns) is a module name; a key
-of any other dict is not. A message may name a module; a string only ever used in messages is
+A key of ``sys.modules`` (the dict ``PyImport_GetModuleDict`` returns) is a module name, and so
+is a key of the thread-state dict (``PyThreadState_GetDict``) that names one: the module keeps
+its per-thread state under it (scipy's ``_superlu``), and each copy keeps its own, as each
+version does alone; a key of any other dict is not. A message may name a module; a string only ever used in messages is
 kept (its text is the original's), one also used as a module name is repointed.
 
 A string handed to Python code as a value (``Py_BuildValue``, ``PyObject_CallFunction``'s and
@@ -327,21 +329,25 @@ def _api(name: str) -> str:
     return name.partition("@")[0]
 
 
-def _dict_of(walk: Walk, value: Value | None, memory: Memory) -> bool | None:
-    """Is ``value`` ``sys.modules`` (what ``PyImport_GetModuleDict()`` or
-    ``PySys_GetObject("modules")`` returned)? None where the walk cannot tell what it is."""
+def _dict_of(walk: Walk, value: Value | None, memory: Memory) -> Literal["modules", "thread", "other"] | None:
+    """Which dict ``value`` is: ``sys.modules`` (what ``PyImport_GetModuleDict()`` or
+    ``PySys_GetObject("modules")`` returned), the thread-state dict (``PyThreadState_GetDict()``),
+    or another one; None where the walk cannot tell what it is."""
     if value is None:
         return None
     if value[0] != "ret":
-        return False
+        return "other"
     call = next((c for c in walk.calls if c.at == value[1]), None)
     name = _api(call.callee) if call is not None and isinstance(call.callee, str) else ""
     if name == "PyImport_GetModuleDict":
-        return True
+        return "modules"
+    if name == "PyThreadState_GetDict":
+        return "thread"
     if name in ("PySys_GetObject", "_PySys_GetAttr") and call is not None and call.args:
         arg = call.args[0]
-        return arg is not None and arg[0] == "addr" and memory.c_string(int(arg[1])) == b"modules"  # type: ignore[call-overload]
-    return False
+        named = arg is not None and arg[0] == "addr" and memory.c_string(int(arg[1])) == b"modules"  # type: ignore[call-overload]
+        return "modules" if named else "other"
+    return "other"
 
 
 class _Reader:
@@ -376,12 +382,16 @@ class _Reader:
 
     def _key(self, walk: Walk, call: Call, name: str, key: str) -> Purpose:
         """A dict key: a module name where the dict is sys.modules, along this walk or another one
-        through the same call; not one where a walk knows it is another dict."""
+        through the same call, or the thread-state dict (a key there that names the module keeps
+        the module's own state: each copy keeps its own, as each version does alone); not one
+        where a walk knows it is another dict."""
         seen = {_dict_of(walk, call.args[0], self.memory)}
         seen |= {_dict_of(w, c.args[0], self.memory) for c, w in self.sites.get(call.at, ()) if c.args}
-        if True in seen:
+        if "modules" in seen:
             return Purpose(_MODULE, f"{key}a key of sys.modules ({name})")
-        if False in seen:
+        if "thread" in seen:
+            return Purpose(_MODULE, f"{key}a key of the thread-state dict, named after the module ({name})")
+        if "other" in seen:
             return Purpose(_NEVER, f"{key}a dict key ({name})")
         return Purpose("unknown", f"{key}a key of a dict that cannot be told ({name})")
 
