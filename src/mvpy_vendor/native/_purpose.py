@@ -561,17 +561,17 @@ class _Reader:
         owner = self._python(walk, call.args[callee], 0)
         return f"{owner or '?'}.{attribute}"
 
-    def _text(self, walk: Walk, value: Value | None) -> str | None:
+    def _text(self, walk: Walk, value: Value | None, depth: int = 0) -> str | None:
         """The text of a C string (its address) or of the Python string made from one."""
-        if value is None:
+        if value is None or depth > _NAMING:
             return None
         if value[0] in ("addr", "ref") and isinstance(value[1], int):
             raw = self.memory.c_string(value[1])
             return raw.decode("latin-1") if raw is not None else None
-        for call, where in self._producers(walk, value, 0):
+        for call, where in self._producers(walk, value, depth):
             name = _api(call.callee) if isinstance(call.callee, str) else ""
             if _C_API.get(name, (0, {}))[1].get(0, ("", ""))[0] == _STR and call.args:
-                return self._text(where, call.args[0])
+                return self._text(where, call.args[0], depth + 1)
         return None
 
     def _python(self, walk: Walk, value: Value | None, depth: int) -> str | None:
