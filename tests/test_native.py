@@ -153,7 +153,8 @@ def test_native_policy_error_and_prefer_source(wheels: Path, tmp_path: Path) -> 
 EXPECTED = {
     "app": {"cfoo": "2.0", "thing_module": "cfoo", "cpkg_helper": "2.0"},
     "old_user": {
-        # The consumer's key "cfoo" is data: as written, as in the original (README, "Import rewriting").
+        # The consumer's key "cfoo" is data (a dict key), not a module name: kept as written, as
+        # the original returns it (README, "Import rewriting").
         "cfoo": "1.0",
         "cfoo_module": "_mv_cfoo_1_0",
         "thing_module": "_mv_cfoo_1_0",

@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -199,19 +200,57 @@ print(json.dumps(found))
 """
 
 
-def test_renamed_numpy_types_keep_their_sizes(numpy_venv: Path, numpy_wheels: Path, tmp_path: Path) -> None:
-    """The original is the oracle: numpy 1.26.4 installed alone, in its own environment."""
-    original = new_venv(tmp_path / "original")
+@pytest.fixture(scope="module")
+def numpy_original(numpy_wheels: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The oracle: numpy 1.26.4 installed alone, in its own environment: its Python."""
+    original = new_venv(tmp_path_factory.mktemp("numpy-original") / "venv")
     (wheel,) = numpy_wheels.glob("numpy-1.26.4-*.whl")
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(original), "install", "--no-index", "--no-deps", "-q",
          str(wheel)],
         check=True, env=clean_env(),
     )  # fmt: skip
-    sizes = [
-        json.loads(subprocess.run([str(python), "-c", _LAYOUTS, top], check=True, capture_output=True,
+    return original
+
+
+def _each(script: str, numpy_original: Path, numpy_venv: Path) -> list[Any]:
+    """What ``script`` prints (JSON), run on the original and on the renamed copy."""
+    return [
+        json.loads(subprocess.run([str(python), "-c", script, top], check=True, capture_output=True,
                                   text=True, env=clean_env()).stdout)
-        for python, top in ((original, "numpy"), (numpy_venv, "_mv_numpy_1_26_4"))
+        for python, top in ((numpy_original, "numpy"), (numpy_venv, "_mv_numpy_1_26_4"))
     ]  # fmt: skip
+
+
+def test_renamed_numpy_types_keep_their_sizes(numpy_venv: Path, numpy_original: Path) -> None:
+    sizes = _each(_LAYOUTS, numpy_original, numpy_venv)
     assert len(sizes[0]) > 150 and sizes[0][":character"] == [16, 0]
     assert sizes[1] == sizes[0]
+
+
+# What numpy.dtypes exports: its __all__, and what a star import of it binds (each name, and the
+# module and name of the class bound), module names given as the original's.
+_DTYPES = """
+import importlib, json, sys
+top = sys.argv[1]
+def original(module):
+    return "numpy" + module[len(top):] if module == top or module.startswith(top + ".") else module
+bound = {}
+exec(f"from {top}.dtypes import *", bound)
+print(json.dumps({
+    "all": importlib.import_module(top + ".dtypes").__all__,
+    "star": sorted([k, original(v.__module__), v.__name__] for k, v in bound.items() if k != "__builtins__"),
+}))
+"""
+
+
+def test_renamed_numpy_dtypes_exports_what_the_original_does(numpy_venv: Path, numpy_original: Path) -> None:
+    """numpy 1.26's C code hands each dtype's alias ("numpy.dtypes.ByteDType") to
+    ``numpy.dtypes._add_dtype_helper``, which strips the prefix "numpy.dtypes." to name the
+    alias: data, kept in the binary as the prefix is in the Python code. Repointed, the alias
+    kept its prefix: ``__all__`` named "_mv_numpy_1_26_4.dtypes.ByteDType" (and seven more), and
+    a star import bound that name instead of ``ByteDType``."""
+    original, renamed = _each(_DTYPES, numpy_original, numpy_venv)
+    assert {"ByteDType", "Int8DType", "LongDType", "Float64DType"} <= set(original["all"])
+    assert ["ByteDType", "numpy.dtypes", "Int8DType"] in original["star"]
+    assert renamed == original

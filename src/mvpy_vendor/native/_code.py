@@ -26,12 +26,14 @@ class Sweep:
     constant stored to a stack slot (``mov qword ptr [rsp + X], imm``) by ``X`` (``constants``:
     address of the immediate, width, value), where Cython's string table built on the stack keeps
     the lengths of the strings it stores with vector instructions; every load of a pointer from
-    a variable (``mov reg, qword ptr [rip + d]``) by the variable's address (``loads``); and the
-    address of every function a direct call reaches (``entries``)."""
+    a variable (``mov reg, qword ptr [rip + d]``) by the variable's address (``loads``), and
+    every store of one (``mov qword ptr [rip + d], reg``: ``stores``); and the address of every
+    function a direct call reaches (``entries``)."""
 
     heads: dict[int, int] = field(default_factory=dict)
     constants: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
     loads: dict[int, list[int]] = field(default_factory=dict)
+    stores: dict[int, list[int]] = field(default_factory=dict)
     entries: set[int] = field(default_factory=set)
 
 
@@ -81,6 +83,8 @@ def rip_references(
         target = address + size + disp
         if sweep is not None and mnemonic == "mov" and ", qword ptr [rip " in operands:
             sweep.loads.setdefault(target, []).append(address)
+        elif sweep is not None and mnemonic == "mov" and operands.startswith("qword ptr [rip "):
+            sweep.stores.setdefault(target, []).append(address)
         if target not in targets:
             continue
         start = address - base

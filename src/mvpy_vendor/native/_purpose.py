@@ -19,15 +19,30 @@ Told from the binary itself, in two ways:
   ``PyImport_Import``); the struct it is stored into (``tp_name`` of a type made ready at run time,
   an array passed as a keyword list, an entry of a Cython string table built on the stack).
 
-A key of ``sys.modules`` (the dict ``PyImport_GetModuleDict`` returns) is a module name; so is
-a key of the thread-state dict (``PyThreadState_GetDict``) under a renamed name: only compiled
-code reads that dict, and such a key is the state of the module it names (scipy's ``_superlu``),
-which each version alone keeps apart; a key of any other dict is not. A message may name a module; a string only ever used in messages is
-kept (its text is the original's), one also used as a module name is repointed. A string handed
-to Python code as a value (``Py_BuildValue``, ``PyObject_CallFunction``'s arguments, a value
-stored into a dict or an attribute) is repointed like the string literals of the renamed Python
-code are (README, *Import rewriting*): numpy 1.26 hands ``"numpy.dtypes.Int8DType"`` to
-``numpy/dtypes.py``, which strips the prefix ``"numpy.dtypes."``, renamed in the copy.
+A key of ``sys.modules`` (the dict ``PyImport_GetModuleDict`` returns) is a module name, and so
+is a key of the thread-state dict (``PyThreadState_GetDict``) that names one: the module keeps
+its per-thread state under it (scipy's ``_superlu``), and each copy keeps its own, as each
+version does alone; a key of any other dict is not. A message may name a module; a string only ever used in messages is
+kept (its text is the original's), one also used as a module name is repointed.
+
+A string handed to Python code as a value (``Py_BuildValue``, ``PyObject_CallFunction``'s and
+``PyObject_CallMethod``'s arguments, ``PyObject_CallFunctionObjArgs``'s, a value stored into a
+dict or an attribute) is decided by the code it reaches, as the build decides the string
+literals of Python code (README, *Import rewriting*): a module name where that code takes one
+there, data otherwise. What is called is told from the binary: a Python object the code got
+from a module it imports (``PyImport_ImportModule("importlib")``, ``PyEval_GetBuiltins()``,
+``PyImport_GetModuleDict()``) by an attribute or key (``PyObject_GetAttrString(m,
+"import_module")``), kept in a variable or not, named as Python code would name it
+(``importlib.import_module``, ``builtins.__import__``, ``sys.modules.get``); it takes a module
+name where the rewriter's tables say so (:mod:`mvpy_vendor.rewrite.tables`: the import
+functions, ``importlib.resources``, ``pkgutil``, ``getLogger``...), at the position the
+format puts the value in. A value stored as the attribute ``__module__`` or ``__package__``
+is a module name too. Any other callee is Python code (or a builtin) that gets the value as
+data: the build keeps the strings of Python code that are not used as module names, and maps a
+value at run time where Python code uses it as one (a mapping call at the sink), so the C
+string is kept.
+numpy 1.26 hands ``"numpy.dtypes.ByteDType"`` to ``numpy.dtypes._add_dtype_helper``, which
+strips the prefix ``"numpy.dtypes."`` (kept in the copy) to name an attribute.
 """
 
 from __future__ import annotations
@@ -36,6 +51,8 @@ import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
+
+from mvpy_vendor.rewrite.tables import MODULE_ARGUMENT_CALLS, MODULE_ATTRIBUTES, MODULE_CALLS, SYS_MODULES_METHODS
 
 from ._flow import Call, Code, Value, Walk
 
@@ -147,6 +164,7 @@ _define(_OBJECT_API, "PyDict_SetItem PyObject_SetItem PyDict_SetDefault PyDict_G
 _define(_OBJECT_API, "PyModule_AddObject PyModule_AddObjectRef PyModule_Add", 3, a2=_VALUE)
 _define(_OBJECT_API, "PyTuple_SetItem PyList_SetItem", 3, a2=_ITEM)
 _define(_OBJECT_API, "PyList_Append", 2, a1=_ITEM)
+_define(_OBJECT_API, "PyObject_SetAttrString PyDict_SetItemString PyMapping_SetItemString", 3, a2=_VALUE)
 _define(_OBJECT_API, "PyErr_WriteUnraisable", 1, a0="message:the context in the message of")
 
 # Functions taking a format (its argument), and what the values it formats become: text of a
@@ -168,6 +186,48 @@ for _names, _index, _values in (
 ):
     _FORMATS.update((_name, (_index, _values)) for _name in _names.split())
 # fmt: on
+# Functions that call Python code with a format's values: the callable's argument, and the
+# method name's (a C string) where a method of it is called. Py_BuildValue makes a tuple instead.
+_FORMAT_CALLS: dict[str, tuple[int, int | None]] = {
+    "PyObject_CallFunction": (0, None),
+    "_PyObject_CallFunction_SizeT": (0, None),
+    "PyObject_CallMethod": (0, 1),
+    "_PyObject_CallMethod_SizeT": (0, 1),
+}
+# Functions that call Python code with objects: (the callable's argument, the method name's (a
+# Python string) or None, the first argument handed on).
+_OBJECT_CALLS: dict[str, tuple[int, int | None, int]] = {
+    "PyObject_CallFunctionObjArgs": (0, None, 1),
+    "PyObject_CallOneArg": (0, None, 1),
+    "PyObject_CallMethodObjArgs": (0, 1, 2),
+    "PyObject_CallMethodOneArg": (0, 1, 2),
+}
+# Functions that call a callable (argument 0) with the items of a tuple (argument 1).
+_TUPLE_CALLS = {"PyObject_Call", "PyObject_CallObject", "PyEval_CallObjectWithKeywords"}
+# Functions whose argument 1 names the attribute argument 2 is stored as (a dict's key is not
+# one: ``{"__module__": "foo"}`` in Python code is data too).
+_KEYED = {
+    "PyObject_SetAttr", "PyObject_SetAttrString", "PyModule_AddObject", "PyModule_AddObjectRef", "PyModule_Add",
+    "PyModule_AddStringConstant",
+}  # fmt: skip
+# What a Python object the code gets is: a module imported by name (argument 0, a C string or a
+# Python string made from one), an attribute or item of another object (argument 0; its name,
+# argument 1), or an attribute of a module both named (arguments 0 and 1).
+_MODULE_GETTERS = {
+    "PyImport_ImportModule", "PyImport_ImportModuleNoBlock", "PyImport_AddModule", "PyImport_AddModuleRef",
+    "PyImport_Import", "PyImport_GetModule", "PyImport_AddModuleObject",
+}  # fmt: skip
+_ATTRIBUTE_GETTERS = {
+    "PyObject_GetAttrString", "PyObject_GetAttr", "PyObject_GetOptionalAttr", "PyObject_GetOptionalAttrString",
+}  # fmt: skip
+_ITEM_GETTERS = {
+    "PyDict_GetItemString", "PyDict_GetItem", "PyDict_GetItemWithError", "PyMapping_GetItemString",
+    "PyObject_GetItem", "PyDict_GetItemRef", "PyDict_GetItemStringRef",
+}  # fmt: skip
+_MODULE_ATTRIBUTE_GETTERS = {
+    "_PyImport_GetModuleAttrString", "PyImport_ImportModuleAttrString", "_PyImport_GetModuleAttr",
+    "PyImport_ImportModuleAttr",
+}  # fmt: skip
 # Functions taking a NULL-terminated array of keyword names, and at which argument.
 _KEYWORD_LISTS = {
     "PyArg_ParseTupleAndKeywords": 3,
@@ -194,6 +254,74 @@ _STRUCTS: dict[tuple[str, int, int], str] = {
 _DEPTH = 3  # functions of the binary followed into, one inside the other
 _LOADS = 64  # loads of one variable followed
 _KEYWORDS_MAX = 64  # entries of a keyword list
+_NAMING = 4  # steps followed back from a Python object to what the code got it from
+_WALK_TO = 3000  # instructions walked from a function's start to a store in it
+
+
+def _module_argument(function: str) -> int | None:
+    """The position at which ``function`` (a dotted name, as Python code would call it) takes a
+    module name, as the rewriter decides it for Python code (None: it takes none)."""
+    if function in MODULE_CALLS:
+        return 0
+    base, _, last = function.rpartition(".")
+    if base == "sys.modules" and last in SYS_MODULES_METHODS:
+        return 0
+    position = MODULE_ARGUMENT_CALLS.get(last, (-1, ()))[0]
+    return position if position >= 0 else None
+
+
+_SINGLE = frozenset("sziuUybhlBHIkLKncCdfDOSNp")
+
+
+def _positions(form: str, call: bool) -> list[int | None] | None:
+    """For each value a ``Py_BuildValue`` format ``form`` takes, in order, the position of the
+    object made of it among the arguments of the call (``call``: ``PyObject_CallFunction``'s,
+    where one parenthesized group is the arguments) or among the items of the tuple
+    ``Py_BuildValue`` makes (none where it makes one object, not a tuple). None for a value
+    that is a length or a converter's, or an item of a nested container; None for all if the
+    format is not understood."""
+    tokens: list[tuple[str, int]] = []  # ("value" | "extra" | "opaque" | "tuple" | "open", depth)
+    depth, i = 0, 0
+    while i < len(form):
+        c = form[i]
+        if c in "([{":
+            tokens.append(("tuple" if c == "(" else "open", depth))
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif c == "O" and form[i + 1 : i + 2] == "&":
+            tokens += [("extra", depth), ("opaque", depth)]  # the converter, then what it converts
+            i += 1
+        elif c in _SINGLE:
+            tokens.append(("value", depth))
+            if c in "sziuUy" and form[i + 1 : i + 2] == "#":
+                tokens.append(("extra", depth))
+                i += 1
+        elif c not in " \t,:":
+            return None
+        i += 1
+    if depth:
+        return None
+    top = [kind for kind, d in tokens if d == 0 and kind != "extra"]
+    if len(top) == 1 and top[0] == "tuple":
+        level = 1  # one tuple: its items are the arguments (or the tuple's items)
+    elif len(top) == 1 and not call:
+        return [None for kind, _ in tokens if kind not in ("tuple", "open")]  # one object, not a tuple
+    else:
+        level = 0
+    found: list[int | None] = []
+    count = 0
+    for kind, d in tokens:
+        if kind in ("tuple", "open"):
+            count += d == level
+        elif kind == "extra":
+            found.append(None)
+        else:
+            found.append(count if d == level and kind == "value" else None)
+            count += d == level
+    return found
 
 
 def _api(name: str) -> str:
@@ -201,13 +329,10 @@ def _api(name: str) -> str:
     return name.partition("@")[0]
 
 
-DictKind = Literal["sys.modules", "thread-state", "other"]
-
-
-def _dict_of(walk: Walk, value: Value | None, memory: Memory) -> DictKind | None:
+def _dict_of(walk: Walk, value: Value | None, memory: Memory) -> Literal["modules", "thread", "other"] | None:
     """Which dict ``value`` is: ``sys.modules`` (what ``PyImport_GetModuleDict()`` or
-    ``PySys_GetObject("modules")`` returned), the interpreter's thread-state dict (what
-    ``PyThreadState_GetDict()`` returned), or another; None where the walk cannot tell."""
+    ``PySys_GetObject("modules")`` returned), the thread-state dict (``PyThreadState_GetDict()``),
+    or another one; None where the walk cannot tell what it is."""
     if value is None:
         return None
     if value[0] != "ret":
@@ -215,13 +340,13 @@ def _dict_of(walk: Walk, value: Value | None, memory: Memory) -> DictKind | None
     call = next((c for c in walk.calls if c.at == value[1]), None)
     name = _api(call.callee) if call is not None and isinstance(call.callee, str) else ""
     if name == "PyImport_GetModuleDict":
-        return "sys.modules"
+        return "modules"
     if name == "PyThreadState_GetDict":
-        return "thread-state"
+        return "thread"
     if name in ("PySys_GetObject", "_PySys_GetAttr") and call is not None and call.args:
         arg = call.args[0]
-        modules = arg is not None and arg[0] == "addr" and memory.c_string(int(arg[1])) == b"modules"  # type: ignore[call-overload]
-        return "sys.modules" if modules else "other"
+        named = arg is not None and arg[0] == "addr" and memory.c_string(int(arg[1])) == b"modules"  # type: ignore[call-overload]
+        return "modules" if named else "other"
     return "other"
 
 
@@ -235,12 +360,16 @@ class _Reader:
         constants: Constants,
         loads: Mapping[int, Sequence[int]],
         entries: Sequence[int] = (),
+        stores: Mapping[int, Sequence[int]] | None = None,
     ) -> None:
         self.code = code
         self.memory = memory
         self.constants = constants
         self.loads = loads
         self.entries = entries
+        self.stores = stores or {}
+        self._starts: list[int] | None = None
+        self._store_walks: dict[int, Walk] = {}
         self._globals: dict[tuple[int, bool], tuple[Purpose, ...]] = {}
         # every walk's calls by where they are: a block reached by a jump from far away is seen
         # with what its registers hold by the walk that took the jump
@@ -253,19 +382,17 @@ class _Reader:
 
     def _key(self, walk: Walk, call: Call, name: str, key: str) -> Purpose:
         """A dict key: a module name where the dict is sys.modules, along this walk or another one
-        through the same call; also where it is the thread-state dict, whose keys only compiled
-        code reads: one under a module's name is that module's state (scipy's ``_superlu``:
-        ``"scipy.sparse.linalg._dsolve._superlu.__global_object"``), the renamed copy's own
-        once repointed, as each version alone keeps its own. Not one where a walk knows it is
-        another dict."""
+        through the same call, or the thread-state dict (a key there that names the module keeps
+        the module's own state: each copy keeps its own, as each version does alone); not one
+        where a walk knows it is another dict."""
         seen = {_dict_of(walk, call.args[0], self.memory)}
         seen |= {_dict_of(w, c.args[0], self.memory) for c, w in self.sites.get(call.at, ()) if c.args}
-        if "sys.modules" in seen:
+        if "modules" in seen:
             return Purpose(_MODULE, f"{key}a key of sys.modules ({name})")
+        if "thread" in seen:
+            return Purpose(_MODULE, f"{key}a key of the thread-state dict, named after the module ({name})")
         if "other" in seen:
             return Purpose(_NEVER, f"{key}a dict key ({name})")
-        if "thread-state" in seen:
-            return Purpose(_MODULE, f"{key}a key of the thread-state dict ({name})")
         return Purpose("unknown", f"{key}a key of a dict that cannot be told ({name})")
 
     def uses(self, walk: Walk, root: Value, text: str, depth: int = 0, made_root: bool = False) -> list[Purpose]:
@@ -333,7 +460,7 @@ class _Reader:
             if k > index and values == "message":
                 return [Purpose(_MESSAGE, f"a value formatted by {name}")]
             if k > index and values == "python":
-                return [Purpose(_PYTHON, f"a value {name} hands to Python code")]
+                return [self._formatted(walk, call, name, k - index - 1)]
             if k > index:
                 return []  # a pointer to a variable the parsed value is stored in
         if name not in _C_API:
@@ -351,10 +478,19 @@ class _Reader:
             return [self._key(walk, call, name, "")]
         if use == "unknown":
             return [Purpose("unknown", f"it is passed as {why} {name}")]
+        if use == _PYTHON:
+            return [self._stored(walk, call, name, f"{why} {name}")]
         return [Purpose(use, f"{why} {name}")]  # type: ignore[arg-type]
 
     def _object(self, walk: Walk, call: Call, name: str, k: int) -> list[Purpose]:
         """The Python string made from it passed as argument ``k``."""
+        if name in _OBJECT_CALLS:
+            callee, method, first = _OBJECT_CALLS[name]
+            if k >= first:
+                function = self._function(walk, call, callee, method)
+                return [self._reached(name, function, k - first, "the string made from it is ")]
+        if name == "PyTuple_Pack" and k >= 1:
+            return [self._packed(walk, call, name, k - 1, "the string made from it is ")]
         arity, meanings = _OBJECT_API.get(name, (-1, {}))
         if 0 <= arity <= k:
             return []
@@ -364,7 +500,150 @@ class _Reader:
         use, why = meaning
         if use == _MODULES_KEY:
             return [self._key(walk, call, name, "the string made from it is ")]
+        if use == _PYTHON:
+            return [self._stored(walk, call, name, f"the string made from it is {why} {name}")]
         return [Purpose(use, f"the string made from it is {why} {name}")]  # type: ignore[arg-type]
+
+    # -- a value handed to Python code: what it reaches -----------------------------------
+
+    def _formatted(self, walk: Walk, call: Call, name: str, value: int) -> Purpose:
+        """The string is value ``value`` (counted from 0) of the format of ``call``."""
+        index = _FORMATS[name][0]
+        form = self._text(walk, call.args[index]) if index < len(call.args) else None
+        positions = _positions(form, name in _FORMAT_CALLS) if form is not None else None
+        position = positions[value] if positions is not None and value < len(positions) else None
+        if name in _FORMAT_CALLS:
+            callee, method = _FORMAT_CALLS[name]
+            return self._reached(name, self._function(walk, call, callee, method), position)
+        return self._packed(walk, call, name, position)
+
+    def _packed(self, walk: Walk, call: Call, name: str, position: int | None, made: str = "") -> Purpose:
+        """Item ``position`` of the tuple ``call`` (through ``name``) makes: what is called with
+        its items decides (none seen: data handed to Python code)."""
+        calls = [
+            c
+            for c in walk.calls
+            if isinstance(c.callee, str) and _api(c.callee) in _TUPLE_CALLS and c.args[1:2] == (("ret", call.at),)
+        ]
+        if not calls:
+            return Purpose(_PYTHON, f"{made}a value {name} hands to Python code")
+        functions = {self._function(walk, c, 0, None) for c in calls}
+        by = f"{_api(str(calls[0].callee))} with the tuple {name} makes"
+        return self._reached(by, functions.pop() if len(functions) == 1 else None, position, made)
+
+    @staticmethod
+    def _reached(by: str, function: str | None, position: int | None, made: str = "") -> Purpose:
+        """What argument ``position`` of a call of ``function`` (told as Python code names it, or
+        None) made ``by`` a C API function is: a module name where ``function`` takes one there."""
+        if function is not None and position is not None and _module_argument(function) == position:
+            return Purpose(_MODULE, f"{made}the module name {function} takes (called by {by})")
+        shown = function if function is not None else "a callable that cannot be told"
+        return Purpose(_PYTHON, f"{made}a value {by} hands to Python code ({shown})")
+
+    def _stored(self, walk: Walk, call: Call, name: str, why: str) -> Purpose:
+        """A value stored by ``call``: a module name as the attribute ``__module__`` or ``__package__``."""
+        key = self._text(walk, call.args[1]) if name in _KEYED and len(call.args) > 1 else None
+        if key in MODULE_ATTRIBUTES:
+            made = "the string made from it is " if why.startswith("the string made from it") else ""
+            return Purpose(_MODULE, f"{made}the value of the attribute {key} ({name})")
+        return Purpose(_PYTHON, why)
+
+    def _function(self, walk: Walk, call: Call, callee: int, method: int | None) -> str | None:
+        """What ``call`` calls: the object in argument ``callee``, or its method named by argument
+        ``method``, as a dotted name (``importlib.import_module``)."""
+        if callee >= len(call.args):
+            return None
+        if method is None:
+            return self._python(walk, call.args[callee], 0)
+        attribute = self._text(walk, call.args[method]) if method < len(call.args) else None
+        if attribute is None:
+            return None
+        owner = self._python(walk, call.args[callee], 0)
+        return f"{owner or '?'}.{attribute}"
+
+    def _text(self, walk: Walk, value: Value | None, depth: int = 0) -> str | None:
+        """The text of a C string (its address) or of the Python string made from one."""
+        if value is None or depth > _NAMING:
+            return None
+        if value[0] in ("addr", "ref") and isinstance(value[1], int):
+            raw = self.memory.c_string(value[1])
+            return raw.decode("latin-1") if raw is not None else None
+        for call, where in self._producers(walk, value, depth):
+            name = _api(call.callee) if isinstance(call.callee, str) else ""
+            if _C_API.get(name, (0, {}))[1].get(0, ("", ""))[0] == _STR and call.args:
+                return self._text(where, call.args[0], depth + 1)
+        return None
+
+    def _python(self, walk: Walk, value: Value | None, depth: int) -> str | None:
+        """What the Python object ``value`` is, named as Python code would name it: a module the
+        code imports, an attribute or item of one (``builtins.__import__``), ``sys.modules``."""
+        if value is None or depth > _NAMING:
+            return None
+        names = {self._named(call, where, depth) for call, where in self._producers(walk, value, depth)}
+        return names.pop() if len(names) == 1 else None
+
+    def _named(self, call: Call, walk: Walk, depth: int) -> str | None:
+        """What the object ``call`` returns is (see :meth:`_python`)."""
+        name = _api(call.callee) if isinstance(call.callee, str) else ""
+        args = call.args
+        if name in _MODULE_GETTERS:
+            return self._text(walk, args[0]) if args else None
+        if name == "PyEval_GetBuiltins":
+            return "builtins"
+        if name == "PyImport_GetModuleDict":
+            return "sys.modules"
+        if name in ("PySys_GetObject", "_PySys_GetAttr") and args:
+            attribute = self._text(walk, args[0])
+            return f"sys.{attribute}" if attribute else None
+        if name == "PyModule_GetDict" and args:
+            return self._python(walk, args[0], depth + 1)  # its items are the module's attributes
+        if name in _MODULE_ATTRIBUTE_GETTERS and len(args) > 1:
+            module, attribute = self._text(walk, args[0]), self._text(walk, args[1])
+            return f"{module}.{attribute}" if module and attribute else None
+        if (name in _ATTRIBUTE_GETTERS or name in _ITEM_GETTERS) and len(args) > 1:
+            owner, attribute = self._python(walk, args[0], depth + 1), self._text(walk, args[1])
+            if owner is None or attribute is None:
+                return None
+            return attribute if owner == "sys.modules" and name in _ITEM_GETTERS else f"{owner}.{attribute}"
+        return None
+
+    def _producers(self, walk: Walk, value: Value, depth: int) -> list[tuple[Call, Walk]]:
+        """The calls whose result ``value`` is, each with the walk that saw it: the call itself
+        (``("ret", A)``), or, for a word read from a variable, the calls whose result code
+        stores into it."""
+        if value[0] == "ret" and isinstance(value[1], int):
+            own = [(c, walk) for c in walk.calls if c.at == value[1]]
+            return own or list(self.sites.get(value[1], ()))[:1]
+        if value[0] != "load" or not isinstance(value[1], int) or depth > _NAMING:
+            return []
+        found: list[tuple[Call, Walk]] = []
+        for stored, where in self._stores_into(walk, value[1]):
+            if stored[0] == "ret":
+                found += self._producers(where, stored, depth + 1)
+        return found
+
+    def _stores_into(self, walk: Walk, variable: int) -> list[tuple[Value, Walk]]:
+        """The values code stores into the variable at ``variable``: along ``walk``, else at
+        every store the sweep found (each read along a walk from the start of its function)."""
+        target = ("addr", variable)
+        own = [(s.value, walk) for s in walk.stores if s.target == target and s.value is not None and s.size == 8]
+        if own:
+            return own
+        found: list[tuple[Value, Walk]] = []
+        for site in self.stores.get(variable, ())[:_LOADS]:
+            reached = self._walk_to(site)
+            found += [(s.value, reached) for s in reached.stores if s.at == site and s.value is not None]
+        return found
+
+    def _walk_to(self, site: int) -> Walk:
+        """A walk from the start of the function holding ``site`` up to ``site``."""
+        if site not in self._store_walks:
+            if self._starts is None:
+                self._starts = sorted({*self.entries, *(a for a in self.code.names if isinstance(a, int))})
+            at = bisect.bisect_right(self._starts, site) - 1
+            start = self._starts[at] if at >= 0 else site
+            self._store_walks[site] = self.code.walk(start, {}, {("site", site)}, after=site, budget=_WALK_TO)
+        return self._store_walks[site]
 
     @staticmethod
     def _holder(name: str, k: int, offset: int) -> list[Purpose]:
@@ -450,13 +729,19 @@ def code_purposes(
 
 
 def reader(
-    code: Code, memory: Memory, constants: Constants, loads: Mapping[int, Sequence[int]], entries: Sequence[int]
+    code: Code,
+    memory: Memory,
+    constants: Constants,
+    loads: Mapping[int, Sequence[int]],
+    entries: Sequence[int],
+    stores: Mapping[int, Sequence[int]] | None = None,
 ) -> _Reader:
     """One reader per binary: what each of its functions does with its arguments is read once.
     ``constants``: small constants stored to stack slots, by displacement from ``rsp``;
     ``loads``: the instructions that load a pointer from a variable, by its address;
-    ``entries``: where the binary's functions start (sorted)."""
-    return _Reader(code, memory, constants, loads, entries)
+    ``entries``: where the binary's functions start (sorted); ``stores``: the instructions that
+    store a word into a variable, by its address."""
+    return _Reader(code, memory, constants, loads, entries, stores)
 
 
 # -- structs in data -----------------------------------------------------------------------
@@ -566,9 +851,9 @@ def keyword_list(memory: Memory, slot: int) -> int | None:
 def decide(purposes: Iterable[Purpose]) -> tuple[Literal["repoint", "keep", "refuse"], Purpose]:
     """One reference's fate from all its uses: repointed where any use is a module name, unless
     another use must keep it (refused then); kept where every use is told and none is a module
-    name (a value handed to Python code is data there, as the build keeps the strings of Python
-    code that are not used as module names: the Python code that uses it as one maps it), or
-    where the use cannot be told."""
+    name (a value handed to Python code that takes no module name there is data: the Python code
+    that uses it as one maps it, as the build keeps the strings of Python code that are not used
+    as module names), or where the use cannot be told."""
     found = list(purposes)
     refused = [p for p in found if p.use == "refuse"]
     modules = [p for p in found if p.use == _MODULE]

@@ -277,7 +277,7 @@ class View:
             return [Purpose("unknown", "code is not followed in this format")]
         if self._reader is None:
             sweep = self.sweep
-            self._reader = reader(self.code, self, sweep.constants, sweep.loads, sorted(sweep.entries))
+            self._reader = reader(self.code, self, sweep.constants, sweep.loads, sorted(sweep.entries), sweep.stores)
         insn = self.code.instruction(ref[0])
         if insn is None or not self.code.loads_address(insn):
             shown = f"{insn[2]} {insn[3]}" if insn is not None else "?"

@@ -6,7 +6,12 @@
  * and every word beside a pointer that looks like a length (tp_basicsize after tp_name, a
  * member's type, a function's flags).
  * Renamed: tp_name, m_name, the exception name, the capsule name (made and imported), the key of
- * sys.modules, an import of a name made with its length, a value handed to Python code. */
+ * sys.modules, an import of a name made with its length, a value handed to a Python function that
+ * takes a module name there (importlib.import_module got once and kept in a variable, its method
+ * called on importlib, __import__ from the builtins called with a tuple, import_module called with
+ * a Python string), a value stored as a function's __module__.
+ * Kept too: a value handed to Python code as data (returned, or given to posixpath.splitext or to
+ * a callable the caller passes: what it does with it is the Python code's business). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
@@ -87,6 +92,67 @@ static PyObject *imported(PyObject *m, PyObject *unused) {
     return result;
 }
 static PyObject *handed(PyObject *m, PyObject *unused) { return Py_BuildValue("s", "layouts.handed"); }
+
+/* The __name__ of a module an import function returned (or NULL, with its error). */
+static PyObject *name_of(PyObject *module) {
+    if (module == NULL) return NULL;
+    PyObject *result = PyObject_GetAttrString(module, "__name__");
+    Py_DECREF(module);
+    return result;
+}
+static PyObject *import_module = NULL;  /* importlib.import_module, got once */
+static PyObject *get_import_module(void) {
+    if (import_module == NULL) {
+        PyObject *importlib = PyImport_ImportModule("importlib");
+        if (importlib == NULL) return NULL;
+        import_module = PyObject_GetAttrString(importlib, "import_module");
+        Py_DECREF(importlib);
+    }
+    return import_module;
+}
+static PyObject *by_function(PyObject *m, PyObject *unused) {
+    if (get_import_module() == NULL) return NULL;
+    return name_of(PyObject_CallFunction(import_module, "s", "layouts"));
+}
+static PyObject *by_method(PyObject *m, PyObject *unused) {
+    PyObject *importlib = PyImport_ImportModule("importlib");
+    if (importlib == NULL) return NULL;
+    PyObject *module = PyObject_CallMethod(importlib, "import_module", "s", "layouts");
+    Py_DECREF(importlib);
+    return name_of(module);
+}
+static PyObject *by_builtin(PyObject *m, PyObject *unused) {
+    PyObject *import = PyDict_GetItemString(PyEval_GetBuiltins(), "__import__");
+    PyObject *args = Py_BuildValue("(s)", "layouts");
+    if (import == NULL || args == NULL) return NULL;
+    PyObject *module = PyObject_CallObject(import, args);
+    Py_DECREF(args);
+    return name_of(module);
+}
+static PyObject *by_object(PyObject *m, PyObject *unused) {
+    PyObject *name = PyUnicode_FromString("layouts");
+    if (name == NULL || get_import_module() == NULL) return NULL;
+    PyObject *module = PyObject_CallFunctionObjArgs(import_module, name, NULL);
+    Py_DECREF(name);
+    return name_of(module);
+}
+static PyObject *split(PyObject *m, PyObject *unused) {
+    PyObject *posixpath = PyImport_ImportModule("posixpath");
+    if (posixpath == NULL) return NULL;
+    PyObject *result = PyObject_CallMethod(posixpath, "splitext", "s", "layouts.Int8DType");
+    Py_DECREF(posixpath);
+    return result;
+}
+static PyObject *call(PyObject *m, PyObject *callable) { return PyObject_CallFunction(callable, "s", "layouts.given"); }
+static PyObject *untagged(PyObject *m, PyObject *unused) { return PyUnicode_FromString("untagged"); }
+static PyMethodDef untagged_def = {"untagged", untagged, METH_NOARGS, NULL};
+static PyObject *tagged(PyObject *m, PyObject *unused) {
+    PyObject *function = PyCFunction_New(&untagged_def, NULL);
+    PyObject *name = PyUnicode_FromString("layouts");
+    if (function == NULL || name == NULL || PyObject_SetAttrString(function, "__module__", name) < 0) return NULL;
+    Py_DECREF(name);
+    return function;
+}
 static PyObject *method(PyObject *m, PyObject *arg) { return Py_BuildValue("(sO)", "method", arg); }
 
 /* A function named like the module, METH_O: 8, the name's length counting the NUL, two words on. */
@@ -100,6 +166,13 @@ static PyMethodDef methods[] = {
     {"capsule", capsule, METH_NOARGS, NULL},
     {"imported", imported, METH_NOARGS, NULL},
     {"handed", handed, METH_NOARGS, NULL},
+    {"by_function", by_function, METH_NOARGS, NULL},
+    {"by_method", by_method, METH_NOARGS, NULL},
+    {"by_builtin", by_builtin, METH_NOARGS, NULL},
+    {"by_object", by_object, METH_NOARGS, NULL},
+    {"split", split, METH_NOARGS, NULL},
+    {"call", call, METH_O, NULL},
+    {"tagged", tagged, METH_NOARGS, NULL},
     {NULL}
 };
 static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "layouts", NULL, -1, methods};
