@@ -35,7 +35,7 @@ print(json.dumps({
     "record": [type(r).__module__, type(r).__qualname__, m.Record.__basicsize__, m.Plain.__basicsize__],
     "member": attempt(lambda: r.layouts), "function": attempt(lambda: m.layouts(3)),
     "getset": attempt(lambda: p.layouts), "parse": attempt(lambda: m.parse(1, layouts=True)),
-    "registered": m.registered(), "keyed": m.keyed(), "message": attempt(m.message),
+    "registered": m.registered(), "keyed": m.keyed(), "state": m.state(), "message": attempt(m.message),
     "formatted": m.formatted(), "capsule": attempt(m.capsule), "imported": attempt(m.imported),
     "handed": m.handed(), "error": m.Error.__module__,
 }, sort_keys=True))
@@ -69,7 +69,7 @@ def test_each_reference_is_decided_by_its_use(wheels: Path) -> None:
         ("layouts.RecordOfEight24", "tp_name of a static PyTypeObject", 1, 0),
         ("layouts._C_API", "the capsule name (module path and attribute) of PyCapsule_Import; "
          "the capsule name of PyCapsule_New", 2, 0),
-        ("layouts.handed", "a value _Py_BuildValue_SizeT hands to Python code", 1, 0),
+        ("layouts.__state", "a key of the thread-state dict (PyDict_SetItemString)", 1, 0),
     }  # fmt: skip
     kept = {d: n for t, k, d, n, _ in found if k == "kept"}
     assert kept == {
@@ -79,8 +79,12 @@ def test_each_reference_is_decided_by_its_use(wheels: Path) -> None:
         "a dict key (PyDict_SetItemString)": 1,
         "the format of PyUnicode_FromFormat": 1,
         "the message of PyErr_SetString": 1,
+        "a value _Py_BuildValue_SizeT hands to Python code": 1,
     }
-    assert {t for t, k, *_ in found if k == "kept"} == {"layouts"}
+    # data handed to Python code: the Python side maps it where it uses it as a module name
+    assert {(t, d) for t, k, d, *_ in found if k == "kept" and t != "layouts"} == {
+        ("layouts.handed", "a value _Py_BuildValue_SizeT hands to Python code")
+    }
     assert module.patchable  # kept references do not block
 
 
@@ -104,6 +108,7 @@ def test_the_renamed_copy_behaves_like_the_original(wheels: Path, tmp_path: Path
         "parse": [1, 1],  # the keyword "layouts"
         "registered": True,
         "keyed": {"layouts": True},
+        "state": ["layouts.__state"],
         "message": ["ValueError", "layouts"],
         "formatted": "layouts",
         "capsule": 42,
@@ -114,7 +119,7 @@ def test_the_renamed_copy_behaves_like_the_original(wheels: Path, tmp_path: Path
     names = {"module", "imported", "error"}
     expected = {k: "_mv_layouts_1_0" if k in names else v for k, v in before.items()}
     expected["record"] = ["_mv_layouts_1_0", "RecordOfEight24", 24, 16]
-    expected["handed"] = "_mv_layouts_1_0.handed"
+    expected["state"] = ["_mv_layouts_1_0.__state"]
     assert after == expected
 
 
@@ -122,7 +127,8 @@ def test_the_renamed_copy_behaves_like_the_original(wheels: Path, tmp_path: Path
     ("uses", "fate"),
     [
         ([Purpose("module", "m"), Purpose("message", "t")], "repoint"),
-        ([Purpose("python", "p"), Purpose("unknown", "u")], "repoint"),
+        ([Purpose("python", "p"), Purpose("module", "m")], "repoint"),
+        ([Purpose("python", "p"), Purpose("unknown", "u")], "keep"),
         ([Purpose("module", "m"), Purpose("never", "k")], "refuse"),
         ([Purpose("never", "k"), Purpose("unknown", "u")], "keep"),
         ([Purpose("message", "t"), Purpose("unknown", "u")], "keep"),

@@ -19,8 +19,10 @@ Told from the binary itself, in two ways:
   ``PyImport_Import``); the struct it is stored into (``tp_name`` of a type made ready at run time,
   an array passed as a keyword list, an entry of a Cython string table built on the stack).
 
-A key of ``sys.modules`` (the dict ``PyImport_GetModuleDict`` returns) is a module name; a key
-of any other dict is not. A message may name a module; a string only ever used in messages is
+A key of ``sys.modules`` (the dict ``PyImport_GetModuleDict`` returns) is a module name; so is,
+for renaming, a key of the thread-state dict (``PyThreadState_GetDict``'s) that names a module
+(a module keeps its state there under its own path, which the copy must not share); a key of any
+other dict is not. A message may name a module; a string only ever used in messages is
 kept (its text is the original's), one also used as a module name is repointed. A string handed
 to Python code as a value (``Py_BuildValue``, ``PyObject_CallFunction``'s arguments, a value
 stored into a dict or an attribute) is repointed like the string literals of the renamed Python
@@ -199,21 +201,26 @@ def _api(name: str) -> str:
     return name.partition("@")[0]
 
 
-def _dict_of(walk: Walk, value: Value | None, memory: Memory) -> bool | None:
-    """Is ``value`` ``sys.modules`` (what ``PyImport_GetModuleDict()`` or
-    ``PySys_GetObject("modules")`` returned)? None where the walk cannot tell what it is."""
+def _dict_of(walk: Walk, value: Value | None, memory: Memory) -> str | None:
+    """Which dict ``value`` is: ``"modules"`` for ``sys.modules`` (what ``PyImport_GetModuleDict()``
+    or ``PySys_GetObject("modules")`` returned), ``"thread"`` for the thread-state dict (what
+    ``PyThreadState_GetDict()`` returned), ``"other"`` for any other; None where the walk cannot
+    tell what it is."""
     if value is None:
         return None
     if value[0] != "ret":
-        return False
+        return "other"
     call = next((c for c in walk.calls if c.at == value[1]), None)
     name = _api(call.callee) if call is not None and isinstance(call.callee, str) else ""
     if name == "PyImport_GetModuleDict":
-        return True
+        return "modules"
+    if name == "PyThreadState_GetDict":
+        return "thread"
     if name in ("PySys_GetObject", "_PySys_GetAttr") and call is not None and call.args:
         arg = call.args[0]
-        return arg is not None and arg[0] == "addr" and memory.c_string(int(arg[1])) == b"modules"  # type: ignore[call-overload]
-    return False
+        modules = arg is not None and arg[0] == "addr" and memory.c_string(int(arg[1])) == b"modules"  # type: ignore[call-overload]
+        return "modules" if modules else "other"
+    return "other"
 
 
 class _Reader:
@@ -244,12 +251,18 @@ class _Reader:
 
     def _key(self, walk: Walk, call: Call, name: str, key: str) -> Purpose:
         """A dict key: a module name where the dict is sys.modules, along this walk or another one
-        through the same call; not one where a walk knows it is another dict."""
+        through the same call. A key of the thread-state dict is repointed too: that dict is one
+        per thread for every module of the process, and a module keys its own state there by its
+        own path (scipy's ``_superlu``: ``"scipy.sparse.linalg._dsolve._superlu.__global_object"``)
+        so that no other module meets it; kept, two versions of the module would share it. A key
+        of any other dict is not a module name."""
         seen = {_dict_of(walk, call.args[0], self.memory)}
         seen |= {_dict_of(w, c.args[0], self.memory) for c, w in self.sites.get(call.at, ()) if c.args}
-        if True in seen:
+        if "modules" in seen:
             return Purpose(_MODULE, f"{key}a key of sys.modules ({name})")
-        if False in seen:
+        if "thread" in seen:
+            return Purpose(_MODULE, f"{key}a key of the thread-state dict ({name})")
+        if "other" in seen:
             return Purpose(_NEVER, f"{key}a dict key ({name})")
         return Purpose("unknown", f"{key}a key of a dict that cannot be told ({name})")
 

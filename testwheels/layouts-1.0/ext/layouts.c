@@ -3,10 +3,12 @@
  * string "layouts": the linker keeps one copy, so each reference to it is decided on its own.
  *
  * Kept: a keyword-list entry, a member, function and getset name, a dict key, a format, a message,
+ * a value handed to Python code (data: the Python side maps it where it uses it as a module name),
  * and every word beside a pointer that looks like a length (tp_basicsize after tp_name, a
  * member's type, a function's flags).
  * Renamed: tp_name, m_name, the exception name, the capsule name (made and imported), the key of
- * sys.modules, an import of a name made with its length, a value handed to Python code. */
+ * sys.modules, a key of the thread-state dict that names the module, an import of a name made
+ * with its length. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
@@ -66,6 +68,13 @@ static PyObject *keyed(PyObject *m, PyObject *unused) {
     if (d == NULL || PyDict_SetItemString(d, "layouts", Py_True) < 0) return NULL;
     return d;
 }
+/* The module's own slot in the thread-state dict, shared by every module of the process: the
+ * renamed copy's must be its own. */
+static PyObject *state(PyObject *m, PyObject *unused) {
+    PyObject *d = PyThreadState_GetDict();
+    if (d == NULL || PyDict_SetItemString(d, "layouts.__state", Py_True) < 0) return NULL;
+    return PyDict_Keys(d);
+}
 static PyObject *message(PyObject *m, PyObject *unused) {
     PyErr_SetString(PyExc_ValueError, "layouts");
     return NULL;
@@ -95,6 +104,7 @@ static PyMethodDef methods[] = {
     {"parse", (PyCFunction)(void (*)(void))parse, METH_VARARGS | METH_KEYWORDS, NULL},
     {"registered", registered, METH_NOARGS, NULL},
     {"keyed", keyed, METH_NOARGS, NULL},
+    {"state", state, METH_NOARGS, NULL},
     {"message", message, METH_NOARGS, NULL},
     {"formatted", formatted, METH_NOARGS, NULL},
     {"capsule", capsule, METH_NOARGS, NULL},
