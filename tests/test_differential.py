@@ -9,6 +9,8 @@ here, with or without their package, which are reported for what they are.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import sysconfig
 import zipfile
@@ -123,6 +125,42 @@ def test_the_probe_describes_what_a_module_exposes_in_the_original_names() -> No
     assert attributes["inner.Thing"] == {"kind": "builtins.type"}
     assert attributes["os"] == {"kind": "builtins.module", "value": "types"}  # a module from a file: not entered
     assert not any(name.startswith("os.") for name in attributes)
+
+
+# A module exposing an object of a static type it never makes ready, as f2py does with its
+# ``fortran`` type (one object per Fortran routine): the type has no __mro__ and no __dict__.
+UNREADY = """
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+static PyTypeObject FortranType = {PyVarObject_HEAD_INIT(NULL, 0) .tp_name = "fortran",
+                                   .tp_basicsize = sizeof(PyObject), .tp_flags = Py_TPFLAGS_DEFAULT};
+static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "unready", NULL, -1, NULL};
+PyMODINIT_FUNC PyInit_unready(void) {
+    PyObject *m = PyModule_Create(&def);
+    if (!m) return NULL;
+    Py_SET_TYPE(&FortranType, &PyType_Type);
+    PyModule_AddObject(m, "routine", (PyObject *)PyObject_New(PyObject, &FortranType));
+    return m;
+}
+"""
+
+
+def test_the_probe_describes_a_type_never_made_ready(tmp_path: Path) -> None:
+    """scipy 1.11's 20 f2py modules went uncompared ("cannot be described: TypeError: 'NoneType'
+    object is not iterable"), their original as much as their copy."""
+    compile_extension(tmp_path, "unready", UNREADY)
+    probe = Path(apply.__file__).parent / "native"
+    code = (
+        "import json, os, sys; import _shape_probe, unready; "
+        "print(json.dumps(_shape_probe._Probe({}, {}).shape(unready)['types']), flush=True); os._exit(0)"
+    )
+    env = {"PYTHONPATH": f"{probe}{os.pathsep}{tmp_path}"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    described = dict(json.loads(proc.stdout))
+    assert described["builtins.fortran"]["__mro__"] == []
+    assert described["builtins.fortran"]["__dict__"] == {}
+    assert described["builtins.fortran"]["__basicsize__"] == 16
 
 
 def test_the_verdict_follows_what_each_side_could_import() -> None:

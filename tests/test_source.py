@@ -81,6 +81,16 @@ CASES = [
         'import pkgutil\npkgutil.resolve_name("_mv_foo_1_0_0.bar:obj")\npkgutil.resolve_name("_mv_foo_1_0_0:obj")\n',
     ),
     (
+        "from numpy.lib import add_newdoc\nadd_newdoc('foo.core', 'T', 'doc')\n"
+        "add_newdoc(place='foo', obj='f', doc='')\n",
+        "from numpy.lib import add_newdoc\nadd_newdoc('_mv_foo_1_0_0.core', 'T', 'doc')\n"
+        "add_newdoc(place='_mv_foo_1_0_0', obj='f', doc='')\n",
+    ),
+    (
+        'import numpy as np\nnp.add_newdoc("foo", "x", "y")\n',
+        'import numpy as np\nnp.add_newdoc("_mv_foo_1_0_0", "x", "y")\n',
+    ),
+    (
         'from importlib.resources import files\nfiles("foo.data")\n',
         'from importlib.resources import files\nfiles("_mv_foo_1_0_0.data")\n',
     ),

@@ -43,6 +43,7 @@ TRIGGERS: tuple[bytes, ...] = (
     b"unittest",
     b"importlib_metadata",
     b"importlib_resources",
+    b"numpy",
     b"exec",
     b"eval",
     b"compile",

@@ -75,6 +75,17 @@ def _of_type(t: type, name: str) -> Any:
         return None
 
 
+def _mro(t: type) -> tuple[type, ...]:
+    """``t.__mro__``; empty for a static type never made ready (``PyType_Ready``), which has none:
+    f2py's ``fortran`` type, whose objects every f2py module exposes."""
+    return _of_type(t, "__mro__") or ()
+
+
+def _type_dict(t: type) -> Any:
+    """``t.__dict__``; empty for a static type never made ready."""
+    return _of_type(t, "__dict__") or {}
+
+
 def _qualified(t: type) -> str:
     module, qualname = _of_type(t, "__module__"), _of_type(t, "__qualname__")
     return f"{module}.{qualname}" if isinstance(module, str) else str(qualname)
@@ -185,10 +196,10 @@ class _Probe:
             if t in found or self.foreign(t):
                 continue
             found[t] = self._describe(t)
-            queue.extend(_of_type(t, "__mro__")[1:])
+            queue.extend(_mro(t)[1:])
             queue.append(type(t))
             queue.extend(type.__subclasses__(t))
-            for value in list(_of_type(t, "__dict__").values()):
+            for value in list(_type_dict(t).values()):
                 reach(value, 1)
         types = sorted(([self.name(t), d] for t, d in found.items()), key=lambda x: (x[0], json.dumps(x[1])))
         return {"attributes": attributes, "types": types, "complete": budget[0] > 0}
@@ -198,9 +209,9 @@ class _Probe:
         return {
             **fields,
             "__flags__": _of_type(t, "__flags__") & ~_VALID_VERSION_TAG,
-            "__mro__": [self.name(b) for b in _of_type(t, "__mro__")],
+            "__mro__": [self.name(b) for b in _mro(t)],
             "metaclass": self.name(type(t)),
-            "__dict__": {self.text(str(k)): self.name(type(v)) for k, v in _of_type(t, "__dict__").items()},
+            "__dict__": {self.text(str(k)): self.name(type(v)) for k, v in _type_dict(t).items()},
         }
 
 

@@ -43,6 +43,14 @@ MODULE_CALLS = {
     "mock.patch.multiple": ("target",),
     "mocker.patch": ("target",),
     "pkg_resources.declare_namespace": ("packageName",),
+    # numpy's add_newdoc(place, obj, doc) imports ``place`` to document ``obj`` there; other
+    # libraries document their compiled types with it (scipy 1.11: ``add_newdoc('scipy.odr',
+    # 'odr', ...)``). numpy maps the value where it imports it, but only with the names of its
+    # own world, which do not hold the caller's: the caller's literal is its own module's name.
+    **{
+        f"{mod}.add_newdoc": ("place",)
+        for mod in ("numpy", "numpy.lib", "numpy.core.function_base", "numpy._core.function_base")
+    },
     **{
         f"{mod}.{fn}": ("package", "anchor")
         for mod in ("importlib.resources", "importlib_resources")
