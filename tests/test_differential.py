@@ -470,7 +470,9 @@ def test_an_embedded_compiled_copy_is_compared_with_its_embedded_dependency_on_t
     compared = {r.output.source.name: r.comparison for r in built.outputs if r.comparison is not None}
     assert list(compared) == ["needy"]
     comparison = compared["needy"]
-    assert [(m.module, m.verdict, m.how) for m in comparison.modules] == [("needy._c", Verdict.SAME, "with its package")]
+    assert [(m.module, m.verdict, m.how) for m in comparison.modules] == [
+        ("needy._c", Verdict.SAME, "with its package")
+    ]
     assert comparison.original == (needy.name, helper.name)
     assert comparison.patched == (
         f"mv_hostlib_needy_1_0-1.0-{PLATFORM_TAG}.whl", "mv_hostlib_helperdep_1_0-1.0-py3-none-any.whl",
