@@ -153,9 +153,9 @@ def test_native_policy_error_and_prefer_source(wheels: Path, tmp_path: Path) -> 
 EXPECTED = {
     "app": {"cfoo": "2.0", "thing_module": "cfoo", "cpkg_helper": "2.0"},
     "old_user": {
-        # The consumer's key "cfoo" is a string whose whole value is a renamed module name: it is
-        # relocated like every such literal (README, "Import rewriting").
-        "_mv_cfoo_1_0": "1.0",
+        # The consumer's key "cfoo" is data, never used as a module name: kept, as the original
+        # has it (README, "Import rewriting": strings are relocated by use).
+        "cfoo": "1.0",
         "cfoo_module": "_mv_cfoo_1_0",
         "thing_module": "_mv_cfoo_1_0",
         "pickled": 11,
