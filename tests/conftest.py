@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import struct
@@ -64,6 +65,40 @@ def install_wheelhouse(wheelhouse: Path, venv: Path) -> Path:
         check=True, env=clean_env(),
     )  # fmt: skip
     return python
+
+
+def venv_with(venv: Path, links: Iterable[Path], *requirements: str, no_deps: Iterable[str] = ()) -> Path:
+    """A fresh venv with ``requirements`` installed by real pip, offline, from the wheels in
+    ``links`` (and ``no_deps`` without their dependencies): an original installed alone, the
+    oracle of its renamed copy. Returns its interpreter."""
+    python = new_venv(venv)
+    found = [arg for link in links for arg in ("--find-links", str(link))]
+    for reqs, extra in ((requirements, ()), (tuple(no_deps), ("--no-deps",))):
+        if reqs:
+            subprocess.run(
+                [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-index", "--no-cache-dir",
+                 "-q", *extra, *found, *reqs],
+                check=True, env=clean_env(),
+            )  # fmt: skip
+    return python
+
+
+def run_json(python: Path, code: str, *args: str, options: tuple[str, ...] = ()) -> Any:
+    """What ``code`` prints (one JSON document), run by ``python`` in a fresh process."""
+    proc = subprocess.run(
+        [str(python), *options, "-c", code, *args], capture_output=True, text=True, env=clean_env(), check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+def as_original(found: object, renamed: Mapping[str, str]) -> Any:
+    """``found`` (JSON data) with every renamed top-level name (``renamed``: new -> original) put
+    back: what the original, run alone, must have given."""
+    text = json.dumps(found)
+    for new, old in renamed.items():
+        text = text.replace(new, old)
+    return json.loads(text)
 
 
 def rewrite_wheel(wheel: Path, members: Mapping[str, bytes | None], dst: Path | None = None) -> Path:

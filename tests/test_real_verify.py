@@ -82,8 +82,7 @@ def test_scipy_1_11_registers_bare_module_keys_in_the_original_too(
     wheels = _wheels("scipy", "scipy==1.11.4", "numpy==1.26.4", "scipy==1.17.1", "numpy==2.4.6", deps=True)
     inputs = gather(tmp_path / "in", [*wheels, *_consumers(tmp_path / "consumers", "scipy", "1.11.4", "1.17.1")])
     out = tmp_path / "out"
-    # three of its compiled modules keep per-thread state under fixed keys (see the README)
-    assert main(["build", "-q", "--wheels", str(inputs), "--out", str(out), "--accept-shared-state", "scipy"]) == 0
+    assert main(["build", "-q", "--wheels", str(inputs), "--out", str(out)]) == 0
     same = _same(_verify(out, capsys), "mv-scipy-1-11-4")
     for key in ("_csparsetools", "_moduleTNC", "_ni_label", "_cytest"):
         assert same[f"renamed module registered under {key!r}"] == [key]

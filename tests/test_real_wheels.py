@@ -21,7 +21,6 @@ import pytest
 
 from mvpy_vendor.cli import main
 from mvpy_vendor.native import inspect_native, patch_native
-from mvpy_vendor.native.registry import THREAD_DICT, imports_symbol
 
 from .conftest import EXT_SUFFIX, clean_env, download, gather, install_wheelhouse, make_wheel, pick, real_wheel_cache
 
@@ -991,108 +990,6 @@ def test_lxml_shared_thread_state_is_refused(
         "Cannot convert _mv_lxml_4_9_4.etree._ParserDictionaryContext to lxml.etree._ParserDictionaryContext"
     )
     assert holder == "_mv_lxml_4_9_4.etree"
-
-
-SCIPY_OLD, NUMPY_OLD, SCIPY_NEW, NUMPY_NEW = "1.11.4", "1.26.4", "1.17.1", "2.4.6"
-
-
-@pytest.fixture(scope="session")
-def scipy_wheels() -> Path:
-    cache = real_wheel_cache() / "scipy"
-    for name, version in (("scipy", SCIPY_OLD), ("numpy", NUMPY_OLD), ("scipy", SCIPY_NEW), ("numpy", NUMPY_NEW)):
-        if not list(cache.glob(f"{name}-{version}-*.whl")):
-            download(cache, "--no-deps", f"{name}=={version}")
-    return cache
-
-
-# One version's scipy, in three threads and the main one: a sparse LU (SuperLU keeps its state in
-# the thread-state dict), BLAS and LAPACK through f2py, and (SCIPY_OLD) COBYLA's f2py callback.
-SCIPY_RUN = r"""
-import ctypes, importlib, json, sys, threading
-spec = json.loads(sys.argv[1])
-sys.path[:0] = spec["paths"]
-
-
-def work(sp, np_name, callback):
-    np = importlib.import_module(np_name)
-    sparse, splinalg = (importlib.import_module(f"{sp}.{m}") for m in ("sparse", "sparse.linalg"))
-    linalg, optimize = (importlib.import_module(f"{sp}.{m}") for m in ("linalg", "optimize"))
-    lu = splinalg.splu(sparse.csc_matrix(np.array([[4.0, 1, 0, 0], [1, 3, 1, 0], [0, 1, 2, 1], [0, 0, 1, 5]])))
-    m = np.array([[2.0, 1], [1, 3]])
-    found = {"splu": lu.solve(np.array([1.0, 2, 3, 4])).tolist(), "perm": lu.perm_r.tolist(),
-             "gemm": linalg.blas.dgemm(1.0, m, m).tolist(), "solve": linalg.solve(m, np.array([1.0, 1])).tolist()}
-    if callback:
-        calls = []
-        f = lambda x: calls.append(1) or float((x[0] - 1) ** 2 + (x[1] + 2) ** 2)
-        best = optimize.fmin_cobyla(f, [0.0, 0.0], [lambda x: 10 - x[0]], rhoend=1e-8, disp=0)
-        found["cobyla"] = [round(float(v), 6) for v in best] + [len(calls)]
-    return found
-
-
-out = {tag: [None] * 3 for tag in spec["sides"]}
-
-
-def thread(tag, j):
-    out[tag][j] = work(*spec["sides"][tag])
-
-
-threads = [threading.Thread(target=thread, args=(tag, j)) for j in range(3) for tag in spec["sides"]]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-for tag, side in spec["sides"].items():
-    out[tag].append(work(*side))
-ctypes.pythonapi.PyThreadState_GetDict.restype = ctypes.py_object
-out["keys"] = sorted(str(k) for k in ctypes.pythonapi.PyThreadState_GetDict())
-print(json.dumps(out))
-"""
-
-
-def test_scipy_old_beside_new_keeps_its_thread_state_apart(
-    scipy_wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """scipy 1.11 (with numpy 1.26) renamed beside scipy 1.17 (numpy 2). Three compiled modules of
-    both versions import PyThreadState_GetDict, which the structural rule refused: _superlu keys
-    its state by "scipy.sparse.linalg._dsolve._superlu.__global_object", which the patcher renames;
-    _fblas and _flapack only link f2py's unused helpers. Now built; run in one process, in
-    threads, each version gives what it gives alone, and the dict holds two distinct keys."""
-    inputs = gather(tmp_path / "in", scipy_wheels.glob("*.whl"))
-    make_wheel(inputs, "sp-old-user", "1.0", {"sp_old_user/__init__.py": b"import scipy\n"},
-               (f"scipy=={SCIPY_OLD}", f"numpy=={NUMPY_OLD}"))  # fmt: skip
-    make_wheel(inputs, "sp-app", "1.0", {"sp_app/__init__.py": b"import scipy, sp_old_user\n"},
-               (f"scipy=={SCIPY_NEW}", f"numpy=={NUMPY_NEW}", "sp-old-user"))  # fmt: skip
-    modules = [f"scipy/{m}{EXT_SUFFIX}" for m in ("sparse/linalg/_dsolve/_superlu", "linalg/_fblas", "linalg/_flapack")]
-    for wheel in inputs.glob("scipy-*.whl"):
-        with zipfile.ZipFile(wheel) as zf:
-            assert all(imports_symbol(zf.read(m), THREAD_DICT) for m in modules)
-    out = tmp_path / "out"
-    assert main(["build", "-q", "--wheels", str(inputs), "--out", str(out), "--require", "sp-app"]) == 0
-    report = json.loads((out / "mvpy-vendor-report.json").read_text())
-    renamed = next(o for o in report["outputs"] if o["distribution"] == f"mv-scipy-{SCIPY_OLD.replace('.', '-')}")
-    statuses = {f["member"]: f["status"] for f in renamed["files"]}
-    assert [statuses[m] for m in modules] == ["patched"] * 3
-    assert not [w for w in renamed["warnings"] if "shared-state" in w["code"]]
-    python = install_wheelhouse(out, tmp_path / "venv")
-    old, new = f"_mv_scipy_{SCIPY_OLD.replace('.', '_')}", f"_mv_numpy_{NUMPY_OLD.replace('.', '_')}"
-    spec = {"paths": [], "sides": {"old": [old, new, True], "new": ["scipy", "numpy", False]}}
-    proc = subprocess.run([str(python), "-c", SCIPY_RUN, json.dumps(spec)], capture_output=True, text=True,
-                          env=clean_env())  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    both = json.loads(proc.stdout)
-    for tag, versions in (("old", (SCIPY_OLD, NUMPY_OLD)), ("new", (SCIPY_NEW, NUMPY_NEW))):
-        original = tmp_path / f"original-{tag}"
-        for name, version in zip(("scipy", "numpy"), versions):
-            with zipfile.ZipFile(next(scipy_wheels.glob(f"{name}-{version}-*.whl"))) as zf:
-                zf.extractall(original)
-        alone = {"paths": [str(original)], "sides": {tag: ["scipy", "numpy", tag == "old"]}}
-        proc = subprocess.run([sys.executable, "-c", SCIPY_RUN, json.dumps(alone)], capture_output=True, text=True,
-                              check=True, env=clean_env())  # fmt: skip
-        assert both[tag] == json.loads(proc.stdout)[tag]
-    assert both["keys"] == [
-        f"{old}.sparse.linalg._dsolve._superlu.__global_object",
-        "scipy.sparse.linalg._dsolve._superlu.__global_object",
-    ]
 
 
 # requests 2.x registers urllib3's modules under requests.packages (requests/packages.py); a
