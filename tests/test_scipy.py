@@ -170,8 +170,8 @@ def test_scipy_old_beside_new_keeps_its_thread_state_apart(
         (
             "scipy.sparse.linalg._dsolve._superlu.__global_object",
             "code",
-            "a key of the thread-state dict (PyDict_GetItemString); "
-            "a key of the thread-state dict (PyDict_SetItemString)",
+            "a key of the thread-state dict, named after the module (PyDict_GetItemString); "
+            "a key of the thread-state dict, named after the module (PyDict_SetItemString)",
         )
     }
     spec = {"paths": [], "sides": {"old": [OLD, OLD_NUMPY, True], "new": ["scipy", "numpy", False]}}
